@@ -1,0 +1,9 @@
+"""Settings for a developer's machine and `make demo`: SQLite unless DATABASE_URL says otherwise."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# A fixed key is fine on a developer's machine only; production.py refuses to start with it.
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-development-only-not-a-secret")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])

@@ -1,0 +1,29 @@
+"""Production settings: refuse to start unless the environment is safe."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *  # noqa: F403
+from .base import env
+
+if env.bool("DJANGO_DEBUG", default=False):
+    raise ImproperlyConfigured("DJANGO_DEBUG must be off in production.")
+DEBUG = False
+
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
+KNOWN_UNSAFE_KEYS = {"", "local-development-only-not-a-secret", "test-suite-only-not-a-secret"}
+if SECRET_KEY in KNOWN_UNSAFE_KEYS or len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY must be set to a random value of at least 50 characters in production."
+    )
+
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+AUDIT_GUARDS_REMOVABLE = False
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_CONTENT_TYPE_NOSNIFF = True

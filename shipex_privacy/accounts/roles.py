@@ -1,0 +1,71 @@
+"""The three staff roles and their permissions, kept here in code.
+
+A data migration creates the groups; after every migrate their permissions are set to exactly
+what this file says, so a permission granted by hand in the admin does not survive a deploy.
+"""
+
+from django.apps import apps as global_apps
+from django.db import DEFAULT_DB_ALIAS
+
+COMPLIANCE_OFFICER = "Compliance officer"
+SUPPORT_AGENT = "Support agent"
+AUDITOR = "Auditor"
+ROLES = (COMPLIANCE_OFFICER, SUPPORT_AGENT, AUDITOR)
+
+VIEW = ("view",)
+VIEW_CHANGE = ("view", "change")
+ALL = ("view", "add", "change", "delete")
+
+CATALOGUE_MODELS = ("catalogue.system", "catalogue.purpose", "catalogue.retentionrule", "catalogue.personaldatafield")
+CATALOGUE_HISTORY = (
+    "catalogue.historicalsystem",
+    "catalogue.historicalpurpose",
+    "catalogue.historicalretentionrule",
+    "catalogue.historicalpersonaldatafield",
+)
+SUBJECT_MODELS = ("subjects.datasubject", "subjects.address")
+SUBJECT_HISTORY = ("subjects.historicaldatasubject", "subjects.historicaladdress")
+
+
+def _grant(models: tuple[str, ...], actions: tuple[str, ...]) -> set[str]:
+    return {f"{model.split('.')[0]}.{action}_{model.split('.')[1]}" for model in models for action in actions}
+
+
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    # Keeps the catalogue; reads subjects and every history to answer for decisions.
+    COMPLIANCE_OFFICER: _grant(CATALOGUE_MODELS, ALL)
+    | _grant(SUBJECT_MODELS, VIEW)
+    | _grant(CATALOGUE_HISTORY + SUBJECT_HISTORY, VIEW),
+    # Works on subjects: registers and corrects them, never deletes; no catalogue.
+    SUPPORT_AGENT: _grant(("subjects.datasubject",), ("view", "add", "change"))
+    | _grant(("subjects.address",), ALL)
+    | _grant(SUBJECT_HISTORY, VIEW),
+    # Reads everything, writes nothing.
+    AUDITOR: _grant(CATALOGUE_MODELS + SUBJECT_MODELS + CATALOGUE_HISTORY + SUBJECT_HISTORY, VIEW),
+}
+
+
+def sync_roles(apps=global_apps, using: str = DEFAULT_DB_ALIAS) -> None:
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.using(using).get_or_create(name=role)
+        wanted = []
+        for dotted in sorted(codenames):
+            app_label, codename = dotted.split(".")
+            permission = Permission.objects.using(using).filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if permission is not None:  # a model whose migration has not run yet
+                wanted.append(permission)
+        group.permissions.set(wanted)
+
+
+def sync_roles_after_migrate(sender, using, **kwargs) -> None:
+    from django.contrib.auth.management import create_permissions
+
+    # post_migrate reaches apps in INSTALLED_APPS order, so later apps' permissions may not
+    # exist yet; create them all first (idempotent), then set the groups.
+    for app_config in global_apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, using=using)
+    sync_roles(using=using)

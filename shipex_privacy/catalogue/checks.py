@@ -1,0 +1,98 @@
+"""System checks that keep the code and the data catalogue honest with each other.
+
+A model that holds personal data names every concrete field in ``PERSONAL_DATA_FIELDS`` or
+``NON_PERSONAL_FIELDS``, so a new column cannot slip in unclassified. The checks that read the
+catalogue need the database: run ``manage.py check --database default`` (CI and ``make demo`` do).
+"""
+
+from django.apps import apps
+from django.core import checks
+from django.db import DatabaseError
+
+from shipex_privacy.audit.history import is_append_only
+
+
+def models_holding_personal_data() -> list:
+    return [
+        model
+        for model in apps.get_models()
+        if hasattr(model, "PERSONAL_DATA_FIELDS") and not is_append_only(model)
+    ]
+
+
+def binding_of(model, field_name: str) -> str:
+    return f"{model._meta.app_label}.{model._meta.object_name}.{field_name}"
+
+
+@checks.register("catalogue")
+def check_fields_classified(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    errors = []
+    for model in models_holding_personal_data():
+        concrete = {field.name for field in model._meta.concrete_fields}
+        declared = set(model.PERSONAL_DATA_FIELDS) | set(getattr(model, "NON_PERSONAL_FIELDS", ()))
+        for name in sorted(concrete - declared):
+            errors.append(
+                checks.Error(
+                    f"{binding_of(model, name)} is not classified as personal data or not.",
+                    hint="Add it to PERSONAL_DATA_FIELDS (and the catalogue) or to NON_PERSONAL_FIELDS.",
+                    obj=model,
+                    id="catalogue.E004",
+                )
+            )
+        for name in sorted(declared - concrete):
+            errors.append(
+                checks.Error(
+                    f"{model._meta.label} declares {name!r}, which is not one of its fields.",
+                    obj=model,
+                    id="catalogue.E005",
+                )
+            )
+    return errors
+
+
+@checks.register("catalogue", checks.Tags.database)
+def check_catalogue_matches_models(app_configs=None, databases=None, **kwargs) -> list[checks.CheckMessage]:
+    if not databases:
+        return []
+    from .models import PersonalDataField
+
+    errors = []
+    try:
+        entries = list(PersonalDataField.objects.prefetch_related("purposes"))
+    except DatabaseError:  # not migrated yet: migrate runs the checks before it migrates
+        return []
+    bindings = {entry.binding for entry in entries if entry.binding}
+
+    for model in models_holding_personal_data():
+        for name in model.PERSONAL_DATA_FIELDS:
+            if binding_of(model, name) not in bindings:
+                errors.append(
+                    checks.Error(
+                        f"{binding_of(model, name)} holds personal data but has no catalogue entry.",
+                        hint="Add a personal data field bound to it in the data catalogue.",
+                        obj=model,
+                        id="catalogue.E001",
+                    )
+                )
+    for entry in entries:
+        if entry.binding:
+            try:
+                entry.bound_model_field()
+            except LookupError:
+                errors.append(
+                    checks.Error(
+                        f"Catalogue entry {entry.code} is bound to {entry.binding}, which is not a field.",
+                        obj=entry,
+                        id="catalogue.E002",
+                    )
+                )
+        if not entry.purposes.all():
+            errors.append(
+                checks.Error(
+                    f"Catalogue entry {entry.code} serves no purpose; clause 1.3.1 allows only data "
+                    "necessary for a purpose.",
+                    obj=entry,
+                    id="catalogue.E003",
+                )
+            )
+    return errors

@@ -1,0 +1,274 @@
+"""The data catalogue: which personal data ShipEx holds, why, for how long and where (1.2–1.4.1)."""
+
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import ProtectedError, Q
+from django.utils.translation import gettext_lazy as _
+
+from shipex_privacy.audit.history import audited_history
+from shipex_privacy.core.models import TranslatedName
+
+COUNTRY_CODE = RegexValidator(r"^[A-Z]{2}$", _("Use the two-letter ISO country code, e.g. UZ."))
+
+
+class System(models.Model):
+    """A ShipEx system that holds personal data (1.4.1); its owner answers for requests about it."""
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    owner = models.CharField(_("owner"), max_length=200, help_text=_("Team or person who answers for this system."))
+    owner_email = models.EmailField(_("owner's e-mail"), blank=True)
+    country = models.CharField(
+        _("country of storage"), max_length=2, default="UZ", validators=[COUNTRY_CODE]
+    )
+    description = models.TextField(_("description"), blank=True)
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("system")
+        verbose_name_plural = _("systems")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Purpose(TranslatedName):
+    """A purpose of processing from clause 1.3.2, with its legal basis."""
+
+    class LegalBasis(models.TextChoices):
+        CONSENT = "consent", _("Consent of the data subject")
+        CONTRACT = "contract", _("Providing the Service or performing a contract with the user")
+        POLICY_ACCEPTANCE = "policy_acceptance", _("Acceptance of the privacy policy (1.1)")
+        LEGAL_OBLIGATION = "legal_obligation", _("Obligation under the law of Uzbekistan")
+        DEPERSONALISED = "depersonalised", _("Depersonalised data only")
+
+    clause = models.CharField(
+        _("clause"),
+        max_length=20,
+        unique=True,
+        validators=[RegexValidator(r"^\d+(\.\d+)+$", _("A clause number such as 1.3.2.5."))],
+    )
+    legal_basis = models.CharField(_("legal basis"), max_length=30, choices=LegalBasis.choices)
+    requires_consent = models.BooleanField(_("needs consent"), default=False)
+    depersonalised_only = models.BooleanField(
+        _("depersonalised data only"),
+        default=False,
+        help_text=_("Only data from which the user cannot be identified may serve this purpose (1.3.2.6)."),
+    )
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["clause"]
+        verbose_name = _("purpose")
+        verbose_name_plural = _("purposes")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(legal_basis="consent") | Q(requires_consent=True),
+                name="purpose_consent_basis_needs_consent",
+                violation_error_message=_("A purpose based on consent needs consent."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clause} — {self.name}"
+
+    def deletion_blockers(self) -> list[str]:
+        codes = list(self.fields.values_list("code", flat=True))
+        if not codes:
+            return []
+        return [_("Purpose %(clause)s is served by catalogue entries: %(codes)s.") % {
+            "clause": self.clause, "codes": ", ".join(codes)}]
+
+    def delete(self, *args, **kwargs):
+        if blockers := self.deletion_blockers():
+            raise ProtectedError(" ".join(blockers), {self})
+        return super().delete(*args, **kwargs)
+
+
+class RetentionRule(TranslatedName):
+    """How long data is kept, from when, and what happens at the end (1.3.1)."""
+
+    class Unit(models.TextChoices):
+        DAYS = "days", _("days")
+        MONTHS = "months", _("months")
+        YEARS = "years", _("years")
+
+    class ClockStart(models.TextChoices):
+        COLLECTED = "collected", _("when the data is collected")
+        LAST_ACTIVITY = "last_activity", _("after the subject's last activity")
+        ACCOUNT_CLOSED = "account_closed", _("when the account is closed")
+        SHIPMENT_DELIVERED = "shipment_delivered", _("when the shipment is delivered")
+        CONSENT_WITHDRAWN = "consent_withdrawn", _("when consent is withdrawn")
+
+    class EndAction(models.TextChoices):
+        DELETE = "delete", _("delete")
+        ANONYMISE = "anonymise", _("anonymise")
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    period = models.PositiveIntegerField(_("period"))
+    unit = models.CharField(_("unit"), max_length=10, choices=Unit.choices, default=Unit.YEARS)
+    clock_starts = models.CharField(_("the clock starts"), max_length=30, choices=ClockStart.choices)
+    end_action = models.CharField(_("at the end"), max_length=10, choices=EndAction.choices)
+    is_statutory = models.BooleanField(
+        _("mandatory retention (1.3.1)"),
+        default=False,
+        help_text=_("The law requires keeping the data for this period; it overrides deletion requests."),
+    )
+    legal_reference = models.CharField(
+        _("legal reference"),
+        max_length=300,
+        blank=True,
+        help_text=_("The law and article that require mandatory retention."),
+    )
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("retention rule")
+        verbose_name_plural = _("retention rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period__gt=0), name="retention_period_positive",
+                violation_error_message=_("The retention period must be longer than zero."),
+            ),
+            models.CheckConstraint(
+                condition=Q(is_statutory=False) | ~Q(legal_reference=""),
+                name="retention_statutory_needs_reference",
+                violation_error_message=_("Mandatory retention needs the legal reference that requires it."),
+            ),
+        ]
+
+    @property
+    def period_display(self) -> str:
+        return f"{self.period} {self.get_unit_display()}"
+
+
+class PersonalDataFieldQuerySet(models.QuerySet):
+    def bound_to(self, model: type[models.Model]) -> dict[str, "PersonalDataField"]:
+        """The entries bound to fields of ``model``, keyed by field name."""
+        prefix = f"{model._meta.app_label}.{model._meta.object_name}."
+        entries = self.filter(binding__startswith=prefix).prefetch_related("purposes")
+        return {entry.binding.removeprefix(prefix): entry for entry in entries}
+
+
+class PersonalDataField(TranslatedName):
+    """One kind of personal data ShipEx holds: the spine of the catalogue."""
+
+    class Category(models.TextChoices):
+        IDENTITY = "identity", _("Identity")
+        CONTACT = "contact", _("Contact details")
+        ADDRESS = "address", _("Addresses")
+        DOCUMENT = "document", _("Identity documents")
+        ACCOUNT = "account", _("Account")
+        SHIPMENT = "shipment", _("Shipments")
+        PAYMENT = "payment", _("Payments")
+        TECHNICAL = "technical", _("Technical data")
+
+    class Requirement(models.TextChoices):
+        MANDATORY = "mandatory", _("Mandatory (1.2.1.1)")
+        OPTIONAL = "optional", _("Optional, at the user's discretion (1.2.1.1)")
+
+    class CollectionMethod(models.TextChoices):
+        PROVIDED = "1.2.1.1", _("1.2.1.1 — provided by the user")
+        AUTOMATIC = "1.2.1.2", _("1.2.1.2 — collected automatically")
+        TERMS_OF_USE = "1.2.1.3", _("1.2.1.3 — provided for by the terms of use")
+
+    class Sensitivity(models.TextChoices):
+        GENERAL = "general", _("General")
+        SPECIAL = "special", _("Special")
+        BIOMETRIC = "biometric", _("Biometric")
+
+    code = models.CharField(
+        _("code"),
+        max_length=80,
+        unique=True,
+        validators=[RegexValidator(r"^[a-z]+(\.[a-z_]+)+$", _("A dotted code such as contact.phone."))],
+        help_text=_("Stable code used by other systems and reports, e.g. contact.phone."),
+    )
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    description = models.TextField(_("what and why"), blank=True)
+    requirement = models.CharField(_("requirement"), max_length=10, choices=Requirement.choices)
+    collection_method = models.CharField(
+        _("how it is collected"), max_length=10, choices=CollectionMethod.choices
+    )
+    sensitivity = models.CharField(
+        _("sensitivity"), max_length=10, choices=Sensitivity.choices, default=Sensitivity.GENERAL
+    )
+    identifies_alone = models.BooleanField(
+        _("identifies a person on its own"),
+        default=False,
+        help_text=_("True for data such as a phone number or PINFL; never disclosed as statistics (1.4.3.5)."),
+    )
+    purposes = models.ManyToManyField(Purpose, verbose_name=_("purposes"), related_name="fields", blank=True)
+    retention_rule = models.ForeignKey(
+        RetentionRule, verbose_name=_("retention rule"), on_delete=models.PROTECT, related_name="fields"
+    )
+    system = models.ForeignKey(
+        System, verbose_name=_("held in system"), on_delete=models.PROTECT, related_name="fields"
+    )
+    storage_country = models.CharField(
+        _("country of storage"), max_length=2, default="UZ", validators=[COUNTRY_CODE]
+    )
+    binding = models.CharField(
+        _("bound to field"),
+        max_length=100,
+        blank=True,
+        help_text=_(
+            "A field of this back office that holds this data, as app.Model.field "
+            "(e.g. subjects.DataSubject.phone). Leave empty for data held only in other systems."
+        ),
+    )
+
+    objects = PersonalDataFieldQuerySet.as_manager()
+    history = audited_history(m2m_fields=[purposes])
+
+    class Meta:
+        ordering = ["category", "code"]
+        verbose_name = _("personal data field")
+        verbose_name_plural = _("personal data fields")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["binding"], condition=~Q(binding=""), name="catalogue_field_binding_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.name}"
+
+    @property
+    def is_mandatory(self) -> bool:
+        return self.requirement == self.Requirement.MANDATORY
+
+    def bound_model_field(self) -> models.Field:
+        """The model field this entry is bound to; LookupError when the binding names none."""
+        app_label, model_name, field_name = (self.binding.split(".") + ["", "", ""])[:3]
+        try:
+            return apps.get_model(app_label, model_name)._meta.get_field(field_name)
+        except (LookupError, ValueError, FieldDoesNotExist) as exc:
+            raise LookupError(self.binding) from exc
+
+    def clean(self) -> None:
+        if self.binding:
+            try:
+                self.bound_model_field()
+            except LookupError:
+                raise ValidationError(
+                    {"binding": _("“%(binding)s” is not a field of this back office.") % {"binding": self.binding}}
+                ) from None
+
+    def deletion_blockers(self) -> list[str]:
+        if self.binding:
+            return [_("%(code)s is bound to %(binding)s, which holds this data; remove the binding first.") % {
+                "code": self.code, "binding": self.binding}]
+        return []
+
+    def delete(self, *args, **kwargs):
+        if blockers := self.deletion_blockers():
+            raise ProtectedError(" ".join(blockers), {self})
+        return super().delete(*args, **kwargs)

@@ -1,0 +1,81 @@
+"""Model fields that store identifiers in one normalised form, whatever way staff typed them."""
+
+from collections.abc import Callable
+
+from django import forms
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from . import identifiers
+
+
+class NormalisedFormField(forms.CharField):
+    def __init__(self, *, normalise: Callable[[str], str], **kwargs):
+        self.normalise = normalise
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return self.normalise(value) if value else value
+
+
+class NormalisedCharField(models.CharField):
+    """A CharField whose value is normalised before it is validated and stored."""
+
+    normalise: Callable[[str], str] = staticmethod(lambda value: value)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return self.normalise(value) if value else value
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": NormalisedFormField, "normalise": self.normalise, **kwargs})
+
+
+class PhoneField(NormalisedCharField):
+    """A phone number in E.164 (+998901234567); Uzbek numbers may be typed without +998."""
+
+    description = _("Phone number (E.164)")
+    normalise = staticmethod(identifiers.normalise_phone)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 16)
+        super().__init__(*args, **kwargs)
+
+
+class PinflField(NormalisedCharField):
+    """PINFL (JShShIR), the 14-digit personal identification number."""
+
+    description = _("PINFL")
+    normalise = staticmethod(identifiers.normalise_pinfl)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", identifiers.PINFL_LENGTH)
+        super().__init__(*args, **kwargs)
+
+
+class PassportField(NormalisedCharField):
+    """An Uzbek passport number: AA1234567."""
+
+    description = _("Passport number")
+    normalise = staticmethod(identifiers.normalise_passport)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 9)
+        super().__init__(*args, **kwargs)
+
+
+class LowercaseEmailFormField(forms.EmailField):
+    def to_python(self, value):
+        return super().to_python(value).lower()
+
+
+class LowercaseEmailField(models.EmailField):
+    """An e-mail address stored lower-cased, so that a search in any case is one exact lookup."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.strip().lower() if value else value
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": LowercaseEmailFormField, **kwargs})

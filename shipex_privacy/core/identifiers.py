@@ -1,0 +1,84 @@
+"""Uzbek identifiers: normalise what staff type, refuse what cannot be right.
+
+Every function that normalises returns the single stored form (phone in E.164, PINFL as 14
+digits, passport as ``AA1234567``, e-mail lower-cased) so that searches are exact lookups.
+"""
+
+import re
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext_lazy as _
+
+DEFAULT_PHONE_REGION = "UZ"
+PINFL_LENGTH = 14
+PINFL_WEIGHTS = (7, 3, 1)
+PASSPORT_RE = re.compile(r"^[A-Z]{2}\d{7}$")
+
+
+def normalise_phone(value: str) -> str:
+    """Return the number in E.164 (``+998901234567``); Uzbek numbers may omit the country code."""
+    try:
+        number = phonenumbers.parse(value, DEFAULT_PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValidationError(
+            _("“%(value)s” is not a valid phone number. Example: +998 90 123 45 67."),
+            code="invalid_phone",
+            params={"value": value},
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def format_phone(e164: str) -> str:
+    """Show a stored E.164 number the way people read it: ``+998 90 123 45 67``."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def normalise_pinfl(value: str) -> str:
+    """Return the 14 digits of a PINFL (JShShIR), refusing anything else. The check digit is separate."""
+    digits = re.sub(r"[\s-]", "", value)
+    if not (digits.isascii() and digits.isdigit() and len(digits) == PINFL_LENGTH):
+        raise ValidationError(
+            _("A PINFL has exactly 14 digits; “%(value)s” does not."),
+            code="invalid_pinfl",
+            params={"value": value},
+        )
+    return digits
+
+
+def pinfl_check_digit(first_thirteen: str) -> int:
+    """Check digit of a PINFL: weights 7, 3, 1 repeating over the first 13 digits, sum mod 10.
+
+    The algorithm is not officially published; a mismatch is a warning staff may override.
+    """
+    return sum(int(d) * PINFL_WEIGHTS[i % 3] for i, d in enumerate(first_thirteen)) % 10
+
+
+def pinfl_check_digit_matches(pinfl: str) -> bool:
+    return pinfl_check_digit(pinfl[:13]) == int(pinfl[13])
+
+
+def normalise_passport(value: str) -> str:
+    """Return an Uzbek passport number as two Latin capitals and seven digits: ``AA1234567``."""
+    compact = re.sub(r"[\s-]", "", value).upper()
+    if not PASSPORT_RE.match(compact):
+        raise ValidationError(
+            _("A passport number is two Latin letters and seven digits (AA1234567); “%(value)s” is not."),
+            code="invalid_passport",
+            params={"value": value},
+        )
+    return compact
+
+
+def normalise_email(value: str) -> str:
+    """Return the e-mail address lower-cased, so that search in any case is one exact lookup."""
+    address = value.strip().lower()
+    validate_email(address)
+    return address
