@@ -1,0 +1,17 @@
+"""Audited writes about data subjects that cross models."""
+
+from django.db import transaction
+
+from shipex_privacy.audit.services import record_save
+
+from .models import Address, DataSubject
+
+
+@transaction.atomic
+def subject_register(*, subject: DataSubject, addresses: list[Address], actor, reason: str) -> DataSubject:
+    """Register a subject with its addresses; every row's history names ``actor`` and ``reason``."""
+    record_save(instance=subject, actor=actor, reason=reason)
+    for address in addresses:
+        address.subject = subject
+        record_save(instance=address, actor=actor, reason=reason)
+    return subject
