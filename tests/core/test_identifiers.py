@@ -1,0 +1,97 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from shipex_privacy.core import identifiers
+from shipex_privacy.core.masking import mask_email, mask_passport, mask_phone, mask_pinfl
+
+GOOD_PHONES = [
+    ("+998 90 123 45 67", "+998901234567"),
+    ("90 123-45-67", "+998901234567"),
+    ("998901234567", "+998901234567"),
+    ("901234567", "+998901234567"),
+    ("(90) 1234567", "+998901234567"),
+    ("+998 71 200 00 00", "+998712000000"),
+    ("+7 912 345 67 89", "+79123456789"),  # a customer with a Russian number
+]
+BAD_PHONES = ["12345", "+99890123456", "90 123 45 6", "phone", "+998 90 123 45 67 89", ""]
+
+
+@pytest.mark.parametrize(("typed", "stored"), GOOD_PHONES)
+def test_phone_typed_any_common_way_is_stored_in_e164(typed, stored):
+    assert identifiers.normalise_phone(typed) == stored
+
+
+@pytest.mark.parametrize("typed", BAD_PHONES)
+def test_invalid_phone_is_refused(typed):
+    with pytest.raises(ValidationError) as error:
+        identifiers.normalise_phone(typed)
+    assert error.value.code == "invalid_phone"
+
+
+# 13 digits, then the check digit: weights 7, 3, 1 repeating, sum mod 10.
+VALID_PINFLS = ["31505900140019", "42101898082144", "52302051230018"]
+
+
+def test_check_digit_follows_weights_7_3_1():
+    first_thirteen = "3150590014001"
+    weighted = sum(int(d) * (7, 3, 1)[i % 3] for i, d in enumerate(first_thirteen))
+    assert identifiers.pinfl_check_digit(first_thirteen) == weighted % 10
+
+
+@pytest.mark.parametrize("pinfl", VALID_PINFLS)
+def test_valid_pinfl_passes_format_and_check_digit(pinfl):
+    assert identifiers.normalise_pinfl(pinfl) == pinfl
+    assert identifiers.pinfl_check_digit_matches(pinfl)
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"), [("3150 5900 1400 19", "31505900140019"), ("31505900-140019", "31505900140019")]
+)
+def test_pinfl_spaces_and_dashes_are_dropped(typed, stored):
+    assert identifiers.normalise_pinfl(typed) == stored
+
+
+@pytest.mark.parametrize("typed", ["3150590014001", "315059001400177", "3150590014001A", "３１５０５９００１４００１７"])
+def test_pinfl_must_be_fourteen_ascii_digits(typed):
+    with pytest.raises(ValidationError) as error:
+        identifiers.normalise_pinfl(typed)
+    assert error.value.code == "invalid_pinfl"
+
+
+def test_a_mistyped_pinfl_fails_only_the_check_digit():
+    mistyped = "31505900140017"
+    assert identifiers.normalise_pinfl(mistyped) == mistyped
+    assert not identifiers.pinfl_check_digit_matches(mistyped)
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"), [("AA1234567", "AA1234567"), ("aa 1234567", "AA1234567"), ("AB-7654321", "AB7654321")]
+)
+def test_passport_is_two_latin_letters_and_seven_digits(typed, stored):
+    assert identifiers.normalise_passport(typed) == stored
+
+
+@pytest.mark.parametrize("typed", ["A1234567", "AA123456", "AA12345678", "АА1234567", "121234567", "AAA234567"])
+def test_invalid_passport_is_refused(typed):  # "АА" above is Cyrillic
+    with pytest.raises(ValidationError) as error:
+        identifiers.normalise_passport(typed)
+    assert error.value.code == "invalid_passport"
+
+
+def test_email_is_lower_cased():
+    assert identifiers.normalise_email("  Aziz.Karimov@Mail.UZ ") == "aziz.karimov@mail.uz"
+
+
+@pytest.mark.parametrize(
+    ("function", "value", "masked"),
+    [
+        (mask_phone, "+998901234567", "+998 90 *** ** 67"),
+        (mask_phone, "+79123456789", "+7 912 ***-**-89"),
+        (mask_pinfl, "31505900140019", "3***********19"),
+        (mask_passport, "AA1234567", "AA*****67"),
+        (mask_email, "aziz.karimov@mail.uz", "a***@mail.uz"),
+        (mask_phone, "", ""),
+    ],
+)
+def test_masking_keeps_only_what_identifies_the_row(function, value, masked):
+    assert function(value) == masked
