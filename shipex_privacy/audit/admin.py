@@ -17,6 +17,11 @@ class ChangeReasonForm(forms.ModelForm):
         help_text=_("Kept in the history. Example: “DSR #42: subject asked to correct the address”."),
     )
 
+    def has_data_changes(self) -> bool:
+        """Whether a field of the record changed (the reason and other helper fields do not count)."""
+        model_fields = {field.name for field in self._meta.model._meta.get_fields()}
+        return any(name in model_fields for name in self.changed_data)
+
     def clean(self):
         cleaned = super().clean()
         if self.instance.pk and not cleaned.get("change_reason", "").strip():
@@ -47,7 +52,7 @@ class AuditedAdmin(SimpleHistoryAdmin):
         return form.cleaned_data.get("change_reason", "").strip() or str(self.default_reason)
 
     def save_model(self, request, obj, form, change):
-        if change and not form.has_changed():
+        if change and not form.has_data_changes():
             return  # nothing changed: no history row
         record_save(instance=obj, actor=request.user, reason=self.reason(form))
 

@@ -247,7 +247,7 @@ class PersonalDataField(TranslatedName):
 
     def bound_model_field(self) -> models.Field:
         """The model field this entry is bound to; LookupError when the binding names none."""
-        app_label, model_name, field_name = (self.binding.split(".") + ["", "", ""])[:3]
+        app_label, model_name, field_name = [*self.binding.split("."), "", ""][:3]
         try:
             return apps.get_model(app_label, model_name)._meta.get_field(field_name)
         except (LookupError, ValueError, FieldDoesNotExist) as exc:

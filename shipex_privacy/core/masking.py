@@ -11,7 +11,7 @@ def mask_phone(e164: str) -> str:
     """``+998901234567`` → ``+998 90 *** ** 67``: country, operator and the last two digits stay."""
     if not e164:
         return ""
-    country, operator, tail = (format_phone(e164).split(" ", 2) + ["", ""])[:3]
+    country, operator, tail = [*format_phone(e164).split(" ", 2), "", ""][:3]
     keep_from = len(re.sub(r"\D", "", tail)) - 2
     seen = 0
     masked = []

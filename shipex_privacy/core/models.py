@@ -13,10 +13,10 @@ class TranslatedName(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self) -> str:
+        return self.name
+
     @property
     def name(self) -> str:
         language = (get_language() or "uz")[:2]
         return getattr(self, f"name_{language}", "") or self.name_uz
-
-    def __str__(self) -> str:
-        return self.name

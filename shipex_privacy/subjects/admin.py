@@ -73,12 +73,15 @@ class DataSubjectAdmin(AuditedAdmin):
     form = DataSubjectForm
     inlines = [AddressInline]
     default_reason = _("Registered in the back office")
-    list_display = ("account_id", "full_name", "phone_masked", "email_masked", "pinfl_masked", "status", "registered_at")
+    list_display = (
+        "account_id", "full_name", "phone_masked", "email_masked", "pinfl_masked", "status", "registered_at",
+    )
     list_filter = ("status", "preferred_language")
     # The search is our own (exact lookups on normalised values); search_fields only turns the box on.
     search_fields = ("account_id",)
     search_help_text = _("Phone (any format), e-mail, account id or PINFL — exact match.")
-    readonly_fields = ("status", "status_changed_at")
+    # registered_at is set when the account is created; the form would round away its microseconds.
+    readonly_fields = ("registered_at", "status", "status_changed_at")
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     list_per_page = 50

@@ -1,5 +1,7 @@
 """Data subjects (ShipEx users) and the personal data this back office holds about them."""
 
+from contextlib import suppress
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -31,10 +33,8 @@ class DataSubjectQuerySet(models.QuerySet):
             (identifiers.normalise_phone, "phone"),
             (identifiers.normalise_pinfl, "pinfl"),
         ):
-            try:
+            with suppress(ValidationError):
                 condition |= Q(**{field: normalise(term)})
-            except ValidationError:
-                pass
         return self.filter(condition)
 
 
@@ -111,22 +111,25 @@ class DataSubject(models.Model):
     def is_erased(self) -> bool:
         return self.status in (self.Status.CLOSED, self.Status.ANONYMISED)
 
-    def clean(self) -> None:
-        # The catalogue decides what is mandatory (1.2.1.1); a closed or anonymised account keeps
-        # only what it must.
-        if self.is_erased:
-            return
-        missing = {
-            name: ValidationError(
-                _("%(field)s is mandatory in the data catalogue (%(code)s, clause 1.2.1.1)."),
-                code="mandatory",
-                params={"field": entry.name, "code": entry.code},
-            )
-            for name, entry in PersonalDataField.objects.bound_to(DataSubject).items()
-            if entry.is_mandatory and getattr(self, name) in (None, "")
-        }
-        if missing:
-            raise ValidationError(missing)
+    def clean_fields(self, exclude=None) -> None:
+        # The catalogue decides what is mandatory (1.2.1.1). Fields that already failed (and are
+        # in ``exclude``) are not reported twice; a closed or anonymised account keeps only what it must.
+        errors = {}
+        try:
+            super().clean_fields(exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if not self.is_erased:
+            for name, entry in PersonalDataField.objects.bound_to(DataSubject).items():
+                skipped = name in (exclude or ()) or name in errors
+                if entry.is_mandatory and not skipped and getattr(self, name) in (None, ""):
+                    errors[name] = [ValidationError(
+                        _("%(field)s is mandatory in the data catalogue (%(code)s, clause 1.2.1.1)."),
+                        code="mandatory",
+                        params={"field": entry.name, "code": entry.code},
+                    )]
+        if errors:
+            raise ValidationError(errors)
 
 
 class Address(models.Model):

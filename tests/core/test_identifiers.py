@@ -51,7 +51,9 @@ def test_pinfl_spaces_and_dashes_are_dropped(typed, stored):
     assert identifiers.normalise_pinfl(typed) == stored
 
 
-@pytest.mark.parametrize("typed", ["3150590014001", "315059001400177", "3150590014001A", "３１５０５９００１４００１７"])
+@pytest.mark.parametrize(
+    "typed", ["3150590014001", "315059001400177", "3150590014001A", "３１５０５９００１４００１７"]
+)
 def test_pinfl_must_be_fourteen_ascii_digits(typed):
     with pytest.raises(ValidationError) as error:
         identifiers.normalise_pinfl(typed)

@@ -52,7 +52,7 @@ class Command(BaseCommand):
                         self.stdout.write(f"  {number + 1}/{subjects} subjects")
             self.stdout.write(self.style.SUCCESS(f"Created {subjects} demo subjects."))
 
-        self.stdout.write("\nDemo logins (password for all: %s):" % DEMO_PASSWORD)
+        self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
         for username, _first, _last, role in DEMO_STAFF:
             self.stdout.write(f"  {username:<11} {role}")
 
