@@ -1,0 +1,63 @@
+"""Configuration mistakes stop the program with one clear line, never a traceback or a silent default."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE_"))}
+    environment.update(env)
+    return subprocess.run(  # noqa: S603 — our own interpreter and manage.py
+        [sys.executable, *args], cwd=PROJECT, env=environment, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@pytest.mark.parametrize("url", ["garbage", "mysql://root@localhost/shipex", "postgres://", "postgres:/127.0.0.1/x"])
+def test_unusable_database_url_gives_one_clear_line(url):
+    result = run("manage.py", "check", DATABASE_URL=url)
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert result.stderr.startswith("DATABASE_URL is not usable")
+
+
+def test_database_url_never_echoes_its_password():
+    result = run("manage.py", "check", DATABASE_URL="oracle://shipex:s3cret-pass@db.example/x")
+    assert "s3cret-pass" not in result.stderr
+
+
+def test_unreachable_database_gives_one_clear_line():
+    # Port 1 on the loopback: nothing listens there, so the connection is refused at once.
+    result = run("manage.py", "migrate", DATABASE_URL="postgres://postgres@127.0.0.1:1/shipex")
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert result.stderr.startswith("Database error (postgresql, DATABASE_URL)")
+
+
+PRODUCTION = {"DJANGO_SETTINGS_MODULE": "config.settings.production", "DJANGO_ALLOWED_HOSTS": "privacy.shipex.uz"}
+STRONG_KEY = "k" * 20 + "-production-key-from-the-secret-store-" + "x" * 20
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "DJANGO_SECRET_KEY must be set"),
+        ({"DJANGO_SECRET_KEY": "local-development-only-not-a-secret"}, "DJANGO_SECRET_KEY must be set"),
+        ({"DJANGO_SECRET_KEY": "short"}, "DJANGO_SECRET_KEY must be set"),
+        ({"DJANGO_SECRET_KEY": STRONG_KEY, "DJANGO_DEBUG": "true"}, "DJANGO_DEBUG must be off"),
+    ],
+)
+def test_production_refuses_to_start_unsafely(env, message):
+    result = run("-c", "import django; django.setup()", **PRODUCTION, **env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_production_starts_with_a_real_key():
+    result = run("-c", "import django; django.setup()", **PRODUCTION, DJANGO_SECRET_KEY=STRONG_KEY)
+    assert result.returncode == 0, result.stderr
