@@ -35,6 +35,7 @@ class AuditedAdmin(SimpleHistoryAdmin):
     """Base admin for models with history: every change carries who, from where, and why."""
 
     form = ChangeReasonForm
+    change_form_template = "admin/audited_change_form.html"
     history_list_per_page = 50
     default_reason = _("Created in the back office")
     reason_fieldset_title = _("Why")
@@ -44,9 +45,15 @@ class AuditedAdmin(SimpleHistoryAdmin):
             (name, {**options, "fields": [f for f in options["fields"] if f != "change_reason"]})
             for name, options in super().get_fieldsets(request, obj)
         ]
-        if self.has_change_permission(request, obj) or (obj is None and self.has_add_permission(request)):
-            fieldsets.append((self.reason_fieldset_title, {"fields": ["change_reason"]}))
+        if self.can_write(request, obj):
+            fieldsets.append(self.reason_fieldset())
         return fieldsets
+
+    def can_write(self, request, obj=None) -> bool:
+        return self.has_change_permission(request, obj) if obj else self.has_add_permission(request)
+
+    def reason_fieldset(self):
+        return (self.reason_fieldset_title, {"fields": ["change_reason"], "classes": ["change-reason"]})
 
     def reason(self, form) -> str:
         return form.cleaned_data.get("change_reason", "").strip() or str(self.default_reason)

@@ -101,7 +101,7 @@ class DataSubjectAdmin(AuditedAdmin):
         for name in DataSubject.PERSONAL_DATA_FIELDS:
             entry = bound.get(name)
             by_category.setdefault(entry.category if entry else "", []).append(name)
-        if "pinfl" in by_category.get(PersonalDataField.Category.DOCUMENT, []):
+        if self.can_write(request, obj) and "pinfl" in by_category.get(PersonalDataField.Category.DOCUMENT, []):
             by_category[PersonalDataField.Category.DOCUMENT].append("keep_pinfl")
         fieldsets = [
             (label, {"fields": by_category[category]})
@@ -111,8 +111,8 @@ class DataSubjectAdmin(AuditedAdmin):
         if "" in by_category:
             fieldsets.append((_("Not in the catalogue"), {"fields": by_category[""]}))
         fieldsets.append((_("Status"), {"fields": ["status", "status_changed_at"]}))
-        if self.has_change_permission(request, obj) or (obj is None and self.has_add_permission(request)):
-            fieldsets.append((self.reason_fieldset_title, {"fields": ["change_reason"]}))
+        if self.can_write(request, obj):
+            fieldsets.append(self.reason_fieldset())
         return fieldsets
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
