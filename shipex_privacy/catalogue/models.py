@@ -6,6 +6,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import ProtectedError, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from shipex_privacy.audit.history import audited_history
 from shipex_privacy.core.models import TranslatedName
@@ -146,7 +147,12 @@ class RetentionRule(TranslatedName):
 
     @property
     def period_display(self) -> str:
-        return f"{self.period} {self.get_unit_display()}"
+        forms = {
+            self.Unit.DAYS: ngettext_lazy("%(count)d day", "%(count)d days", "count"),
+            self.Unit.MONTHS: ngettext_lazy("%(count)d month", "%(count)d months", "count"),
+            self.Unit.YEARS: ngettext_lazy("%(count)d year", "%(count)d years", "count"),
+        }
+        return forms[self.unit] % {"count": self.period}
 
 
 class PersonalDataFieldQuerySet(models.QuerySet):

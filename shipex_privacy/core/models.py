@@ -20,3 +20,5 @@ class TranslatedName(models.Model):
     def name(self) -> str:
         language = (get_language() or "uz")[:2]
         return getattr(self, f"name_{language}", "") or self.name_uz
+
+    name.fget.short_description = _("name")  # the admin's column header

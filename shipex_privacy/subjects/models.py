@@ -9,6 +9,7 @@ from django.db.models.functions import Length, Lower
 from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from shipex_privacy.audit.history import audited_history
 from shipex_privacy.catalogue.models import PersonalDataField
@@ -136,7 +137,7 @@ class Address(models.Model):
     """A delivery or registration address of a subject."""
 
     class Kind(models.TextChoices):
-        HOME = "home", _("Home")
+        HOME = "home", pgettext_lazy("address kind", "Home")
         WORK = "work", _("Work")
         PICKUP = "pickup", _("Pick-up point")
         OTHER = "other", _("Other")

@@ -45,7 +45,7 @@ ROLE_VIEWS = {
 def uzbek(text) -> str:
     """A label as the Uzbek admin shows it (our own strings fall back to English until translated)."""
     with translation.override("uz"):
-        return str(text)
+        return translation.gettext(text) if isinstance(text, str) else str(text)
 
 
 def national_format(e164: str) -> str:

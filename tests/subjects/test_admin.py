@@ -76,9 +76,10 @@ def test_agent_registers_a_subject_with_the_phone_typed_humanly(agent_client, su
 
 
 def refusal(normalise, value: str, language: str) -> str:
-    with translation.override(language), pytest.raises(ValidationError) as error:
-        normalise(value)
-    return error.value.messages[0]
+    with translation.override(language):
+        with pytest.raises(ValidationError) as error:
+            normalise(value)
+        return error.value.messages[0]
 
 
 @pytest.mark.parametrize(
@@ -133,13 +134,13 @@ def test_fields_the_catalogue_marks_mandatory_are_required(agent_client, complia
 
 
 def test_form_shows_mandatory_and_optional_fields_with_their_clause(agent_client):
+    agent_client.cookies["django_language"] = "en"
     form = agent_client.get(ADD_URL).context["adminform"].form
     assert form.fields["phone"].required and form.fields["full_name"].required
     assert not form.fields["email"].required and not form.fields["pinfl"].required
-    with translation.override("en"):
-        assert "Mandatory (1.2.1.1)" in str(form.fields["phone"].help_text)
-        assert "1.3.2.1" in str(form.fields["phone"].help_text)
-        assert "Optional" in str(form.fields["email"].help_text)
+    assert "Mandatory (1.2.1.1)" in form.fields["phone"].help_text
+    assert "1.3.2.1" in form.fields["phone"].help_text
+    assert "Optional" in form.fields["email"].help_text
 
 
 def test_subject_page_groups_data_by_catalogue_category(agent_client):
@@ -193,12 +194,12 @@ def test_history_panel_shows_recent_changes_with_who_and_why(agent_client, suppo
     subject = DataSubjectFactory()
     subject.full_name = "Yusupova Malika Otabek qizi"
     record_save(instance=subject, actor=support_agent, reason="DSR #44: name changed after marriage")
+    agent_client.cookies["django_language"] = "en"
     panel = agent_client.get(change_url(subject)).context["subject_panels"][0]
     newest = panel["entries"][0]
     assert newest["record"].history_username == support_agent.username
     assert newest["record"].history_change_reason == "DSR #44: name changed after marriage"
-    with translation.override("en"):
-        assert [str(name) for name in newest["fields"]] == ["full name"]
+    assert newest["fields"] == ["full name"]
 
 
 def test_nobody_can_delete_a_subject(admin_client):
