@@ -6,6 +6,8 @@ from django.views.generic import RedirectView
 admin.site.site_header = _("ShipEx · Personal data")
 admin.site.site_title = _("ShipEx privacy back office")
 admin.site.index_title = _("Privacy back office")
+# Few models per role: the page width is worth more than a sidebar repeating the index.
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),

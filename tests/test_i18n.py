@@ -92,3 +92,10 @@ def test_staff_switch_the_language_from_the_header(client, support_agent, langua
     page = response.content.decode()
     assert f'<html lang="{language}"' in page
     assert title in page
+
+
+@pytest.mark.django_db
+def test_a_browser_asking_for_english_still_gets_uzbek_until_staff_choose(client, support_agent):
+    client.force_login(support_agent)
+    page = client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9,ru;q=0.8").content.decode()
+    assert '<html lang="uz"' in page

@@ -45,8 +45,9 @@ class RetentionRuleAdmin(AuditedAdmin):
 
 @admin.register(PersonalDataField)
 class PersonalDataFieldAdmin(RefuseDeletionInUseMixin, AuditedAdmin):
+    # Short forms in the list (the filters and the form carry the full labels with their clauses).
     list_display = (
-        "code", "name", "category", "requirement", "collection_method", "sensitivity", "identifies_alone",
+        "code", "name", "category", "requirement_short", "collection_clause", "sensitivity", "identifies_alone",
         "system", "retention_rule", "binding",
     )
     list_filter = ("category", "requirement", "collection_method", "sensitivity", "system")
@@ -59,3 +60,11 @@ class PersonalDataFieldAdmin(RefuseDeletionInUseMixin, AuditedAdmin):
         (_("Purposes and retention (1.3)"), {"fields": ("purposes", "retention_rule")}),
         (_("Storage (1.4.1)"), {"fields": ("system", "storage_country", "binding")}),
     )
+
+    @admin.display(description=_("requirement"), ordering="requirement")
+    def requirement_short(self, entry):
+        return _("Mandatory") if entry.is_mandatory else _("Optional")
+
+    @admin.display(description=_("how it is collected"), ordering="collection_method")
+    def collection_clause(self, entry):
+        return entry.collection_method  # the clause number: 1.2.1.1, 1.2.1.2 or 1.2.1.3
