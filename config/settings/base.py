@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "shipex_privacy.accounts",
     "shipex_privacy.catalogue",
     "shipex_privacy.subjects",
+    "shipex_privacy.consents",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -25,6 +25,16 @@ CATALOGUE_HISTORY = (
 )
 SUBJECT_MODELS = ("subjects.datasubject", "subjects.address")
 SUBJECT_HISTORY = ("subjects.historicaldatasubject", "subjects.historicaladdress")
+POLICY_MODELS = ("consents.policyversion",)
+REGISTER_MODELS = ("consents.cookie", "consents.counter")
+CONSENT_RECORDS = (
+    "consents.policyacceptance", "consents.consentevent", "consents.cookieconsentevent",
+    "consents.subjectwithoutcurrentpolicy",
+)
+CONSENT_HISTORY = (
+    "consents.historicalpolicyversion", "consents.historicalpolicyacceptance", "consents.historicalconsent",
+    "consents.historicalcookie", "consents.historicalcounter",
+)
 
 
 def _grant(models: tuple[str, ...], actions: tuple[str, ...]) -> set[str]:
@@ -33,15 +43,26 @@ def _grant(models: tuple[str, ...], actions: tuple[str, ...]) -> set[str]:
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     # Keeps the catalogue; reads subjects and every history to answer for decisions.
+    # Publishes policy versions and keeps the cookie and counter registers.
     COMPLIANCE_OFFICER: _grant(CATALOGUE_MODELS, ALL)
     | _grant(SUBJECT_MODELS, VIEW)
-    | _grant(CATALOGUE_HISTORY + SUBJECT_HISTORY, VIEW),
+    | _grant(CATALOGUE_HISTORY + SUBJECT_HISTORY, VIEW)
+    | _grant(POLICY_MODELS + REGISTER_MODELS, ALL)
+    | _grant(("consents.consent",), ("view", "add", "change"))
+    | _grant(CONSENT_RECORDS + CONSENT_HISTORY, VIEW),
     # Works on subjects: registers and corrects them, never deletes; no catalogue.
+    # Records consents and withdrawals (grant = add, withdraw = change); reads policies and acceptances.
     SUPPORT_AGENT: _grant(("subjects.datasubject",), ("view", "add", "change"))
     | _grant(("subjects.address",), ALL)
-    | _grant(SUBJECT_HISTORY, VIEW),
+    | _grant(SUBJECT_HISTORY, VIEW)
+    | _grant(("consents.consent",), ("view", "add", "change"))
+    | _grant(POLICY_MODELS + CONSENT_RECORDS + ("consents.historicalconsent",), VIEW),
     # Reads everything, writes nothing.
-    AUDITOR: _grant(CATALOGUE_MODELS + SUBJECT_MODELS + CATALOGUE_HISTORY + SUBJECT_HISTORY, VIEW),
+    AUDITOR: _grant(
+        CATALOGUE_MODELS + SUBJECT_MODELS + CATALOGUE_HISTORY + SUBJECT_HISTORY + POLICY_MODELS + REGISTER_MODELS
+        + ("consents.consent",) + CONSENT_RECORDS + CONSENT_HISTORY,
+        VIEW,
+    ),
 }
 
 

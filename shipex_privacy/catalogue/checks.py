@@ -9,14 +9,13 @@ from django.apps import apps
 from django.core import checks
 from django.db import DatabaseError
 
-from shipex_privacy.audit.history import is_append_only
-
 
 def models_holding_personal_data() -> list:
     return [
         model
         for model in apps.get_models()
-        if hasattr(model, "PERSONAL_DATA_FIELDS") and not is_append_only(model)
+        # Proxies share their concrete model's fields.
+        if hasattr(model, "PERSONAL_DATA_FIELDS") and not model._meta.proxy
     ]
 
 

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -6,3 +7,9 @@ class CoreConfig(AppConfig):
     name = "shipex_privacy.core"
     label = "core"
     verbose_name = _("Core")
+
+    def ready(self) -> None:
+        from .freeze import install_freeze_guards_after_migrate
+
+        # After every migrate, because SQLite drops a table's triggers when it rebuilds the table.
+        post_migrate.connect(install_freeze_guards_after_migrate, sender=self)

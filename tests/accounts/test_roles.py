@@ -49,6 +49,19 @@ MATRIX = [
     ("admin:catalogue_purpose_add", "get", ALLOW, DENY, DENY),
     ("admin:catalogue_retentionrule_changelist", "get", ALLOW, DENY, ALLOW),
     ("admin:catalogue_system_changelist", "get", ALLOW, DENY, ALLOW),
+    ("admin:consents_policyversion_changelist", "get", ALLOW, ALLOW, ALLOW),
+    ("admin:consents_policyversion_add", "get", ALLOW, DENY, DENY),
+    ("admin:consents_consent_changelist", "get", ALLOW, ALLOW, ALLOW),
+    ("admin:consents_consent_grant", "get", ALLOW, ALLOW, DENY),
+    ("admin:consents_consent_import", "get", ALLOW, ALLOW, DENY),
+    ("admin:consents_consent_report", "get", ALLOW, ALLOW, ALLOW),
+    ("admin:consents_consentevent_changelist", "get", ALLOW, ALLOW, ALLOW),
+    ("admin:consents_subjectwithoutcurrentpolicy_changelist", "get", ALLOW, ALLOW, ALLOW),
+    ("admin:consents_cookie_changelist", "get", ALLOW, DENY, ALLOW),
+    ("admin:consents_cookie_add", "get", ALLOW, DENY, DENY),
+    ("admin:consents_counter_changelist", "get", ALLOW, DENY, ALLOW),
+    ("admin:consents_counter_add", "get", ALLOW, DENY, DENY),
+    ("admin:consents_cookieconsentevent_changelist", "get", ALLOW, ALLOW, ALLOW),
     ("admin:accounts_user_changelist", "get", DENY, DENY, DENY),
     ("admin:auth_group_changelist", "get", DENY, DENY, DENY),
 ]
@@ -81,9 +94,9 @@ def test_permission_matrix(client, role, page, method, expected):
 def test_admin_index_shows_each_role_only_its_apps(client):
 
     expected = {
-        COMPLIANCE_OFFICER: {"catalogue", "subjects"},
-        SUPPORT_AGENT: {"subjects"},
-        AUDITOR: {"catalogue", "subjects"},
+        COMPLIANCE_OFFICER: {"catalogue", "subjects", "consents"},
+        SUPPORT_AGENT: {"subjects", "consents"},
+        AUDITOR: {"catalogue", "subjects", "consents"},
     }
     for role, apps in expected.items():
         client.force_login(StaffFactory(role=role))

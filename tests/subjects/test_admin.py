@@ -151,7 +151,9 @@ def test_subject_page_groups_data_by_catalogue_category(agent_client):
     titles = [fieldset.name for fieldset in response.context["adminform"]]
     assert titles[:4] == ["Identity", "Contact details", "Identity documents", "Account"]
     assert "Addresses" in response.content.decode() or "addresses" in response.content.decode()
-    assert [panel["title"] for panel in response.context["subject_panels"]] == ["Change history"]
+    assert [panel["title"] for panel in response.context["subject_panels"]] == [
+        "Privacy policy and consents", "Change history"
+    ]
 
 
 def test_changing_a_subject_needs_a_reason_that_history_keeps(agent_client, support_agent):
@@ -195,7 +197,7 @@ def test_history_panel_shows_recent_changes_with_who_and_why(agent_client, suppo
     subject.full_name = "Yusupova Malika Otabek qizi"
     record_save(instance=subject, actor=support_agent, reason="DSR #44: name changed after marriage")
     agent_client.cookies["django_language"] = "en"
-    panel = agent_client.get(change_url(subject)).context["subject_panels"][0]
+    panel = agent_client.get(change_url(subject)).context["subject_panels"][-1]
     newest = panel["entries"][0]
     assert newest["record"].history_username == support_agent.username
     assert newest["record"].history_change_reason == "DSR #44: name changed after marriage"

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ConsentsConfig(AppConfig):
+    name = "shipex_privacy.consents"
+    label = "consents"
+    verbose_name = _("Consents and policy")
+
+    def ready(self) -> None:
+        from . import panels  # noqa: F401  (adds the consent panel to the subject page)

@@ -1,0 +1,64 @@
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from shipex_privacy.catalogue.models import Purpose
+
+from .models import Channel, PolicyVersion, RecipientKind
+
+
+class WithdrawConsentForm(forms.Form):
+    occurred_at = forms.DateTimeField(
+        label=_("When the subject withdrew it"), initial=timezone.now,
+        help_text=_("Now, unless the subject withdrew it earlier (for example in a letter)."),
+    )
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.CALL_CENTRE)
+    evidence_reference = forms.CharField(label=_("Evidence"), max_length=200, required=False,
+                                         help_text=_("Call recording id, letter number…"))
+    note = forms.CharField(label=_("Note"), max_length=500, required=False)
+
+
+class GrantConsentForm(forms.Form):
+    account_id = forms.CharField(label=_("Account id"), max_length=20)
+    purpose = forms.ModelChoiceField(label=_("Purpose"), queryset=Purpose.objects.all())
+    recipient_kind = forms.ChoiceField(
+        label=_("Recipient kind (1.4.3.1)"), choices=[("", "—"), *RecipientKind.choices], required=False
+    )
+    occurred_at = forms.DateTimeField(label=_("When the subject consented"), initial=timezone.now)
+    expires_at = forms.DateTimeField(label=_("In force until"), required=False,
+                                     help_text=_("Empty: until withdrawn."))
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices)
+    policy_version = forms.ModelChoiceField(label=_("Policy version"), queryset=PolicyVersion.objects.published())
+    evidence_reference = forms.CharField(label=_("Evidence"), max_length=200, required=False)
+    covered_data = forms.CharField(
+        label=_("Data covered"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Catalogue codes, separated by commas: contact.email, identity.full_name"),
+    )
+    allows_third_party_transfer = forms.BooleanField(label=_("Allows transfer to third parties"), required=False)
+    allows_cross_border_transfer = forms.BooleanField(label=_("Allows cross-border transfer"), required=False)
+    allows_publication = forms.BooleanField(label=_("Allows publication"), required=False)
+
+    def clean_covered_data(self) -> list[str]:
+        return [code.strip() for code in self.cleaned_data["covered_data"].split(",") if code.strip()]
+
+
+class ConsentImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file from the ShipEx app"),
+        help_text=_("UTF-8, comma-separated, header row first. All rows or none are recorded."),
+    )
+
+    MAX_BYTES = 10 * 1024 * 1024
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > self.MAX_BYTES:
+            raise forms.ValidationError(_("The file is larger than 10 MB; split it."))
+        try:
+            return upload.read().decode("utf-8-sig").splitlines()
+        except UnicodeDecodeError:
+            raise forms.ValidationError(_("The file is not UTF-8 text.")) from None
+
+
+class CompareVersionsForm(forms.Form):
+    other = forms.ModelChoiceField(label=_("Compare with"), queryset=PolicyVersion.objects.all())

@@ -1,0 +1,110 @@
+"""Demo policy versions, acceptances, consents and cookie choices for the demo subjects (development only)."""
+
+import random
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.core.management import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from shipex_privacy.catalogue.models import Purpose
+from shipex_privacy.consents import services
+from shipex_privacy.consents.models import Channel, CookieCategory, CookieConsentEvent, PolicyVersion
+from shipex_privacy.subjects.models import DataSubject
+
+POLICY_2025 = {
+    "uz": "ShipEx maxfiylik siyosati.\n1.1 Xizmatdan foydalanish ushbu siyosatga roziligingizni bildiradi.\n"
+          "1.3 Biz faqat Xizmat uchun zarur maʼlumotlarni toʻplaymiz.\n1.5 Maʼlumotlaringizni “Shaxsiy” boʻlimida "
+          "oʻzgartirishingiz mumkin.",
+    "ru": "Политика конфиденциальности ShipEx.\n1.1 Пользуясь Сервисом, вы соглашаетесь с этой политикой.\n"
+          "1.3 Мы собираем только данные, необходимые для Сервиса.\n1.5 Свои данные можно изменить в разделе «Личное».",
+    "en": "ShipEx privacy policy.\n1.1 Using the Service means consent to this policy.\n"
+          "1.3 We collect only the data the Service needs.\n1.5 You can change your data in the “Personal” section.",
+}
+COUNTERS_SENTENCE = {
+    "uz": "1.6.4 Xizmatlarda hisoblagichlar qoʻllaniladi; ularning parametrlari ShipEx tomonidan belgilanadi.",
+    "ru": "1.6.4 В Сервисах используются счётчики; их параметры определяет ShipEx.",
+    "en": "1.6.4 The Services use counters; ShipEx sets their parameters.",
+}
+
+
+def start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+
+
+class Command(BaseCommand):
+    help = "Create demo policy versions, acceptances, consents and cookie choices (development only)."
+
+    def handle(self, **options):
+        if not settings.DEBUG:
+            raise CommandError("load_demo_consents runs only with DEBUG on.")
+        if PolicyVersion.objects.exists():
+            self.stdout.write("Policy versions already present; no demo consents added.")
+            return
+        if not DataSubject.objects.exists():
+            raise CommandError("Load the demo subjects first: manage.py load_demo_data")
+        rng = random.Random(547)  # noqa: S311 — demo data, not security
+        with transaction.atomic():
+            old = self.published("2025.1", date(2025, 1, 1), POLICY_2025)
+            new = self.published("2026.1", date(2026, 6, 1), {
+                language: f"{text}\n{COUNTERS_SENTENCE[language]}" for language, text in POLICY_2025.items()
+            })
+            PolicyVersion.objects.create(
+                version="2027.1", effective_date=date(2027, 1, 1), text_uz=POLICY_2025["uz"] + "\n(loyiha)",
+                text_ru=POLICY_2025["ru"] + "\n(проект)", text_en=POLICY_2025["en"] + "\n(draft)",
+            )
+            advertising = Purpose.objects.get(clause="1.3.2.5")
+            counts = {"acceptances": 0, "consents": 0, "withdrawals": 0, "cookie choices": 0}
+            for subject in DataSubject.objects.order_by("pk"):
+                self.subject_history(subject, old, new, advertising, rng, counts)
+        self.stdout.write(self.style.SUCCESS(
+            "Demo consents: " + ", ".join(f"{count} {name}" for name, count in counts.items())
+        ))
+
+    def published(self, label: str, effective: date, texts: dict) -> PolicyVersion:
+        version = PolicyVersion.objects.create(
+            version=label, effective_date=effective, text_uz=texts["uz"], text_ru=texts["ru"], text_en=texts["en"]
+        )
+        return services.policy_publish(version=version, actor=None)
+
+    def moment_after(self, start: datetime, rng: random.Random) -> datetime:
+        latest = timezone.now() - timedelta(hours=1)
+        return min(start + timedelta(days=rng.randint(0, 120), minutes=rng.randint(0, 1440)), latest)
+
+    def subject_history(self, subject, old, new, advertising, rng, counts: dict) -> None:
+        """One subject's acceptances, advertising consent and cookie choices; adds to ``counts``."""
+        channel = rng.choice([Channel.APP, Channel.APP, Channel.WEB, Channel.OFFICE])
+        evidence = services.Evidence(channel=channel, ip_address=f"213.230.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+                                     user_agent="ShipEx/5.2 (Android 14)" if channel == Channel.APP else "Mozilla/5.0")
+        start = max(subject.registered_at, start_of(old.effective_date))
+        accepted_old = self.moment_after(start, rng)
+        version = new if accepted_old.date() >= new.effective_date else old
+        services.policy_accept(subject=subject, version=version, accepted_at=accepted_old, channel=channel,
+                               actor=None, ip_address=evidence.ip_address, user_agent=evidence.user_agent)
+        counts["acceptances"] += 1
+        if version == old and rng.random() < 0.6:
+            moment = self.moment_after(start_of(new.effective_date), rng)
+            services.policy_accept(subject=subject, version=new, accepted_at=moment, channel=channel, actor=None,
+                                   ip_address=evidence.ip_address, user_agent=evidence.user_agent)
+            counts["acceptances"] += 1
+        if rng.random() < 0.45:
+            granted = self.moment_after(accepted_old, rng)
+            event = services.consent_grant(
+                subject=subject, purpose=advertising, occurred_at=granted, evidence=evidence,
+                policy_version=version, actor=None,
+                document=services.ConsentDocument(covered_data=["contact.email", "identity.full_name"],
+                                                  operator_tin="301234567"),
+            )
+            counts["consents"] += 1
+            if rng.random() < 0.25:
+                services.consent_withdraw(consent=event.consent, occurred_at=self.moment_after(granted, rng),
+                                          evidence=evidence, actor=None)
+                counts["withdrawals"] += 1
+        if channel == Channel.WEB:
+            for category in (CookieCategory.ANALYTICS, CookieCategory.ADVERTISING):
+                services.cookie_consent_record(
+                    subject=subject, category=category, occurred_at=accepted_old, evidence=evidence,
+                    kind=CookieConsentEvent.Kind.GRANT if rng.random() < 0.7 else CookieConsentEvent.Kind.WITHDRAW,
+                )
+                counts["cookie choices"] += 1
