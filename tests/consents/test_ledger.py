@@ -153,7 +153,7 @@ def test_withdrawing_a_consent_not_in_force_is_refused(situation, subject, adver
         consent_withdraw(consent=consent, occurred_at=days_ago(5), evidence=APP, actor=support_agent)
         at = days_ago(8)
     events_before = consent.events.count()
-    with pytest.raises(ValidationError, match="not in force|later event"):
+    with pytest.raises(ValidationError, match=r"not in force|later event"):
         consent_withdraw(consent=consent, occurred_at=at, evidence=APP, actor=support_agent)
     assert consent.events.count() == events_before
 

@@ -65,7 +65,8 @@ def test_officer_publishes_from_the_admin_and_can_no_longer_edit(client, complia
     assert version.is_published
     page = client.get(reverse("admin:consents_policyversion_change", args=[version.pk]))
     assert page.context["has_change_permission"] is False
-    assert client.post(reverse("admin:consents_policyversion_delete", args=[version.pk]), {"post": "yes"}).status_code == 403
+    delete = reverse("admin:consents_policyversion_delete", args=[version.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
 
 
 def test_support_agents_cannot_publish(client, support_agent):
