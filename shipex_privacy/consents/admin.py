@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import translation
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -265,7 +266,9 @@ class ConsentAdmin(SimpleHistoryAdmin):
         consent = get_object_or_404(Consent.objects.select_related("subject", "purpose"), pk=pk)
         if not request.user.has_perm("consents.change_consent"):
             raise PermissionDenied
-        back = request.GET.get("next") or reverse("admin:consents_consent_change", args=[pk])
+        back = request.GET.get("next", "")
+        if not url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=request.is_secure()):
+            back = reverse("admin:consents_consent_change", args=[pk])  # never send staff to another site
         form = WithdrawConsentForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
@@ -280,7 +283,7 @@ class ConsentAdmin(SimpleHistoryAdmin):
             else:
                 self.message_user(request, _("Withdrawal of consent to %(clause)s recorded.")
                                   % {"clause": consent.purpose.clause}, messages.SUCCESS)
-                return redirect(back if back.startswith("/") else "admin:index")
+                return redirect(back)
         return admin_page(self, request, "admin/consents/consent/withdraw.html",
                           _("Withdraw consent to %(clause)s") % {"clause": consent.purpose.clause},
                           form=form, consent=consent, back=back)

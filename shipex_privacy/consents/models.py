@@ -266,7 +266,7 @@ class ConsentEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} · {self.consent} · {self.occurred_at:%d.%m.%Y}"
+        return f"{self.get_kind_display()} · {self.consent} · {timezone.localtime(self.occurred_at):%d.%m.%Y}"
 
 
 class TranslatedDescription(models.Model):

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.subjects.panels import SubjectPanel, register_subject_panel
 
-from .models import Consent, PolicyAcceptance
+from .models import Consent, PolicyAcceptance, PolicyVersion
 
 
 def consent_panel_context(request, subject) -> dict:
@@ -12,7 +12,8 @@ def consent_panel_context(request, subject) -> dict:
     consents = list(Consent.objects.filter(subject=subject).select_related("purpose").order_by("purpose__clause"))
     return {
         "subject": subject,
-        "policy_in_force": acceptances[0].version if acceptances else None,
+        "version_in_force": PolicyVersion.objects.in_force(),
+        "last_accepted": acceptances[0] if acceptances else None,
         "acceptances": acceptances,
         "consents": consents,
         "can_withdraw": request.user.has_perm("consents.change_consent"),

@@ -194,3 +194,14 @@ def test_import_refuses_a_file_that_is_not_utf8(client, support_agent):
     response = client.post(reverse("admin:consents_consent_import"),
                            {"file": SimpleUploadedFile("c.csv", "account_id\nЖ".encode("cp1251"))})
     assert "file" in response.context["form"].errors
+
+
+@pytest.mark.parametrize("next_url", ["//evil.example/phish", "https://evil.example/", "javascript:alert(1)"])
+def test_withdrawal_never_sends_staff_to_another_site(client, support_agent, consent, next_url):
+    client.force_login(support_agent)
+    url = reverse("admin:consents_consent_withdraw", args=[consent.pk])
+    page = client.get(url, {"next": next_url}).content.decode()
+    assert next_url not in page
+    response = client.post(f"{url}?next={next_url}", {
+        "occurred_at": timezone.localtime().strftime("%Y-%m-%d %H:%M:%S"), "channel": "app"})
+    assert response["Location"] == reverse("admin:consents_consent_change", args=[consent.pk])

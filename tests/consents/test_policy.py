@@ -119,4 +119,17 @@ def test_subject_page_shows_the_version_in_force_for_the_subject(client, support
     policy_accept(subject=subject, version=version, accepted_at=timezone.now(), channel="office", actor=None)
     client.force_login(support_agent)
     panel = client.get(reverse("admin:subjects_datasubject_change", args=[subject.pk])).context["subject_panels"][0]
-    assert panel["policy_in_force"] == version
+    assert panel["last_accepted"].version == version == panel["version_in_force"]
+    assert "has not accepted" not in client.get(
+        reverse("admin:subjects_datasubject_change", args=[subject.pk])).content.decode()
+
+
+def test_subject_page_warns_when_the_version_in_force_was_not_accepted(client, support_agent):
+    old = PolicyVersionFactory(published=True, effective_date=date(2025, 1, 1))
+    PolicyVersionFactory(published=True, effective_date=date(2026, 1, 1), version="2026.1")
+    subject = DataSubjectFactory()
+    policy_accept(subject=subject, version=old, accepted_at=timezone.now(), channel="app", actor=None)
+    client.force_login(support_agent)
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("admin:subjects_datasubject_change", args=[subject.pk])).content.decode()
+    assert "The subject has not accepted version 2026.1, which is in force now." in page
