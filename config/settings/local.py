@@ -7,3 +7,5 @@ DEBUG = env.bool("DJANGO_DEBUG", default=True)
 # A fixed key is fine on a developer's machine only; production.py refuses to start with it.
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-development-only-not-a-secret")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+# Same for the audit seal key (docs/audit.md); production.py refuses this value.
+AUDIT_SEAL_KEY = env("AUDIT_SEAL_KEY", default="local-development-only-audit-seal-key")

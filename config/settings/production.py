@@ -16,6 +16,16 @@ if SECRET_KEY in KNOWN_UNSAFE_KEYS or len(SECRET_KEY) < 50:
         "DJANGO_SECRET_KEY must be set to a random value of at least 50 characters in production."
     )
 
+# The audit seal key makes history and access logs tamper-evident; without a real one, anybody
+# who can write to the database could forge the evidence (docs/audit.md).
+AUDIT_SEAL_KEY = env("AUDIT_SEAL_KEY", default="")
+KNOWN_UNSAFE_SEAL_KEYS = {"", "local-development-only-audit-seal-key", "test-suite-only-audit-seal-key"}
+if AUDIT_SEAL_KEY in KNOWN_UNSAFE_SEAL_KEYS or len(AUDIT_SEAL_KEY) < 32 or AUDIT_SEAL_KEY == SECRET_KEY:
+    raise ImproperlyConfigured(
+        "AUDIT_SEAL_KEY must be set to a random value of at least 32 characters, other than DJANGO_SECRET_KEY, "
+        "in production."
+    )
+
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 AUDIT_GUARDS_REMOVABLE = False
 

@@ -6,6 +6,7 @@ from .base import env
 DEBUG = False
 SECRET_KEY = "test-suite-only-not-a-secret"  # noqa: S105
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+AUDIT_SEAL_KEY = "test-suite-only-audit-seal-key"
 # Fast hashing: the suite creates many staff accounts.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

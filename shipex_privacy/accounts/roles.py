@@ -16,15 +16,23 @@ VIEW = ("view",)
 VIEW_CHANGE = ("view", "change")
 ALL = ("view", "add", "change", "delete")
 
-CATALOGUE_MODELS = ("catalogue.system", "catalogue.purpose", "catalogue.retentionrule", "catalogue.personaldatafield")
+CATALOGUE_MODELS = (
+    "catalogue.system", "catalogue.purpose", "catalogue.retentionrule", "catalogue.personaldatafield",
+    "catalogue.service",
+)
 CATALOGUE_HISTORY = (
     "catalogue.historicalsystem",
     "catalogue.historicalpurpose",
     "catalogue.historicalretentionrule",
     "catalogue.historicalpersonaldatafield",
+    "catalogue.historicalservice",
 )
-SUBJECT_MODELS = ("subjects.datasubject", "subjects.address")
-SUBJECT_HISTORY = ("subjects.historicaldatasubject", "subjects.historicaladdress")
+SUBJECT_MODELS = ("subjects.datasubject", "subjects.address", "subjects.serviceuse")
+SUBJECT_HISTORY = ("subjects.historicaldatasubject", "subjects.historicaladdress", "subjects.historicalserviceuse")
+DISCLOSURE_HISTORY = (
+    "disclosures.historicalrecipient", "disclosures.historicaldisclosure", "disclosures.historicaldisclosedsubject",
+    "disclosures.historicalpublicchoice",
+)
 POLICY_MODELS = ("consents.policyversion",)
 REGISTER_MODELS = ("consents.cookie", "consents.counter")
 CONSENT_RECORDS = (
@@ -49,20 +57,36 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _grant(CATALOGUE_HISTORY + SUBJECT_HISTORY, VIEW)
     | _grant(POLICY_MODELS + REGISTER_MODELS, ALL)
     | _grant(("consents.consent",), ("view", "add", "change"))
-    | _grant(CONSENT_RECORDS + CONSENT_HISTORY, VIEW),
+    | _grant(CONSENT_RECORDS + CONSENT_HISTORY, VIEW)
+    # Keeps the recipients, drafts disclosures and approves other officers' ones (four eyes).
+    | _grant(("disclosures.recipient", "disclosures.publicchoice"), ALL)
+    | _grant(("disclosures.disclosure",), ("view", "add", "change"))
+    | {"disclosures.approve_disclosure"}
+    | _grant(("disclosures.disclosedsubject",), VIEW_CHANGE)
+    | _grant(DISCLOSURE_HISTORY, VIEW)
+    # Reads the access log; sees identifiers masked and reveals one only with a logged reason.
+    | {"audit.view_accessevent", "subjects.reveal_identifiers"},
     # Works on subjects: registers and corrects them, never deletes; no catalogue.
     # Records consents and withdrawals (grant = add, withdraw = change); reads policies and acceptances.
     SUPPORT_AGENT: _grant(("subjects.datasubject",), ("view", "add", "change"))
     | _grant(("subjects.address",), ALL)
     | _grant(SUBJECT_HISTORY, VIEW)
     | _grant(("consents.consent",), ("view", "add", "change"))
-    | _grant(POLICY_MODELS + CONSENT_RECORDS + ("consents.historicalconsent",), VIEW),
+    | _grant(POLICY_MODELS + CONSENT_RECORDS + ("consents.historicalconsent",), VIEW)
+    # Tells subjects who received their data, and records the notifications it sends them.
+    | _grant(("disclosures.disclosure", "disclosures.publicchoice"), VIEW)
+    | _grant(("disclosures.disclosedsubject",), VIEW_CHANGE)
+    | _grant(("subjects.serviceuse",), ("view", "add", "change")),
     # Reads everything, writes nothing.
     AUDITOR: _grant(
         CATALOGUE_MODELS + SUBJECT_MODELS + CATALOGUE_HISTORY + SUBJECT_HISTORY + POLICY_MODELS + REGISTER_MODELS
-        + ("consents.consent",) + CONSENT_RECORDS + CONSENT_HISTORY,
+        + ("consents.consent",) + CONSENT_RECORDS + CONSENT_HISTORY
+        + ("disclosures.recipient", "disclosures.disclosure", "disclosures.disclosedsubject",
+           "disclosures.publicchoice") + DISCLOSURE_HISTORY + ("audit.accessevent",),
         VIEW,
-    ),
+    )
+    # A reveal is a read that leaves a row in the access log, with its reason.
+    | {"subjects.reveal_identifiers"},
 }
 
 

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, post_save, pre_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -9,11 +9,20 @@ class AuditConfig(AppConfig):
     verbose_name = _("Audit")
 
     def ready(self) -> None:
-        from simple_history.signals import pre_create_historical_record
+        from simple_history.signals import post_create_historical_m2m_records, pre_create_historical_record
 
-        from . import history
+        from . import history, tamper
         from .guards import install_guards_after_migrate
 
         pre_create_historical_record.connect(history.stamp_request_address)
         # After every migrate, because SQLite drops a table's triggers when it rebuilds the table.
         post_migrate.connect(install_guards_after_migrate, sender=self)
+        # Tamper evidence (docs/audit.md): every append-only row gets its digest in the transaction
+        # that writes it; the handler itself skips every model that is not append-only.
+        post_save.connect(tamper.digest_saved_row, dispatch_uid="audit_digest_saved_row")
+        post_create_historical_m2m_records.connect(
+            tamper.digest_m2m_history_rows, dispatch_uid="audit_digest_m2m_history_rows"
+        )
+        # Rows that data migrations write, with models that send no signals, are digested at the end.
+        pre_migrate.connect(tamper.remember_rows_before_migrate, sender=self)
+        post_migrate.connect(tamper.digest_rows_written_by_migrate, sender=self)

@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -12,3 +13,160 @@ class AuditedHistoryModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class AccessEvent(models.Model):
+    """One read of personal data (clause 1.7.1): who, when, what, which object, from where.
+
+    Append-only like history. The acting staff member is kept as id and username, not as a
+    foreign key, so that removing a staff account never touches the log; the subject is kept as
+    a plain id for the same reason (and so that the audit app depends on no other app).
+    """
+
+    APPEND_ONLY = True
+
+    class Action(models.TextChoices):
+        SUBJECT_VIEW = "subject.view", _("Opened a data subject")
+        SUBJECT_HISTORY = "subject.history", _("Opened a data subject's change history")
+        SUBJECT_SEARCH = "subject.search", _("Searched data subjects")
+        IDENTIFIER_REVEAL = "identifier.reveal", _("Revealed a masked identifier")
+        EXPORT = "export", _("Exported data")
+        ACCESS_PACKAGE = "access_package.download", _("Downloaded an access package")
+
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    user_id = models.IntegerField(_("staff member id"), null=True, blank=True)
+    username = models.CharField(_("staff member"), max_length=150, blank=True)
+    action = models.CharField(_("action"), max_length=40, choices=Action.choices)
+    object_type = models.CharField(
+        _("object type"), max_length=100, blank=True, help_text=_("App label and model, e.g. subjects.datasubject.")
+    )
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    subject_id = models.BigIntegerField(_("data subject id"), null=True, blank=True)
+    field = models.CharField(
+        _("field"), max_length=100, blank=True, help_text=_("Which value was revealed or exported.")
+    )
+    reason = models.TextField(_("stated reason"), blank=True)
+    search_term_hash = models.CharField(
+        _("search term (keyed hash)"),
+        max_length=64,
+        blank=True,
+        help_text=_("HMAC-SHA256 of the normalised search term; the term itself is never stored."),
+    )
+    detail = models.CharField(_("detail"), max_length=500, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("access-log entry")
+        verbose_name_plural = _("access-log entries")
+        indexes = [
+            # "Every read of subject X", newest first.
+            models.Index(fields=["subject_id", "-at"], name="access_subject_at_idx"),
+            # "Every read by staff member Y between two dates".
+            models.Index(fields=["user_id", "-at"], name="access_user_at_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(action="identifier.reveal") | ~models.Q(reason=""),
+                name="access_reveal_has_reason",
+                violation_error_message=_("Revealing a masked value needs a stated reason."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username or '-'} {self.action} {self.object_type}#{self.object_id}"
+
+
+# Tamper evidence (docs/audit.md). These tables are themselves append-only (guarded), but they
+# are the evidence, not evidence-bearing rows: they are verified by the seals, not by digests.
+
+
+class AuditedTable(models.Model):
+    """An append-only table whose rows carry digests; digests name it by this small id."""
+
+    APPEND_ONLY = True
+    AUDIT_EVIDENCE = True
+
+    name = models.CharField(_("table"), max_length=63)
+
+    class Meta:
+        verbose_name = _("audited table")
+        verbose_name_plural = _("audited tables")
+        constraints = [models.UniqueConstraint(fields=["name"], name="audit_table_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RowLayout(models.Model):
+    """The columns a digest covers: a column added to a table later does not break old digests."""
+
+    APPEND_ONLY = True
+    AUDIT_EVIDENCE = True
+
+    table = models.ForeignKey(AuditedTable, on_delete=models.PROTECT, related_name="layouts")
+    columns = models.TextField(_("columns"), help_text=_("Column names, comma-separated, sorted."))
+
+    class Meta:
+        verbose_name = _("row layout")
+        verbose_name_plural = _("row layouts")
+        constraints = [models.UniqueConstraint(fields=["table", "columns"], name="audit_layout_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.table}: {self.columns}"
+
+
+class RowDigest(models.Model):
+    """The keyed MAC of one append-only row, written in the same transaction as the row."""
+
+    APPEND_ONLY = True
+    AUDIT_EVIDENCE = True
+
+    # No per-column indexes on the foreign keys: the unique (table, row_id) index serves every
+    # lookup, and this table grows as fast as the access log.
+    table = models.ForeignKey(AuditedTable, on_delete=models.PROTECT, db_index=False)
+    row_id = models.BigIntegerField(_("row id"))
+    layout = models.ForeignKey(RowLayout, on_delete=models.PROTECT, db_index=False)
+    mac = models.BinaryField(_("HMAC-SHA256"), max_length=32)
+    created_at = models.DateTimeField(_("written at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("row digest")
+        verbose_name_plural = _("row digests")
+        constraints = [
+            models.UniqueConstraint(fields=["table", "row_id"], name="audit_digest_row_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.table_id}#{self.row_id}"
+
+
+class Seal(models.Model):
+    """A sealed, contiguous range of digests; each seal's MAC covers the one before it."""
+
+    APPEND_ONLY = True
+    AUDIT_EVIDENCE = True
+
+    sealed_at = models.DateTimeField(_("sealed at"), default=timezone.now)
+    first_digest_id = models.BigIntegerField(_("first digest id"))
+    last_digest_id = models.BigIntegerField(_("last digest id"))
+    digest_count = models.PositiveIntegerField(_("digests"))
+    manifest = models.BinaryField(_("manifest"), help_text=_("Compressed list of the sealed digests."))
+    previous_mac = models.CharField(_("previous seal's MAC"), max_length=64, blank=True)
+    mac = models.CharField(_("MAC"), max_length=64)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("seal")
+        verbose_name_plural = _("seals")
+        constraints = [
+            # Two seal_audit runs at once cannot both extend the chain from the same place.
+            models.UniqueConstraint(fields=["first_digest_id"], name="audit_seal_first_unique"),
+            models.CheckConstraint(
+                condition=models.Q(last_digest_id__gte=models.F("first_digest_id")), name="audit_seal_range_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} digests {self.first_digest_id}–{self.last_digest_id}"

@@ -44,3 +44,10 @@ def mask_email(email: str) -> str:
         return email
     local, domain = email.split("@", 1)
     return f"{local[0]}***@{domain}"
+
+
+def mask_text(text: str) -> str:
+    """``Nukus koʻchasi, 5-uy, 12-xonadon`` → ``N***``: for address lines and other free text."""
+    if not text:
+        return ""
+    return f"{text[0]}{MASK * 3}"

@@ -1,11 +1,26 @@
+from dataclasses import dataclass
+
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import SEARCH_VAR
+from django.core.exceptions import PermissionDenied
+from django.db.models import BooleanField, Value
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from simple_history.template_utils import HistoricalRecordContextHelper
 
+from shipex_privacy.audit.access import access_record
 from shipex_privacy.audit.admin import AuditedAdmin, ChangeReasonForm
+from shipex_privacy.audit.models import AccessEvent
 from shipex_privacy.catalogue.models import PersonalDataField
 from shipex_privacy.core import identifiers
-from shipex_privacy.core.masking import mask_email, mask_phone, mask_pinfl
+from shipex_privacy.core.masking import mask_email, mask_passport, mask_phone, mask_pinfl, mask_text
 from shipex_privacy.core.paginator import EstimatedCountPaginator
 
 from .history import recent_history
@@ -57,6 +72,42 @@ class DataSubjectForm(ChangeReasonForm):
         return cleaned
 
 
+REVEAL_PERMISSION = "subjects.reveal_identifiers"
+# What the subject page masks for staff who only read it (clause 1.7.1), and how.
+SUBJECT_MASKS = {"phone": mask_phone, "email": mask_email, "pinfl": mask_pinfl, "passport": mask_passport}
+ADDRESS_MASKS = {"street": mask_text, "landmark": mask_text}
+ADDRESS_TARGET = "address-"
+
+
+def can_reveal(request) -> Value:
+    """A constant column on the page's objects, so that their display methods know it."""
+    return Value(request.user.has_perm(REVEAL_PERMISSION), output_field=BooleanField())
+
+
+def masked_display(model, name: str, masks: dict, target: str | None = None):
+    """A read-only display of ``name``, masked, with a "Reveal" link for those who may reveal it."""
+    verbose_name = model._meta.get_field(name).verbose_name
+
+    @admin.display(description=verbose_name)
+    def display(self, obj):
+        value = getattr(obj, name)
+        if not value:
+            return self.get_empty_value_display()
+        masked = masks[name](value)
+        if not getattr(obj, "can_reveal_identifiers", False) or target is None:
+            return masked
+        subject_id = obj.pk if model is DataSubject else obj.subject_id
+        what = target if target != ADDRESS_TARGET else f"{ADDRESS_TARGET}{obj.pk}"
+        url = f"{reverse('admin:subjects_datasubject_reveal', args=[subject_id])}?{urlencode({'field': what})}"
+        return format_html(
+            '{} <a class="reveal-link" href="{}" aria-label="{}">{}</a>',
+            masked, url, _("Reveal %(field)s") % {"field": verbose_name}, _("Reveal"),
+        )
+
+    display.__name__ = f"masked_{name}"
+    return display
+
+
 class AddressInline(admin.TabularInline):
     model = Address
     extra = 0
@@ -66,6 +117,58 @@ class AddressInline(admin.TabularInline):
         formset = super().get_formset(request, obj, **kwargs)
         apply_catalogue(formset.form, Address)
         return formset
+
+
+class MaskedAddressInline(AddressInline):
+    """Addresses for staff who only read them: street and landmark masked, each with its "Reveal" link.
+
+    Its template leaves out the row's title, which is the address in full.
+    """
+
+    template = "admin/subjects/datasubject/masked_address_inline.html"
+    fields = ("kind", "region", "city", "masked_street", "masked_landmark", "postal_code")
+    readonly_fields = fields
+
+    masked_street = masked_display(Address, "street", ADDRESS_MASKS, target=ADDRESS_TARGET)
+    masked_landmark = masked_display(Address, "landmark", ADDRESS_MASKS)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(can_reveal_identifiers=can_reveal(request))
+
+
+class RevealForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why do you need to see it in full?"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text=_("Kept in the access log with your name. Example: “DSR #42: comparing the PINFL with the "
+                    "passport copy the subject sent”."),
+        error_messages={
+            "required": _("Say why you need to see this value; nothing is shown without a reason, "
+                          "and the reason is kept in the access log."),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class RevealTarget:
+    """One masked value of a subject that may be revealed: the subject's own field or an address."""
+
+    key: str
+    label: str
+    obj: object
+    fields: tuple[str, ...]
+    masked: str
+    full: str
+
+
+class MaskingHistoryHelper(HistoricalRecordContextHelper):
+    """The change history, with identifiers masked for staff who only read the subject."""
+
+    def prepare_delta_change_value(self, change, value):
+        if change.field in SUBJECT_MASKS:
+            return SUBJECT_MASKS[change.field](value or "")
+        return super().prepare_delta_change_value(change, value)
 
 
 @admin.register(DataSubject)
@@ -86,6 +189,24 @@ class DataSubjectAdmin(AuditedAdmin):
     show_full_result_count = False
     list_per_page = 50
     change_form_template = "admin/subjects/datasubject/change_form.html"
+
+    def get_inlines(self, request, obj):
+        # Whoever edits addresses sees what they edit; read-only roles see street and landmark masked.
+        if obj is not None and not request.user.has_perm("subjects.change_address"):
+            return [MaskedAddressInline]
+        return self.inlines
+
+    masked_phone = masked_display(DataSubject, "phone", SUBJECT_MASKS, target="phone")
+    masked_email = masked_display(DataSubject, "email", SUBJECT_MASKS, target="email")
+    masked_pinfl = masked_display(DataSubject, "pinfl", SUBJECT_MASKS, target="pinfl")
+    masked_passport = masked_display(DataSubject, "passport", SUBJECT_MASKS, target="passport")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(can_reveal_identifiers=can_reveal(request))
+
+    def shows_in_full(self, request, obj=None) -> bool:
+        """Staff who edit a subject see what they edit; read-only roles see identifiers masked."""
+        return self.has_change_permission(request, obj)
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():
@@ -113,12 +234,137 @@ class DataSubjectAdmin(AuditedAdmin):
         fieldsets.append((_("Status"), {"fields": ["status", "status_changed_at"]}))
         if self.can_write(request, obj):
             fieldsets.append(self.reason_fieldset())
+        if obj is not None and not self.shows_in_full(request, obj):
+            fieldsets = [
+                (title, {**options, "fields": [f"masked_{f}" if f in SUBJECT_MASKS else f for f in options["fields"]]})
+                for title, options in fieldsets
+            ]
         return fieldsets
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if obj is None or self.shows_in_full(request, obj):
+            return fields
+        return (*fields, *(f"masked_{name}" for name in SUBJECT_MASKS))
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("<path:object_id>/reveal/", self.admin_site.admin_view(self.reveal_view),
+                 name="{}_{}_reveal".format(*info)),
+            *super().get_urls(),
+        ]
+
+    # Reads of personal data write the access log (clause 1.7.1), once the page is ready.
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        subject = self.get_object(request, object_id)
+        subject = self.get_object(request, unquote(object_id))
         extra_context = {**(extra_context or {}), "subject_panels": panels_for(request, subject) if subject else []}
-        return super().change_view(request, object_id, form_url, extra_context)
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if subject is not None and response.status_code == 200:
+            access_record(request=request, action=AccessEvent.Action.SUBJECT_VIEW, obj=subject, subject_id=subject.pk)
+        return response
+
+    def history_view(self, request, object_id, extra_context=None):
+        response = super().history_view(request, object_id, extra_context)
+        subject = self.get_object(request, unquote(object_id)) if response.status_code == 200 else None
+        if subject is not None:
+            access_record(
+                request=request, action=AccessEvent.Action.SUBJECT_HISTORY, obj=subject, subject_id=subject.pk
+            )
+        return response
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # One old version as a form shows every identifier in full: only for those who see them so.
+        if not self.shows_in_full(request):
+            raise PermissionDenied
+        response = super().history_form_view(request, object_id, version_id, extra_context)
+        subject = self.get_object(request, unquote(object_id)) if response.status_code == 200 else None
+        if subject is not None:
+            access_record(
+                request=request, action=AccessEvent.Action.SUBJECT_HISTORY, obj=subject, subject_id=subject.pk,
+                detail=f"version={version_id}",
+            )
+        return response
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        if self.shows_in_full(request):
+            return super().get_historical_record_context_helper(request, historical_record)
+        return MaskingHistoryHelper(self.model, historical_record)
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        term = request.GET.get(SEARCH_VAR, "")
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if term.strip() and response.status_code == 200 and changelist is not None:
+            access_record(
+                request=request, action=AccessEvent.Action.SUBJECT_SEARCH, search_term=term,
+                detail=f"results={changelist.result_count}",
+            )
+        return response
+
+    # Revealing one masked value: a reason, a line in the access log, and the value on this answer only.
+
+    def reveal_targets(self, subject) -> dict[str, RevealTarget]:
+        targets = {
+            name: RevealTarget(
+                key=name, label=capfirst(DataSubject._meta.get_field(name).verbose_name), obj=subject,
+                fields=(name,), masked=mask(getattr(subject, name)),
+                full=identifiers.format_phone(subject.phone) if name == "phone" else getattr(subject, name),
+            )
+            for name, mask in SUBJECT_MASKS.items()
+            if getattr(subject, name)
+        }
+        return targets
+
+    def address_target(self, subject, key: str) -> RevealTarget | None:
+        address_id = key.removeprefix(ADDRESS_TARGET)
+        if not address_id.isdigit():
+            return None
+        address = subject.addresses.filter(pk=int(address_id)).first()
+        if address is None:
+            return None  # another subject's address, or none at all: a forged id
+        return RevealTarget(
+            key=key, label=capfirst(Address._meta.verbose_name), obj=address, fields=tuple(ADDRESS_MASKS),
+            masked=", ".join(part for part in (mask_text(address.street), mask_text(address.landmark)) if part),
+            full=" — ".join(part for part in (address.street, address.landmark) if part),
+        )
+
+    def reveal_view(self, request, object_id):
+        subject = self.get_object(request, unquote(object_id))
+        if subject is None:
+            raise Http404(_("No such data subject."))
+        if not self.has_view_permission(request, subject) or not request.user.has_perm(REVEAL_PERMISSION):
+            raise PermissionDenied
+        key = (request.POST if request.method == "POST" else request.GET).get("field", "")
+        if key.startswith(ADDRESS_TARGET):
+            target = self.address_target(subject, key)
+        else:
+            target = self.reveal_targets(subject).get(key)
+        if target is None:
+            raise Http404(_("This subject has no such value to reveal."))
+
+        revealed = False
+        form = RevealForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            access_record(
+                request=request, action=AccessEvent.Action.IDENTIFIER_REVEAL, obj=target.obj, subject_id=subject.pk,
+                field=", ".join(target.fields), reason=form.cleaned_data["reason"],
+            )
+            revealed = True
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Reveal %(field)s") % {"field": target.label},
+            "subtitle": str(subject),
+            "opts": self.opts,
+            "subject": subject,
+            "target": target,
+            "form": form,
+            "revealed": revealed,
+            "change_url": reverse("admin:subjects_datasubject_change", args=[subject.pk]),
+        }
+        # The value lives on this answer only: nothing in the session, and never cached.
+        return TemplateResponse(request, "admin/subjects/datasubject/reveal.html", context)
 
     def has_delete_permission(self, request, obj=None):
         # A subject is closed or anonymised, never deleted: auditors may ask about it later.
@@ -137,8 +383,18 @@ class DataSubjectAdmin(AuditedAdmin):
         return mask_pinfl(subject.pinfl)
 
 
+def masked_address(address) -> str:
+    return ", ".join(part for part in (mask_text(address.street), address.city, address.region) if part)
+
+
 def history_panel_context(request, subject):
-    return {"entries": recent_history(subject), "subject": subject}
+    entries = recent_history(subject)
+    if not request.user.has_perm("subjects.change_address"):
+        # The panel names each changed address; read-only roles get it with the street masked.
+        for entry in entries:
+            if isinstance(entry["record"].instance, Address):
+                entry["what"] = _("Address: %(address)s") % {"address": masked_address(entry["record"].instance)}
+    return {"entries": entries, "subject": subject}
 
 
 register_subject_panel(

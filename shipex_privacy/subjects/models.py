@@ -84,6 +84,11 @@ class DataSubject(models.Model):
         ordering = ["-registered_at", "-id"]
         verbose_name = _("data subject")
         verbose_name_plural = _("data subjects")
+        permissions = [
+            # Read-only roles see identifiers masked; this lets them reveal one, stating a reason
+            # that the access log keeps (clause 1.7.1).
+            ("reveal_identifiers", _("Can reveal a masked identifier, stating a reason")),
+        ]
         indexes = [
             models.Index(fields=["phone"], name="subject_phone_idx"),
             models.Index(fields=["email"], name="subject_email_idx"),
@@ -165,3 +170,4 @@ class Address(models.Model):
 
     def __str__(self) -> str:
         return ", ".join(part for part in (self.street, self.city, self.region) if part)
+

@@ -125,6 +125,10 @@ def test_role_finds_opens_and_reads_a_subject(role, page, login, subject, artifa
         expect(page.locator("input#id_full_name")).to_have_count(0)
         expect(page.locator('input[name="_save"]')).to_have_count(0)
         expect(page.locator("textarea#id_change_reason")).to_have_count(0)
+        # Read-only roles see identifiers masked on the subject page too (clause 1.7.1).
+        expect(page.locator(".field-masked_phone .readonly")).to_contain_text(masked(subject.phone))
+        expect(page.locator("#content")).not_to_contain_text(international_format(subject.phone))
+        expect(page.locator("#content")).not_to_contain_text(subject.pinfl)
 
     # Every role sees who changed the subject and why.
     panel = history_panel(page, subject)

@@ -39,7 +39,11 @@ def test_unreachable_database_gives_one_clear_line():
     assert result.stderr.startswith("Database error (postgresql, DATABASE_URL)")
 
 
-PRODUCTION = {"DJANGO_SETTINGS_MODULE": "config.settings.production", "DJANGO_ALLOWED_HOSTS": "privacy.shipex.uz"}
+PRODUCTION = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    "DJANGO_ALLOWED_HOSTS": "privacy.shipex.uz",
+    "AUDIT_SEAL_KEY": "seal-" + "s" * 40,
+}
 STRONG_KEY = "k" * 20 + "-production-key-from-the-secret-store-" + "x" * 20
 
 
@@ -50,10 +54,14 @@ STRONG_KEY = "k" * 20 + "-production-key-from-the-secret-store-" + "x" * 20
         ({"DJANGO_SECRET_KEY": "local-development-only-not-a-secret"}, "DJANGO_SECRET_KEY must be set"),
         ({"DJANGO_SECRET_KEY": "short"}, "DJANGO_SECRET_KEY must be set"),
         ({"DJANGO_SECRET_KEY": STRONG_KEY, "DJANGO_DEBUG": "true"}, "DJANGO_DEBUG must be off"),
+        ({"DJANGO_SECRET_KEY": STRONG_KEY, "AUDIT_SEAL_KEY": ""}, "AUDIT_SEAL_KEY must be set"),
+        ({"DJANGO_SECRET_KEY": STRONG_KEY, "AUDIT_SEAL_KEY": "local-development-only-audit-seal-key"},
+         "AUDIT_SEAL_KEY must be set"),
+        ({"DJANGO_SECRET_KEY": STRONG_KEY, "AUDIT_SEAL_KEY": STRONG_KEY}, "AUDIT_SEAL_KEY must be set"),
     ],
 )
 def test_production_refuses_to_start_unsafely(env, message):
-    result = run("-c", "import django; django.setup()", **PRODUCTION, **env)
+    result = run("-c", "import django; django.setup()", **{**PRODUCTION, **env})
     assert result.returncode != 0
     assert message in result.stderr
 
