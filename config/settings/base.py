@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "shipex_privacy.catalogue",
     "shipex_privacy.subjects",
     "shipex_privacy.consents",
+    "shipex_privacy.disclosures",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -116,6 +117,9 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
 # Only the test settings may lift the append-only guards, and only around the test runner's flush.
 AUDIT_GUARDS_REMOVABLE = False
+# Key of the keyed MACs that make history and access logs tamper-evident (docs/audit.md). Kept
+# out of the database, so that write access to the database is not enough to forge a row.
+AUDIT_SEAL_KEY = env("AUDIT_SEAL_KEY", default="")
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

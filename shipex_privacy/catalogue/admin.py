@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.audit.admin import AuditedAdmin
 
-from .models import PersonalDataField, Purpose, RetentionRule, System
+from .models import PersonalDataField, Purpose, RetentionRule, Service, System
 
 
 class RefuseDeletionInUseMixin:
@@ -68,3 +68,11 @@ class PersonalDataFieldAdmin(RefuseDeletionInUseMixin, AuditedAdmin):
     @admin.display(description=_("how it is collected"), ordering="collection_method")
     def collection_clause(self, entry):
         return entry.collection_method  # the clause number: 1.2.1.1, 1.2.1.2 or 1.2.1.3
+
+
+@admin.register(Service)
+class ServiceAdmin(AuditedAdmin):
+    list_display = ("code", "name")
+    search_fields = ("code", "name_uz", "name_ru", "name_en")
+    filter_horizontal = ("needed_fields",)
+    fields = ("code", "name_uz", "name_ru", "name_en", "needed_fields")

@@ -278,3 +278,20 @@ class PersonalDataField(TranslatedName):
         if blockers := self.deletion_blockers():
             raise ProtectedError(" ".join(blockers), {self})
         return super().delete(*args, **kwargs)
+
+
+class Service(TranslatedName):
+    """A ShipEx service a subject may use, and the catalogue fields it needs (1.4.3.2)."""
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    needed_fields = models.ManyToManyField(
+        PersonalDataField, verbose_name=_("data it needs"), related_name="services", blank=True,
+        help_text=_("Only these fields may be disclosed to a contractor for this service (1.4.3.2)."),
+    )
+
+    history = audited_history(m2m_fields=[needed_fields])
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("service")
+        verbose_name_plural = _("services")

@@ -171,3 +171,28 @@ class Address(models.Model):
     def __str__(self) -> str:
         return ", ".join(part for part in (self.street, self.city, self.region) if part)
 
+
+class ServiceUse(models.Model):
+    """A ShipEx service the subject uses (1.4.3.2: contractors may receive only what it needs)."""
+
+    PERSONAL_DATA_FIELDS = ("service", "started_on")
+    NON_PERSONAL_FIELDS = ("id", "subject")
+
+    subject = models.ForeignKey(
+        DataSubject, verbose_name=_("data subject"), on_delete=models.PROTECT, related_name="service_uses"
+    )
+    service = models.ForeignKey(
+        "catalogue.Service", verbose_name=_("service"), on_delete=models.PROTECT, related_name="uses"
+    )
+    started_on = models.DateField(_("uses it since"))
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["subject", "service"]
+        verbose_name = _("service used")
+        verbose_name_plural = _("services used")
+        constraints = [models.UniqueConstraint(fields=["subject", "service"], name="service_use_once")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} · {self.service}"

@@ -152,7 +152,7 @@ def test_subject_page_groups_data_by_catalogue_category(agent_client):
     assert titles[:4] == ["Identity", "Contact details", "Identity documents", "Account"]
     assert "Addresses" in response.content.decode() or "addresses" in response.content.decode()
     assert [panel["title"] for panel in response.context["subject_panels"]] == [
-        "Privacy policy and consents", "Change history"
+        "Privacy policy and consents", "Who received this subject's data", "Change history"
     ]
 
 

@@ -1,0 +1,289 @@
+from datetime import datetime, time
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone, translation
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from shipex_privacy.audit.access import access_record
+from shipex_privacy.audit.admin import AuditedAdmin
+from shipex_privacy.audit.models import AccessEvent
+
+from . import ropa, services
+from .forms import DisclosureForm, NotifiedForm, ReasonForm, RopaForm, SendForm
+from .models import DisclosedSubject, Disclosure, PublicChoice, Recipient
+
+
+def admin_page(model_admin, request, template: str, title, **context) -> TemplateResponse:
+    return TemplateResponse(request, template, {
+        **model_admin.admin_site.each_context(request), "opts": model_admin.model._meta, "title": title, **context,
+    })
+
+
+@admin.register(Recipient)
+class RecipientAdmin(AuditedAdmin):
+    list_display = ("legal_name", "tin", "country", "kind", "contract_reference", "contract_ends_on",
+                    "obligations_accepted_on", "review_on", "active")
+    list_filter = ("kind", "country", "active")
+    search_fields = ("legal_name", "tin")
+    filter_horizontal = ("services",)
+
+
+@admin.register(PublicChoice)
+class PublicChoiceAdmin(AuditedAdmin):
+    list_display = ("subject", "field", "made_public_on")
+    list_select_related = ("subject", "field")
+    raw_id_fields = ("subject",)
+
+
+class DisclosedSubjectInline(admin.TabularInline):
+    model = DisclosedSubject
+    extra = 0
+    can_delete = False
+    fields = ("subject", "notify_by", "exemption", "notified_at", "notification_channel", "notify")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("notification"))
+    def notify(self, row):
+        if row.disclosure.is_sent and not row.exemption and not row.notified_at:
+            return format_html('<a href="{}">{}</a>', reverse("admin:disclosures_disclosedsubject_notify",
+                                                             args=[row.pk]), _("Notify"))
+        return ""
+
+
+@admin.register(Disclosure)
+class DisclosureAdmin(AuditedAdmin):
+    form = DisclosureForm
+    inlines = [DisclosedSubjectInline]
+    list_display = ("__str__", "purpose", "status", "created_by_username", "approved_by_username", "sent_at",
+                    "record_count")
+    list_filter = ("status", "ground", "recipient")
+    list_select_related = ("recipient", "purpose")
+    filter_horizontal = ("fields",)
+    show_full_result_count = False
+    change_form_template = "admin/disclosures/disclosure/change_form.html"
+    change_list_template = "admin/disclosures/disclosure/change_list.html"
+    fieldsets = (
+        (None, {"fields": ("recipient", "ground", "purpose", "service", "recipient_request", "delivery_method")}),
+        (_("What is disclosed"), {"fields": ("fields", "aggregate_only", "subject_ids")}),
+        (_("Legal reference (1.4.3.3)"), {"fields": ("legal_authority", "legal_document_number",
+                                                    "legal_document_date")}),
+        (_("Ground check"), {"fields": ("ground_check",)}),
+        (_("Workflow"), {"fields": ("status", "created_by_username", "approved_by_username", "approved_at",
+                                    "sent_at", "record_count", "payload_sha256", "corrects")}),
+    )
+    readonly_fields = ("ground_check", "status", "created_by_username", "approved_by_username", "approved_at",
+                       "sent_at", "record_count", "payload_sha256", "corrects")
+
+    @admin.display(description=_("Checklist"))
+    def ground_check(self, disclosure):
+        if not disclosure.pk:
+            return _("Save the draft to see the checklist for its ground.")
+        return format_html(
+            '<ul class="ground-check">{}</ul>',
+            format_html_join("", '<li class="{}">{} {}: {}</li>', (
+                ("passed" if finding.passed else "failed", "✓" if finding.passed else "✗", finding.clause,
+                 finding.message)
+                for finding in disclosure.check_ground(disclosure.sent_at)
+            )),
+        )
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None and obj.status != Disclosure.Status.DRAFT:
+            # Outside a draft the subjects are shown in the table below, with their notifications.
+            fieldsets[1] = (fieldsets[1][0], {"fields": ("fields", "aggregate_only")})
+        return fieldsets
+
+    def has_change_permission(self, request, obj=None):
+        # Only a draft is edited; every later step has its own button, and a sent one is frozen.
+        return super().has_change_permission(request, obj) and (obj is None or obj.status == Disclosure.Status.DRAFT)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a disclosure is evidence; a wrong one is returned to draft or corrected
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by_id, obj.created_by_username = request.user.pk, request.user.get_username()
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.disclosure_set_subjects(disclosure=form.instance, subjects=form.cleaned_data["subject_ids"],
+                                         actor=request.user, reason=self.reason(form))
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/submit/", view(self.submit_view), name="disclosures_disclosure_submit"),
+            path("<int:pk>/approve/", view(self.approve_view), name="disclosures_disclosure_approve"),
+            path("<int:pk>/return/", view(self.return_view), name="disclosures_disclosure_return"),
+            path("<int:pk>/send/", view(self.send_view), name="disclosures_disclosure_send"),
+            path("<int:pk>/correct/", view(self.correct_view), name="disclosures_disclosure_correct"),
+            path("ropa/", view(self.ropa_view), name="disclosures_disclosure_ropa"),
+            *super().get_urls(),
+        ]
+
+    def step(self, request, pk, *, title, permission: str, run, form_class=None, note=""):
+        """One workflow step: a confirmation page (with a form if the step needs input), then the service."""
+        disclosure = get_object_or_404(Disclosure.objects.select_related("recipient", "purpose"), pk=pk)
+        if not request.user.has_perm(permission):
+            raise PermissionDenied
+        form = form_class(request.POST or None) if form_class else None
+        if request.method == "POST" and (form is None or form.is_valid()):
+            try:
+                result = run(disclosure, form.cleaned_data if form else {})
+            except ValidationError as error:
+                for message in error.messages:
+                    self.message_user(request, message, messages.ERROR)
+            except PermissionDenied as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                self.message_user(request, _("Done: %(step)s.") % {"step": title}, messages.SUCCESS)
+                return redirect("admin:disclosures_disclosure_change", (result or disclosure).pk)
+            return redirect("admin:disclosures_disclosure_change", disclosure.pk)
+        return admin_page(self, request, "admin/disclosures/disclosure/step.html", title,
+                          disclosure=disclosure, form=form, note=note,
+                          findings=disclosure.check_ground())
+
+    def submit_view(self, request, pk):
+        return self.step(request, pk, title=_("Submit for approval"), permission="disclosures.change_disclosure",
+                         run=lambda d, data: services.disclosure_submit(disclosure=d, actor=request.user))
+
+    def approve_view(self, request, pk):
+        return self.step(
+            request, pk, title=_("Approve"), permission="disclosures.approve_disclosure",
+            note=_("You confirm the ground holds as the checklist shows. You cannot approve what you created."),
+            run=lambda d, data: services.disclosure_approve(disclosure=d, approver=request.user),
+        )
+
+    def return_view(self, request, pk):
+        return self.step(request, pk, title=_("Return to draft"), permission="disclosures.approve_disclosure",
+                         form_class=ReasonForm, run=lambda d, data: services.disclosure_return(
+                             disclosure=d, actor=request.user, reason=data["reason"]))
+
+    def send_view(self, request, pk):
+        return self.step(
+            request, pk, title=_("Record as sent"), permission="disclosures.change_disclosure", form_class=SendForm,
+            note=_("After this the disclosure can never be changed; a mistake is corrected by a new disclosure."),
+            run=lambda d, data: services.disclosure_send(
+                disclosure=d, actor=request.user, payload_sha256=data["payload_sha256"],
+                record_count=data["record_count"]),
+        )
+
+    def correct_view(self, request, pk):
+        return self.step(request, pk, title=_("Correct with a new disclosure"),
+                         permission="disclosures.add_disclosure", form_class=ReasonForm,
+                         run=lambda d, data: services.disclosure_correct(disclosure=d, actor=request.user,
+                                                                         reason=data["reason"]))
+
+    def ropa_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = RopaForm(request.GET or None)
+        as_of_date = form.cleaned_data["as_of"] if form.is_valid() else None
+        as_of = timezone.make_aware(datetime.combine(as_of_date, time.max)) if as_of_date else None
+        rows = ropa.build(as_of)
+        title = _("Records of processing as of %(date)s") % {
+            "date": f"{as_of_date or timezone.localdate():%d.%m.%Y}"}
+        export = request.GET.get("format")
+        if export in ("csv", "xlsx"):
+            self.log_export(request, export, as_of_date)
+            stamp = f"{as_of_date or timezone.localdate():%Y-%m-%d}"
+            if export == "csv":
+                response = HttpResponse(ropa.as_csv(rows), content_type="text/csv; charset=utf-8")
+            else:
+                response = HttpResponse(
+                    ropa.as_xlsx(rows, str(title)),
+                    content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                )
+            response["Content-Disposition"] = f'attachment; filename="shipex-ropa-{stamp}.{export}"'
+            return response
+        return admin_page(self, request, "admin/disclosures/disclosure/ropa.html", title, form=form, rows=rows,
+                          headers=ropa.RopaRow.HEADERS, query=request.GET.urlencode())
+
+    def log_export(self, request, export: str, as_of_date) -> None:
+        """Exports are reads of the record; the access log keeps them."""
+        access_record(request=request, action=AccessEvent.Action.EXPORT,
+                      detail=f"RoPA {export} as of {as_of_date or 'today'}")
+
+
+@admin.register(DisclosedSubject)
+class DisclosedSubjectAdmin(admin.ModelAdmin):
+    """The notification queue: who must be told of a disclosure, by when (ZRU-547 art. 23)."""
+
+    list_display = ("subject", "disclosure", "notify_by", "overdue", "exemption", "notified_at",
+                    "notification_channel")
+    list_filter = ("exemption", "notification_channel", "notify_by")
+    list_select_related = ("subject", "disclosure__recipient")
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(disclosure__sent_at__isnull=False)
+
+    @admin.display(description=_("overdue"), boolean=True)
+    def overdue(self, row):
+        return bool(row.notify_by and not row.notified_at and not row.exemption
+                    and row.notify_by < timezone.localdate())
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/notify/", self.admin_site.admin_view(self.notify_view),
+                 name="disclosures_disclosedsubject_notify"),
+            path("overdue/", self.admin_site.admin_view(self.overdue_view),
+                 name="disclosures_disclosedsubject_overdue"),
+            *super().get_urls(),
+        ]
+
+    def overdue_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        rows = (DisclosedSubject.objects.notifications_overdue()
+                .select_related("subject", "disclosure__recipient").order_by("notify_by")[:500])
+        return admin_page(self, request, "admin/disclosures/disclosedsubject/overdue.html",
+                          _("Notifications overdue"), rows=rows)
+
+    def notify_view(self, request, pk):
+        row = get_object_or_404(DisclosedSubject.objects.select_related("subject", "disclosure__recipient",
+                                                                        "disclosure__purpose"), pk=pk)
+        if not request.user.has_perm("disclosures.change_disclosedsubject"):
+            raise PermissionDenied
+        form = NotifiedForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.notification_mark_sent(disclosed=row, channel=form.cleaned_data["channel"],
+                                                at=form.cleaned_data["at"], actor=request.user)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.message_user(request, _("Notification recorded."), messages.SUCCESS)
+                return redirect("admin:disclosures_disclosure_change", row.disclosure_id)
+        with translation.override(row.subject.preferred_language):
+            text = render_to_string("disclosures/notification.txt", {
+                "subject": row.subject, "disclosure": row.disclosure,
+                "fields": row.disclosure.fields.all(), "sent_on": timezone.localdate(row.disclosure.sent_at),
+            })
+        return admin_page(self, request, "admin/disclosures/disclosedsubject/notify.html",
+                          _("Notify %(subject)s") % {"subject": row.subject}, row=row, form=form, text=text)
+

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DisclosuresConfig(AppConfig):
+    name = "shipex_privacy.disclosures"
+    label = "disclosures"
+    verbose_name = _("Recipients and disclosures")
+
+    def ready(self) -> None:
+        from . import panels  # noqa: F401  (adds "who received my data" to the subject page)

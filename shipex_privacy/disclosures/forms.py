@@ -1,0 +1,57 @@
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from shipex_privacy.audit.admin import ChangeReasonForm
+from shipex_privacy.subjects.models import DataSubject
+
+from .models import DisclosedSubject, Disclosure
+
+
+class DisclosureForm(ChangeReasonForm):
+    subject_ids = forms.CharField(
+        label=_("Subjects"), required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_("Account ids, one per line or separated by commas. Leave empty for aggregate data (1.4.3.5)."),
+    )
+
+    class Meta:
+        model = Disclosure
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["subject_ids"].initial = "\n".join(
+                self.instance.disclosed_subjects.order_by("subject__account_id")
+                .values_list("subject__account_id", flat=True)
+            )
+
+    def clean_subject_ids(self) -> list[DataSubject]:
+        wanted = {token.strip().upper() for token in self.cleaned_data["subject_ids"].replace(",", "\n").split()
+                  if token.strip()}
+        found = {subject.account_id: subject for subject in DataSubject.objects.filter(account_id__in=wanted)}
+        unknown = sorted(wanted - set(found))
+        if unknown:
+            raise forms.ValidationError(_("No subject with account id: %(ids)s.") % {"ids": ", ".join(unknown)})
+        return [found[account_id] for account_id in sorted(found)]
+
+
+class SendForm(forms.Form):
+    payload_sha256 = forms.RegexField(
+        label=_("SHA-256 of what was sent"), regex=r"^[0-9a-fA-F]{64}$",
+        error_messages={"invalid": _("Paste the 64 hexadecimal digits of the file's SHA-256.")},
+    )
+    record_count = forms.IntegerField(label=_("Records sent"), min_value=0)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class NotifiedForm(forms.Form):
+    channel = forms.ChoiceField(label=_("Channel"), choices=DisclosedSubject.Channel.choices)
+    at = forms.DateTimeField(label=_("When the subject was notified"), initial=timezone.now)
+
+
+class RopaForm(forms.Form):
+    as_of = forms.DateField(label=_("As of"), required=False, help_text=_("Empty: today's catalogue."))

@@ -1,0 +1,358 @@
+"""Third-party recipients and disclosures of personal data, checked against clause 1.4.
+
+A disclosure names exactly one ground of 1.4.3, is approved by a second person, and is frozen
+once sent: the database refuses any change to a sent disclosure; a correction is a new
+disclosure that points to the one it corrects.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from shipex_privacy.audit.history import audited_history
+from shipex_privacy.catalogue.models import COUNTRY_CODE, PersonalDataField, Purpose, Service
+from shipex_privacy.consents.models import Consent, RecipientKind
+from shipex_privacy.subjects.models import DataSubject
+
+TIN = RegexValidator(r"^\d{9}$", _("A TIN (STIR) has nine digits."))
+NOTIFY_WITHIN_DAYS = 3  # ZRU-547 art. 23: in writing within three (calendar) days of the disclosure
+
+
+class Recipient(models.Model):
+    """A third party that may receive personal data from ShipEx."""
+
+    legal_name = models.CharField(_("legal name"), max_length=300)
+    tin = models.CharField(_("TIN (STIR)"), max_length=9, blank=True, validators=[TIN],
+                           help_text=_("Nine digits; empty for a foreign recipient without one."))
+    country = models.CharField(_("country"), max_length=2, default="UZ", validators=[COUNTRY_CODE])
+    kind = models.CharField(_("kind"), max_length=30, choices=RecipientKind.choices)
+    contract_reference = models.CharField(_("contract or data-processing agreement"), max_length=200, blank=True)
+    contract_starts_on = models.DateField(_("contract in force from"), null=True, blank=True)
+    contract_ends_on = models.DateField(_("contract in force until"), null=True, blank=True)
+    services = models.ManyToManyField(Service, verbose_name=_("services it serves (1.4.3.2)"), blank=True,
+                                      related_name="recipients")
+    obligations_accepted_on = models.DateField(
+        _("accepted the policy's obligations in writing on (1.4.3.4)"), null=True, blank=True
+    )
+    obligations_document = models.CharField(_("document of that acceptance"), max_length=200, blank=True)
+    cross_border_mechanism = models.CharField(
+        _("cross-border transfer mechanism"), max_length=300, blank=True,
+        help_text=_("Required when the recipient is outside Uzbekistan."),
+    )
+    review_on = models.DateField(_("next review"), null=True, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    history = audited_history(m2m_fields=[services])
+
+    class Meta:
+        ordering = ["legal_name"]
+        verbose_name = _("recipient")
+        verbose_name_plural = _("recipients")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(country="UZ") | ~Q(cross_border_mechanism=""), name="recipient_abroad_needs_mechanism",
+                violation_error_message=_("A recipient outside Uzbekistan needs a cross-border transfer mechanism."),
+            ),
+            models.CheckConstraint(
+                condition=Q(contract_ends_on__isnull=True) | Q(contract_starts_on__isnull=True)
+                | Q(contract_ends_on__gte=models.F("contract_starts_on")),
+                name="recipient_contract_dates_in_order",
+                violation_error_message=_("The contract cannot end before it starts."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.legal_name
+
+    def contract_in_force(self, on: date) -> bool:
+        return bool(self.contract_reference) and (
+            self.contract_starts_on is not None and self.contract_starts_on <= on
+            and (self.contract_ends_on is None or on <= self.contract_ends_on)
+        )
+
+
+class PublicChoice(models.Model):
+    """A subject made one of their fields available to everyone by their own choice (1.4.2)."""
+
+    PERSONAL_DATA_FIELDS = ()
+    NON_PERSONAL_FIELDS = ("id", "subject", "field", "made_public_on", "evidence")
+
+    subject = models.ForeignKey(DataSubject, verbose_name=_("data subject"), on_delete=models.PROTECT,
+                                related_name="public_choices")
+    field = models.ForeignKey(PersonalDataField, verbose_name=_("field"), on_delete=models.PROTECT,
+                              related_name="public_choices")
+    made_public_on = models.DateField(_("made public on"))
+    evidence = models.CharField(_("evidence"), max_length=300, help_text=_("Where and how the subject published it."))
+
+    history = audited_history()
+
+    class Meta:
+        verbose_name = _("data made public by the subject")
+        verbose_name_plural = _("data made public by subjects")
+        constraints = [models.UniqueConstraint(fields=["subject", "field"], name="public_choice_once")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} · {self.field.code}"
+
+
+class Disclosure(models.Model):
+    """Personal data given to a third party: who got which fields of which subjects, on which ground."""
+
+    # Once sent, the database refuses any change (core/freeze.py); a correction is a new disclosure.
+    FROZEN_ONCE_SET = "sent_at"
+
+    class Ground(models.TextChoices):
+        CONSENT = "1.4.3.1", _("1.4.3.1 — the user has consented")
+        CONTRACT = "1.4.3.2", _("1.4.3.2 — needed for a service the user uses or a contract with the user")
+        LAW = "1.4.3.3", _("1.4.3.3 — required by law through the established procedure")
+        BUSINESS_TRANSFER = "1.4.3.4", _("1.4.3.4 — sale or transfer of the business")
+        STATISTICS = "1.4.3.5", _("1.4.3.5 — depersonalised statistics")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted for approval")
+        APPROVED = "approved", _("Approved")
+        SENT = "sent", _("Sent")
+
+    class Delivery(models.TextChoices):
+        SECURE_EMAIL = "secure_email", _("Encrypted e-mail")
+        SFTP = "sftp", _("SFTP")
+        API = "api", _("API")
+        PAPER = "paper", _("Paper, by courier")
+        IN_PERSON = "in_person", _("Handed over in person")
+
+    recipient = models.ForeignKey(Recipient, verbose_name=_("recipient"), on_delete=models.PROTECT,
+                                  related_name="disclosures")
+    ground = models.CharField(_("ground"), max_length=10, choices=Ground.choices)
+    purpose = models.ForeignKey(Purpose, verbose_name=_("purpose"), on_delete=models.PROTECT,
+                                related_name="disclosures")
+    service = models.ForeignKey(Service, verbose_name=_("service (1.4.3.2)"), on_delete=models.PROTECT,
+                                null=True, blank=True, related_name="disclosures")
+    fields = models.ManyToManyField(PersonalDataField, verbose_name=_("fields disclosed"),
+                                    related_name="disclosures")
+    aggregate_only = models.BooleanField(_("aggregate data only (no subjects)"), default=False)
+    legal_authority = models.CharField(_("authority"), max_length=300, blank=True)
+    legal_document_number = models.CharField(_("document number"), max_length=100, blank=True)
+    legal_document_date = models.DateField(_("document date"), null=True, blank=True)
+    recipient_request = models.TextField(_("the recipient's request"), blank=True)
+    delivery_method = models.CharField(_("delivery method"), max_length=20, choices=Delivery.choices)
+    record_count = models.PositiveIntegerField(_("records sent"), null=True, blank=True)
+    payload_sha256 = models.CharField(_("SHA-256 of what was sent"), max_length=64, blank=True,
+                                      validators=[RegexValidator(r"^[0-9a-f]{64}$", _("64 hexadecimal digits."))])
+    manifest = models.JSONField(_("what was sent (fields and subjects)"), default=dict, blank=True, editable=False)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    corrects = models.ForeignKey("self", verbose_name=_("corrects"), on_delete=models.PROTECT, null=True,
+                                 blank=True, related_name="corrections")
+    created_by_id = models.IntegerField(_("created by (id)"), null=True, blank=True)
+    created_by_username = models.CharField(_("created by"), max_length=150, blank=True)
+    approved_by_id = models.IntegerField(_("approved by (id)"), null=True, blank=True)
+    approved_by_username = models.CharField(_("approved by"), max_length=150, blank=True)
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    history = audited_history(m2m_fields=[fields])
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("disclosure")
+        verbose_name_plural = _("disclosures")
+        permissions = [("approve_disclosure", _("Can approve a disclosure made by someone else"))]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False, approved_by_id__isnull=False),
+                name="disclosure_sent_was_approved",
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_by_id__isnull=True) | ~Q(approved_by_id=models.F("created_by_id")),
+                name="disclosure_four_eyes",
+                violation_error_message=_("A disclosure is never approved by the person who created it."),
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="disclosure_status_idx")]
+
+    def __str__(self) -> str:
+        return f"№ {self.pk} · {self.recipient} · {self.ground}"
+
+    @property
+    def is_sent(self) -> bool:
+        return self.sent_at is not None
+
+    def check_ground(self, at: datetime | None = None) -> list["Finding"]:
+        """The checklist for this disclosure's ground at ``at`` (now by default); every line says why."""
+        at = at or timezone.now()
+        fields = list(self.fields.all())
+        field_ids = {field.pk for field in fields}
+        subjects = {row.subject_id: row.subject for row in self.disclosed_subjects.select_related("subject")}
+        # 1.4.2: data a subject made public by their own choice needs no ground; subjects whose
+        # every disclosed field is public are left out of the per-subject checks.
+        public: dict[int, set[int]] = {}
+        for choice in PublicChoice.objects.filter(subject_id__in=subjects, made_public_on__lte=timezone.localdate(at)):
+            public.setdefault(choice.subject_id, set()).add(choice.field_id)
+        checked = [subject_id for subject_id in subjects if not field_ids <= public.get(subject_id, set())]
+        public_for_all = set.intersection(*(public.get(s, set()) for s in subjects)) if subjects else set()
+
+        findings = [Finding(self.ground, bool(fields), _("Fields disclosed: %(codes)s.") % {
+            "codes": ", ".join(field.code for field in fields) or "—"})]
+        if not self.recipient.active:
+            findings.append(Finding(self.ground, False, _("The recipient is marked inactive.")))
+        if self.ground != self.Ground.STATISTICS and not subjects and not self.aggregate_only:
+            findings.append(Finding(self.ground, False, _("No subjects are named.")))
+        check = {
+            self.Ground.CONSENT: self._check_consent,
+            self.Ground.CONTRACT: self._check_contract,
+            self.Ground.LAW: self._check_law,
+            self.Ground.BUSINESS_TRANSFER: self._check_business_transfer,
+            self.Ground.STATISTICS: self._check_statistics,
+        }[self.ground]
+        findings += check(at=at, fields=fields, subjects=subjects, checked=checked, public_for_all=public_for_all)
+        return findings
+
+    def ground_holds(self, at: datetime | None = None) -> bool:
+        return all(finding.passed for finding in self.check_ground(at))
+
+    def _check_consent(self, *, at, subjects, checked, **_unused) -> list["Finding"]:
+        kind = self.recipient.kind
+        with_consent = consents_in_force(checked, self.purpose, kind, at)
+        missing = [subjects[subject_id] for subject_id in checked if subject_id not in with_consent]
+        findings = [
+            Finding("1.4.3.1", False, _("%(subject)s had no consent in force to disclosure for %(clause)s "
+                                        "to a %(kind)s at that time.")
+                    % {"subject": subject.account_id, "clause": self.purpose.clause,
+                       "kind": RecipientKind(kind).label.lower()})
+            for subject in missing
+        ]
+        if subjects and not missing:
+            findings.append(Finding("1.4.3.1", True, _("Every subject had a consent in force for %(clause)s "
+                                                       "to this kind of recipient.") % {"clause": self.purpose.clause}))
+        return findings
+
+    def _check_contract(self, *, at, fields, subjects, checked, public_for_all) -> list["Finding"]:
+        from shipex_privacy.subjects.models import ServiceUse
+
+        findings = [Finding("1.4.3.2", self.recipient.contract_in_force(timezone.localdate(at)),
+                            _("Contract %(contract)s in force on that day.") % {
+                                "contract": self.recipient.contract_reference or "—"})]
+        if self.service is None:
+            return [*findings, Finding("1.4.3.2", False, _("The service the disclosure serves is not named."))]
+        findings.append(Finding("1.4.3.2", self.recipient.services.filter(pk=self.service_id).exists(),
+                                _("The recipient serves %(service)s under its contract.") % {"service": self.service}))
+        needed = set(self.service.needed_fields.values_list("pk", flat=True))
+        extra = [field.code for field in fields if field.pk not in needed and field.pk not in public_for_all]
+        findings.append(Finding("1.4.3.2", not extra, _("Fields the service does not need: %(codes)s.")
+                                % {"codes": ", ".join(extra)} if extra
+                                else _("Only fields the service needs are disclosed.")))
+        users = set(ServiceUse.objects.filter(subject_id__in=checked, service=self.service,
+                                              started_on__lte=timezone.localdate(at))
+                    .values_list("subject_id", flat=True))
+        findings += [Finding("1.4.3.2", False, _("%(subject)s does not use %(service)s.")
+                             % {"subject": subjects[subject_id].account_id, "service": self.service})
+                     for subject_id in checked if subject_id not in users]
+        return findings
+
+    def _check_law(self, *, at, **_unused) -> list["Finding"]:
+        complete = bool(self.legal_authority.strip() and self.legal_document_number.strip()
+                        and self.legal_document_date)
+        findings = [Finding("1.4.3.3", complete, _("Legal reference: %(authority)s, № %(number)s of %(date)s.") % {
+            "authority": self.legal_authority or "—", "number": self.legal_document_number or "—",
+            "date": f"{self.legal_document_date:%d.%m.%Y}" if self.legal_document_date else "—"})]
+        if self.legal_document_date and self.legal_document_date > timezone.localdate(at):
+            findings.append(Finding("1.4.3.3", False, _("The legal document is dated after the disclosure.")))
+        return findings
+
+    def _check_business_transfer(self, *, at, **_unused) -> list["Finding"]:
+        accepted = self.recipient.obligations_accepted_on
+        return [
+            Finding("1.4.3.4", self.recipient.kind == RecipientKind.BUSINESS_ACQUIRER,
+                    _("The recipient is the acquirer of the business.")),
+            Finding("1.4.3.4", accepted is not None and accepted <= timezone.localdate(at),
+                    _("The acquirer accepted the policy's obligations in writing before the disclosure (%(date)s).")
+                    % {"date": f"{accepted:%d.%m.%Y}" if accepted else "—"}),
+        ]
+
+    def _check_statistics(self, *, fields, subjects, **_unused) -> list["Finding"]:
+        identifying = [field.code for field in fields if field.identifies_alone]
+        return [
+            Finding("1.4.3.5", self.aggregate_only and not subjects, _("Aggregate data only, no subjects named.")),
+            Finding("1.4.3.5", not identifying, _("Fields that identify a person on their own: %(codes)s.")
+                    % {"codes": ", ".join(identifying)} if identifying
+                    else _("No field identifies a person on its own.")),
+        ]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of a ground check: passed or not, with the clause and what it is about."""
+
+    clause: str
+    passed: bool
+    message: str
+
+
+class DisclosedSubjectQuerySet(models.QuerySet):
+    def notifications_overdue(self, today: date | None = None):
+        today = today or timezone.localdate()
+        return self.filter(
+            disclosure__sent_at__isnull=False, notify_by__lt=today, notified_at__isnull=True, exemption=""
+        )
+
+
+class DisclosedSubject(models.Model):
+    """One subject in a disclosure, with the notification the law asks for (ZRU-547 art. 23)."""
+
+    class Exemption(models.TextChoices):
+        STATE_BODY = "state_body", _("A state body acting within its powers")
+        STATISTICS = "statistics", _("Statistical or scientific use")
+        PUBLIC_SOURCES = "public_sources", _("The data came from public sources")
+
+    class Channel(models.TextChoices):
+        SMS = "sms", _("SMS")
+        EMAIL = "email", _("E-mail")
+        APP = "app", _("ShipEx app notification")
+        LETTER = "letter", _("Letter")
+
+    disclosure = models.ForeignKey(Disclosure, verbose_name=_("disclosure"), on_delete=models.PROTECT,
+                                   related_name="disclosed_subjects")
+    subject = models.ForeignKey(DataSubject, verbose_name=_("data subject"), on_delete=models.PROTECT,
+                                related_name="disclosures_received")
+    notify_by = models.DateField(_("notify by"), null=True, blank=True)
+    exemption = models.CharField(_("no notification needed because"), max_length=20, choices=Exemption.choices,
+                                 blank=True)
+    notified_at = models.DateTimeField(_("notified at"), null=True, blank=True)
+    notification_channel = models.CharField(_("notified by"), max_length=10, choices=Channel.choices, blank=True)
+
+    objects = DisclosedSubjectQuerySet.as_manager()
+    history = audited_history()
+
+    class Meta:
+        ordering = ["disclosure", "id"]
+        verbose_name = _("disclosed subject")
+        verbose_name_plural = _("disclosed subjects")
+        constraints = [
+            models.UniqueConstraint(fields=["disclosure", "subject"], name="disclosed_subject_once"),
+            models.CheckConstraint(
+                condition=Q(notified_at__isnull=True) | ~Q(notification_channel=""),
+                name="disclosed_subject_notification_has_channel",
+            ),
+        ]
+        indexes = [models.Index(fields=["notify_by", "notified_at"], name="disclosed_subject_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} · {self.disclosure}"
+
+
+def notify_by(sent_at: datetime) -> date:
+    return timezone.localdate(sent_at) + timedelta(days=NOTIFY_WITHIN_DAYS)
+
+
+def consents_in_force(subject_ids, purpose: Purpose, kind: str, at: datetime) -> set[int]:
+    """Subjects among ``subject_ids`` with a disclosure consent in force at ``at`` (one query)."""
+    return set(
+        Consent.objects.filter(subject_id__in=subject_ids, purpose=purpose, recipient_kind=kind)
+        .in_force_at(at).values_list("subject_id", flat=True)
+    )

@@ -1,0 +1,145 @@
+"""Records of processing (RoPA): purpose → fields → systems → recipients → retention → cross-border.
+
+Built from the current catalogue, or as of a past date from its history: each catalogue table's
+latest history row at that moment, and the disclosures sent by then (sent ones never change).
+"""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.apps import apps
+from django.db.models import Q
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from shipex_privacy.catalogue.models import PersonalDataField, Purpose, RetentionRule, System
+
+from .models import Disclosure, Recipient
+
+
+@dataclass(frozen=True)
+class RopaRow:
+    purpose: str
+    legal_basis: str
+    field: str
+    field_name: str
+    requirement: str
+    system: str
+    stored_in: str
+    retention: str
+    recipients: str
+    cross_border: str
+
+    HEADERS = (
+        "purpose", "legal basis", "field", "field name", "requirement", "system", "stored in", "retention",
+        "recipients", "cross-border",
+    )
+
+    def values(self) -> list[str]:
+        # str(): choice labels are lazy translations, which the CSV and XLSX writers cannot take.
+        return [str(value) for value in (
+            self.purpose, self.legal_basis, self.field, self.field_name, self.requirement, self.system,
+            self.stored_in, self.retention, self.recipients, self.cross_border,
+        )]
+
+
+def _name(obj) -> str:
+    """The name in the active language; historical rows have the columns but not the ``name`` property."""
+    return getattr(obj, f"name_{(get_language() or 'uz')[:2]}", "") or obj.name_uz
+
+
+def _latest(model, as_of: datetime | None) -> dict[int, object]:
+    """Objects by id: current ones, or the historical rows in force at ``as_of`` (deleted ones left out)."""
+    if as_of is None:
+        return {obj.pk: obj for obj in model.objects.all()}
+    rows = model.history.filter(history_date__lte=as_of).latest_of_each()
+    return {row.id: row for row in rows if row.history_type != "-"}
+
+
+def build(as_of: datetime | None = None) -> list[RopaRow]:
+    purposes = _latest(Purpose, as_of)
+    systems = _latest(System, as_of)
+    rules = _latest(RetentionRule, as_of)
+    recipients = _latest(Recipient, as_of)
+    if as_of is None:
+        fields = list(PersonalDataField.objects.prefetch_related("purposes"))
+        served_by = {field.pk: {purpose.pk for purpose in field.purposes.all()} for field in fields}
+    else:
+        fields = [row for row in PersonalDataField.history.filter(history_date__lte=as_of).latest_of_each()
+                  if row.history_type != "-"]
+        # Each history row carries the purposes as they were then, in its own table: one query for all.
+        links = apps.get_model("catalogue", "HistoricalPersonalDataField_purposes").objects.filter(
+            history_id__in=[row.history_id for row in fields]
+        )
+        by_history: dict[int, set[int]] = {}
+        for link in links:
+            by_history.setdefault(link.history_id, set()).add(link.purpose_id)
+        served_by = {row.id: by_history.get(row.history_id, set()) for row in fields}
+
+    sent = Disclosure.objects.filter(sent_at__isnull=False).prefetch_related("fields")
+    if as_of is not None:
+        sent = sent.filter(Q(sent_at__lte=as_of))
+    received: dict[tuple[int, int], set[int]] = {}  # (purpose, field) → recipient ids
+    for disclosure in sent:
+        for field in disclosure.fields.all():
+            received.setdefault((disclosure.purpose_id, field.pk), set()).add(disclosure.recipient_id)
+
+    rows = []
+    for field in sorted(fields, key=lambda f: f.code):
+        system = systems.get(field.system_id)
+        rule = rules.get(field.retention_rule_id)
+        served = [purposes[pk] for pk in served_by[field.id] if pk in purposes]
+        for purpose in sorted(served, key=lambda purpose: purpose.clause):
+            purpose_id = purpose.id
+            names = sorted(
+                f"{recipients[pk].legal_name} ({recipients[pk].country})"
+                for pk in received.get((purpose_id, field.id), ()) if pk in recipients
+            )
+            abroad = sorted({
+                country for country in (
+                    field.storage_country, system.country if system else "UZ",
+                    *(recipients[pk].country for pk in received.get((purpose_id, field.id), ()) if pk in recipients),
+                ) if country != "UZ"
+            })
+            rows.append(RopaRow(
+                purpose=f"{purpose.clause} {_name(purpose)}",
+                legal_basis=Purpose.LegalBasis(purpose.legal_basis).label,
+                field=field.code,
+                field_name=_name(field),
+                requirement=PersonalDataField.Requirement(field.requirement).label,
+                system=system.name if system else "—",
+                stored_in=field.storage_country,
+                retention=(f"{rule.period} {RetentionRule.Unit(rule.unit).label}"
+                           + (f" — {rule.legal_reference}" if rule.is_statutory else "")) if rule else "—",
+                recipients="; ".join(names) or "—",
+                cross_border=", ".join(abroad) or _("no"),
+            ))
+    return rows
+
+
+def as_csv(rows: list[RopaRow]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(RopaRow.HEADERS)
+    writer.writerows(row.values() for row in rows)
+    return buffer.getvalue()
+
+
+def as_xlsx(rows: list[RopaRow], title: str) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "RoPA"
+    sheet.append([title])
+    sheet.append(list(RopaRow.HEADERS))
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append(row.values())
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
