@@ -1,0 +1,105 @@
+"""Demo recipients, services used and disclosures in each state (development only)."""
+
+import hashlib
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from shipex_privacy.accounts.roles import COMPLIANCE_OFFICER
+from shipex_privacy.audit.services import record_save
+from shipex_privacy.catalogue.models import PersonalDataField, Purpose, Service
+from shipex_privacy.disclosures import services
+from shipex_privacy.disclosures.models import Disclosure, Recipient
+from shipex_privacy.subjects.models import DataSubject, ServiceUse
+
+DEMO_PASSWORD = "shipex-demo"  # noqa: S105 — the demo's published password; refused outside DEBUG
+REASON = "Demo data (load_demo_disclosures)"
+
+
+class Command(BaseCommand):
+    help = "Create demo recipients and disclosures (development only)."
+
+    def handle(self, **options):
+        if not settings.DEBUG:
+            raise CommandError("load_demo_disclosures runs only with DEBUG on.")
+        if Recipient.objects.exists():
+            self.stdout.write("Recipients already present; no demo disclosures added.")
+            return
+        officer = get_user_model().objects.filter(username="compliance").first()
+        if officer is None or not DataSubject.objects.exists():
+            raise CommandError("Load the demo subjects and staff first: manage.py load_demo_data")
+        with transaction.atomic():
+            second = self.second_officer()
+            delivery = Service.objects.get(code="domestic-delivery")
+            subjects = list(DataSubject.objects.order_by("pk")[:60])
+            for subject in subjects:
+                record_save(instance=ServiceUse(subject=subject, service=delivery,
+                                                started_on=timezone.localdate(subject.registered_at)),
+                            actor=None, reason=REASON)
+            courier, court, research = self.recipients(delivery)
+            fields = {field.code: field for field in PersonalDataField.objects.all()}
+
+            court_order = self.draft(officer, court, Disclosure.Ground.LAW, "1.3.2.2", subjects[:3],
+                                     [fields["identity.full_name"], fields["contact.phone"],
+                                      fields["document.passport"]],
+                                     legal_authority="Toshkent shahar Yunusobod tumani sudi",
+                                     legal_document_number="2-1187/2026",
+                                     legal_document_date=timezone.localdate() - timedelta(days=6),
+                                     recipient_request="Court ruling on a disputed parcel, case 2-1187/2026")
+            services.disclosure_submit(disclosure=court_order, actor=officer)
+            services.disclosure_approve(disclosure=court_order, approver=second)
+            services.disclosure_send(disclosure=court_order, actor=officer, record_count=3,
+                                     payload_sha256=hashlib.sha256(b"demo court export").hexdigest())
+
+            handover = self.draft(officer, courier, Disclosure.Ground.CONTRACT, "1.3.2.2", subjects[3:8],
+                                  [fields["shipment.recipient_name"], fields["shipment.recipient_phone"],
+                                   fields["shipment.delivery_address"]], service=delivery)
+            services.disclosure_submit(disclosure=handover, actor=officer)
+
+            study = self.draft(second, research, Disclosure.Ground.CONSENT, "1.3.2.4", subjects[8:11],
+                               [fields["contact.email"], fields["technical.pages"]])
+            services.disclosure_submit(disclosure=study, actor=second)
+        self.stdout.write(self.style.SUCCESS(
+            "Demo disclosures: one sent court order, one handover to a courier awaiting approval, one research "
+            f"request whose ground fails. Second officer for four-eyes approval: {second.username} "
+            f"(password {DEMO_PASSWORD})."
+        ))
+
+    def second_officer(self):
+        user, _created = get_user_model().objects.get_or_create(
+            username="compliance2", defaults={"first_name": "Malika", "last_name": "Rahimova", "is_staff": True,
+                                              "email": "compliance2@shipex.uz"})
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        user.groups.set([Group.objects.get(name=COMPLIANCE_OFFICER)])
+        return user
+
+    def recipients(self, delivery):
+        courier = record_save(instance=Recipient(
+            legal_name="“Tez Yetkazish Servis” MChJ", tin="305123456", kind="processor",
+            contract_reference="DPA-2025/014", contract_starts_on=date(2025, 1, 1), review_on=date(2027, 1, 1),
+        ), actor=None, reason=REASON)
+        courier.services.set([delivery])
+        court = record_save(instance=Recipient(
+            legal_name="Toshkent shahar Yunusobod tumani fuqarolik ishlari sudi", kind="state_authority",
+        ), actor=None, reason=REASON)
+        research = record_save(instance=Recipient(
+            legal_name="Logistics Research Lab LLP", country="KZ", kind="research_partner",
+            cross_border_mechanism="Standard contractual clauses, agreement LR-2026/3",
+        ), actor=None, reason=REASON)
+        return courier, court, research
+
+    def draft(self, author, recipient, ground, clause, subjects, fields, **values) -> Disclosure:
+        disclosure = record_save(instance=Disclosure(
+            recipient=recipient, ground=ground, purpose=Purpose.objects.get(clause=clause),
+            delivery_method=Disclosure.Delivery.SECURE_EMAIL, created_by_id=author.pk,
+            created_by_username=author.username, **values,
+        ), actor=author, reason=REASON)
+        disclosure.fields.set(fields)
+        services.disclosure_set_subjects(disclosure=disclosure, subjects=subjects, actor=author, reason=REASON)
+        return disclosure
