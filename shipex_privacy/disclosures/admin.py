@@ -96,16 +96,23 @@ class DisclosureAdmin(AuditedAdmin):
             format_html_join("", '<li class="{}">{} {}: {}</li>', (
                 ("passed" if finding.passed else "failed", "✓" if finding.passed else "✗", finding.clause,
                  finding.message)
-                for finding in disclosure.check_ground(disclosure.sent_at)
+                for finding in disclosure.recorded_ground_check()
             )),
         )
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = list(super().get_fieldsets(request, obj))
-        if obj is not None and obj.status != Disclosure.Status.DRAFT:
+        if obj is None:  # a new draft has no checklist or workflow yet
+            return [fieldset for fieldset in fieldsets if "ground_check" not in fieldset[1]["fields"]
+                    and "status" not in fieldset[1]["fields"]]
+        if obj.status != Disclosure.Status.DRAFT:
             # Outside a draft the subjects are shown in the table below, with their notifications.
             fieldsets[1] = (fieldsets[1][0], {"fields": ("fields", "aggregate_only")})
         return fieldsets
+
+    def get_inline_instances(self, request, obj=None):
+        # While a draft, the subjects are edited in the text box; the table comes with sending.
+        return super().get_inline_instances(request, obj) if obj and obj.is_sent else []
 
     def has_change_permission(self, request, obj=None):
         # Only a draft is edited; every later step has its own button, and a sent one is frozen.
@@ -136,7 +143,7 @@ class DisclosureAdmin(AuditedAdmin):
             *super().get_urls(),
         ]
 
-    def step(self, request, pk, *, title, permission: str, run, form_class=None, note=""):
+    def step(self, request, pk, *, title, done, permission: str, run, form_class=None, note=""):
         """One workflow step: a confirmation page (with a form if the step needs input), then the service."""
         disclosure = get_object_or_404(Disclosure.objects.select_related("recipient", "purpose"), pk=pk)
         if not request.user.has_perm(permission):
@@ -151,7 +158,7 @@ class DisclosureAdmin(AuditedAdmin):
             except PermissionDenied as error:
                 self.message_user(request, str(error), messages.ERROR)
             else:
-                self.message_user(request, _("Done: %(step)s.") % {"step": title}, messages.SUCCESS)
+                self.message_user(request, done % {"id": disclosure.pk}, messages.SUCCESS)
                 return redirect("admin:disclosures_disclosure_change", (result or disclosure).pk)
             return redirect("admin:disclosures_disclosure_change", disclosure.pk)
         return admin_page(self, request, "admin/disclosures/disclosure/step.html", title,
@@ -160,23 +167,27 @@ class DisclosureAdmin(AuditedAdmin):
 
     def submit_view(self, request, pk):
         return self.step(request, pk, title=_("Submit for approval"), permission="disclosures.change_disclosure",
+                         done=_("Disclosure № %(id)s is submitted for approval."),
                          run=lambda d, data: services.disclosure_submit(disclosure=d, actor=request.user))
 
     def approve_view(self, request, pk):
         return self.step(
             request, pk, title=_("Approve"), permission="disclosures.approve_disclosure",
+            done=_("Disclosure № %(id)s is approved."),
             note=_("You confirm the ground holds as the checklist shows. You cannot approve what you created."),
             run=lambda d, data: services.disclosure_approve(disclosure=d, approver=request.user),
         )
 
     def return_view(self, request, pk):
         return self.step(request, pk, title=_("Return to draft"), permission="disclosures.approve_disclosure",
+                         done=_("Disclosure № %(id)s is back in draft."),
                          form_class=ReasonForm, run=lambda d, data: services.disclosure_return(
                              disclosure=d, actor=request.user, reason=data["reason"]))
 
     def send_view(self, request, pk):
         return self.step(
             request, pk, title=_("Record as sent"), permission="disclosures.change_disclosure", form_class=SendForm,
+            done=_("Disclosure № %(id)s is recorded as sent and is now frozen."),
             note=_("After this the disclosure can never be changed; a mistake is corrected by a new disclosure."),
             run=lambda d, data: services.disclosure_send(
                 disclosure=d, actor=request.user, payload_sha256=data["payload_sha256"],
@@ -185,6 +196,7 @@ class DisclosureAdmin(AuditedAdmin):
 
     def correct_view(self, request, pk):
         return self.step(request, pk, title=_("Correct with a new disclosure"),
+                         done=_("A correction of disclosure № %(id)s is drafted."),
                          permission="disclosures.add_disclosure", form_class=ReasonForm,
                          run=lambda d, data: services.disclosure_correct(disclosure=d, actor=request.user,
                                                                          reason=data["reason"]))

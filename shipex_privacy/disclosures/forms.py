@@ -40,6 +40,7 @@ class SendForm(forms.Form):
     payload_sha256 = forms.RegexField(
         label=_("SHA-256 of what was sent"), regex=r"^[0-9a-fA-F]{64}$",
         error_messages={"invalid": _("Paste the 64 hexadecimal digits of the file's SHA-256.")},
+        widget=forms.TextInput(attrs={"size": 70, "spellcheck": "false", "autocomplete": "off"}),
     )
     record_count = forms.IntegerField(label=_("Records sent"), min_value=0)
 

@@ -213,6 +213,12 @@ class Disclosure(models.Model):
         findings += check(at=at, fields=fields, subjects=subjects, checked=checked, public_for_all=public_for_all)
         return findings
 
+    def recorded_ground_check(self) -> list["Finding"]:
+        """For a sent disclosure, the checklist as it stood when sent; otherwise the current one."""
+        if self.is_sent and self.manifest.get("ground_check"):
+            return [Finding(**finding) for finding in self.manifest["ground_check"]]
+        return self.check_ground()
+
     def ground_holds(self, at: datetime | None = None) -> bool:
         return all(finding.passed for finding in self.check_ground(at))
 
@@ -258,9 +264,13 @@ class Disclosure(models.Model):
     def _check_law(self, *, at, **_unused) -> list["Finding"]:
         complete = bool(self.legal_authority.strip() and self.legal_document_number.strip()
                         and self.legal_document_date)
-        findings = [Finding("1.4.3.3", complete, _("Legal reference: %(authority)s, № %(number)s of %(date)s.") % {
-            "authority": self.legal_authority or "—", "number": self.legal_document_number or "—",
-            "date": f"{self.legal_document_date:%d.%m.%Y}" if self.legal_document_date else "—"})]
+        findings = [
+            Finding("1.4.3.3", self.recipient.kind == RecipientKind.STATE_AUTHORITY,
+                    _("The recipient is a state authority acting under the law.")),
+            Finding("1.4.3.3", complete, _("Legal reference: %(authority)s, № %(number)s of %(date)s.") % {
+                "authority": self.legal_authority or "—", "number": self.legal_document_number or "—",
+                "date": f"{self.legal_document_date:%d.%m.%Y}" if self.legal_document_date else "—"}),
+        ]
         if self.legal_document_date and self.legal_document_date > timezone.localdate(at):
             findings.append(Finding("1.4.3.3", False, _("The legal document is dated after the disclosure.")))
         return findings

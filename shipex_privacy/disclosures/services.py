@@ -99,7 +99,8 @@ def disclosure_send(
     disclosure = _locked(disclosure)
     _refuse_unless(disclosure, Disclosure.Status.APPROVED)
     sent_at = sent_at or timezone.now()
-    failed = [finding for finding in disclosure.check_ground(sent_at) if not finding.passed]
+    findings = disclosure.check_ground(sent_at)
+    failed = [finding for finding in findings if not finding.passed]
     if failed:  # something changed since approval (a consent withdrawn, a contract ended)
         raise ValidationError([f"{finding.clause}: {finding.message}" for finding in failed])
     fields = list(disclosure.fields.order_by("code").values_list("pk", "code"))
@@ -122,6 +123,8 @@ def disclosure_send(
         "ground": disclosure.ground,
         "recipient": {"legal_name": disclosure.recipient.legal_name, "tin": disclosure.recipient.tin},
         "approved_by": disclosure.approved_by_username,
+        # The checklist as it stood when the data left: later changes to the recipient do not alter it.
+        "ground_check": [{"clause": f.clause, "passed": f.passed, "message": str(f.message)} for f in findings],
     }
     disclosure.status, disclosure.sent_at = Disclosure.Status.SENT, sent_at
     return record_save(instance=disclosure, actor=actor, reason=_("Sent to %(recipient)s") % {

@@ -97,8 +97,19 @@ def test_steps_out_of_order_are_refused(compliance_officer, second_officer):
         disclosure_send(disclosure=disclosure, actor=compliance_officer, payload_sha256=SHA, record_count=1)
 
 
-def sent(officer, approver, subjects, recipient=None, sent_at=None):
-    disclosure = court_order(officer, subjects, recipient)
+def business_transfer(officer, subjects):
+    """A 1.4.3.4 disclosure to an acquirer: subjects must be told of it within three days."""
+    acquirer = RecipientFactory(kind="business_acquirer", obligations_accepted_on=date(2026, 1, 10),
+                                obligations_document="Share purchase agreement, annex 4")
+    disclosure = DisclosureFactory(ground="1.4.3.4", recipient=acquirer, created_by_id=officer.pk,
+                                   created_by_username=officer.username,
+                                   fields=[PersonalDataField.objects.get(code="identity.full_name")])
+    disclosure_set_subjects(disclosure=disclosure, subjects=subjects, actor=officer, reason="Sale of the branch")
+    return disclosure
+
+
+def sent(officer, approver, subjects, recipient=None, sent_at=None, notify=False):
+    disclosure = business_transfer(officer, subjects) if notify else court_order(officer, subjects, recipient)
     disclosure_submit(disclosure=disclosure, actor=officer)
     disclosure_approve(disclosure=disclosure, approver=approver)
     return disclosure_send(disclosure=disclosure, actor=officer, payload_sha256=SHA, record_count=len(subjects),
@@ -148,8 +159,7 @@ def test_deleting_a_recipient_with_disclosures_is_refused(client, compliance_off
 def test_notification_due_in_three_days_unless_exempt(compliance_officer, second_officer):
     monday = timezone.make_aware(datetime(2026, 11, 23, 10, 0))
     subject = DataSubjectFactory()
-    processor = sent(compliance_officer, second_officer, [subject], recipient=RecipientFactory(kind="processor"),
-                     sent_at=monday)
+    processor = sent(compliance_officer, second_officer, [subject], notify=True, sent_at=monday)
     court = sent(compliance_officer, second_officer, [subject], recipient=RecipientFactory(kind="state_authority"),
                  sent_at=monday)
     to_processor = processor.disclosed_subjects.get()
@@ -165,13 +175,13 @@ def test_data_from_public_sources_needs_no_notification(compliance_officer, seco
     subject = DataSubjectFactory()
     PublicChoice.objects.create(subject=subject, field=PersonalDataField.objects.get(code="identity.full_name"),
                                 made_public_on=date(2025, 1, 1), evidence="Published on the subject's shop page")
-    disclosure = sent(compliance_officer, second_officer, [subject], recipient=RecipientFactory(kind="processor"))
+    disclosure = sent(compliance_officer, second_officer, [subject], notify=True)
     assert disclosure.disclosed_subjects.get().exemption == "public_sources"
 
 
 def test_recording_a_notification(compliance_officer, second_officer, support_agent):
     disclosure = sent(compliance_officer, second_officer, [DataSubjectFactory()],
-                      recipient=RecipientFactory(kind="processor"))
+                      notify=True)
     row = disclosure.disclosed_subjects.get()
     notification_mark_sent(disclosed=row, channel="sms", at=timezone.now(), actor=support_agent)
     row.refresh_from_db()
@@ -182,7 +192,7 @@ def test_recording_a_notification(compliance_officer, second_officer, support_ag
 
 def test_notification_text_is_in_the_subjects_language(client, compliance_officer, second_officer, support_agent):
     subject = DataSubjectFactory(preferred_language="ru")
-    disclosure = sent(compliance_officer, second_officer, [subject], recipient=RecipientFactory(kind="processor"))
+    disclosure = sent(compliance_officer, second_officer, [subject], notify=True)
     client.force_login(support_agent)
     response = client.get(reverse("admin:disclosures_disclosedsubject_notify",
                                   args=[disclosure.disclosed_subjects.get().pk]))
