@@ -3,6 +3,7 @@ import importlib
 import pytest
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
+from django.utils import translation
 from factory.random import reseed_random
 
 from shipex_privacy.accounts.roles import AUDITOR, COMPLIANCE_OFFICER, SUPPORT_AGENT
@@ -13,6 +14,17 @@ from tests.accounts.factories import StaffFactory
 @pytest.fixture(autouse=True)
 def _same_random_data_each_run():
     reseed_random(20261125)
+
+
+@pytest.fixture(autouse=True)
+def _messages_in_english():
+    """Services' messages come out in English, the source language, in the test's own thread.
+
+    Requests through the test client still get the back office's Uzbek default; tests that read
+    English from a page set the ``django_language`` cookie, and the i18n tests check the default.
+    """
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -78,6 +78,53 @@ class AccessEvent(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username or '-'} {self.action} {self.object_type}#{self.object_id}"
 
 
+class TrailEntry(models.Model):
+    """One change of one tracked record, in a single table the auditor can search quickly.
+
+    Every history row of every audited model gets one entry, written in the same transaction
+    (audit/trail.py). The history row stays the evidence; the entry is its index card: who,
+    when, what kind of record, which subject, why, and where to find the full row for the diff.
+    One table means a filter over all models is one indexed query, never a UNION of every
+    history table.
+    """
+
+    APPEND_ONLY = True
+
+    class Action(models.TextChoices):
+        CREATED = "+", _("Created")
+        CHANGED = "~", _("Changed")
+        DELETED = "-", _("Deleted")
+
+    at = models.DateTimeField(_("when"))
+    user_id = models.IntegerField(_("staff member id"), null=True, blank=True)
+    username = models.CharField(_("staff member"), max_length=150, blank=True)
+    action = models.CharField(_("action"), max_length=1, choices=Action.choices)
+    model = models.CharField(_("record type"), max_length=100, help_text=_("App label and model."))
+    object_id = models.CharField(_("record id"), max_length=64)
+    subject_id = models.BigIntegerField(_("data subject id"), null=True, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    history_table = models.CharField(_("history table"), max_length=100)
+    history_id = models.BigIntegerField(_("history row"))
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("audit trail entry")
+        verbose_name_plural = _("audit trail")
+        constraints = [
+            models.UniqueConstraint(fields=["history_table", "history_id"], name="trail_one_entry_per_history_row"),
+        ]
+        indexes = [
+            models.Index(fields=["-at", "-id"], name="trail_at_idx"),
+            models.Index(fields=["user_id", "-at"], name="trail_user_at_idx"),
+            models.Index(fields=["subject_id", "-at"], name="trail_subject_at_idx"),
+            models.Index(fields=["model", "-at"], name="trail_model_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username or '-'} {self.action} {self.model}#{self.object_id}"
+
+
 # Tamper evidence (docs/audit.md). These tables are themselves append-only (guarded), but they
 # are the evidence, not evidence-bearing rows: they are verified by the seals, not by digests.
 

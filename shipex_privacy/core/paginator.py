@@ -27,3 +27,21 @@ class EstimatedCountPaginator(Paginator):
             if row and row[0] >= self.exact_below:
                 return row[0]
         return super().count
+
+
+class CappedCountPaginator(EstimatedCountPaginator):
+    """For filtered lists over very large tables: counts at most ``cap`` rows.
+
+    A filter on an indexed column can still match millions of rows; counting them all on every
+    page view is what the design forbids. Beyond the cap the list says "cap+" pages' worth and
+    the staff member narrows the filter instead.
+    """
+
+    cap = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        if not queryset.query.where:
+            return super().count
+        return queryset.order_by()[: self.cap].count()

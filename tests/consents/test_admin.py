@@ -52,6 +52,7 @@ def test_agent_withdraws_from_the_subject_page_in_two_clicks(client, support_age
 
 def test_withdrawing_twice_shows_why_and_records_nothing(client, support_agent, consent):
     client.force_login(support_agent)
+    client.cookies["django_language"] = "en"
     url = reverse("admin:consents_consent_withdraw", args=[consent.pk])
     data = {"occurred_at": timezone.localtime().strftime("%Y-%m-%d %H:%M:%S"), "channel": "app"}
     client.post(url, data)
@@ -86,6 +87,7 @@ def test_agent_records_a_consent_with_the_grant_form(client, support_agent, poli
 def test_grant_form_refuses_a_purpose_without_consent(client, support_agent, policy):
     DataSubjectFactory(account_id="SX3000003")
     client.force_login(support_agent)
+    client.cookies["django_language"] = "en"
     response = client.post(reverse("admin:consents_consent_grant"), {
         "account_id": "SX3000003", "purpose": Purpose.objects.get(clause="1.3.2.2").pk,
         "occurred_at": timezone.localtime().strftime("%Y-%m-%d %H:%M:%S"), "channel": "office",
@@ -156,6 +158,7 @@ def test_import_records_a_clean_file(client, support_agent, policy):
 def test_import_with_a_bad_row_records_nothing_and_names_every_bad_row(client, support_agent, policy):
     DataSubjectFactory(account_id="SX4000001")
     client.force_login(support_agent)
+    client.cookies["django_language"] = "en"
     csv = HEADER + (
         "SX4000001,1.3.2.5,grant,2026-11-01T10:00:00+05:00,app,2026.1,\n"    # fine on its own
         "SX9999999,1.3.2.5,grant,2026-11-01T10:00:00+05:00,app,2026.1,\n"    # unknown subject

@@ -1,0 +1,109 @@
+"""The audit trail: one searchable entry per history row, across every audited model.
+
+``record_entry`` runs on simple-history's post_create_historical_record, inside the transaction
+that wrote the history row. History rows written without signals (data migrations) get their
+entries after every migrate. ``change_rows`` turns one entry into a readable diff: catalogue
+names for fields, identifiers masked.
+"""
+
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.db.models import Exists, OuterRef
+
+from shipex_privacy.core.masking import mask_email, mask_passport, mask_phone, mask_pinfl, mask_text
+
+from .models import AuditedHistoryModel, TrailEntry
+
+# Values an auditor reads masked in diffs; the subject page reveals them with a logged reason.
+MASKS = {
+    "phone": mask_phone, "email": mask_email, "pinfl": mask_pinfl, "passport": mask_passport,
+    "street": mask_text, "landmark": mask_text, "ip_address": mask_text, "user_agent": mask_text,
+    "subject_name": mask_text, "visitor_id": mask_text, "full_name": mask_text,
+}
+
+
+def audited_history_models() -> list:
+    return [model for model in apps.get_models() if issubclass(model, AuditedHistoryModel)]
+
+
+def subject_of(history_row) -> int | None:
+    tracked = history_row.instance_type
+    if tracked._meta.label == "subjects.DataSubject":
+        return history_row.id
+    return getattr(history_row, "subject_id", None)
+
+
+def entry_for(history_row) -> TrailEntry:
+    tracked = history_row.instance_type
+    return TrailEntry(
+        at=history_row.history_date, user_id=history_row.history_user_id, username=history_row.history_username,
+        action=history_row.history_type, model=tracked._meta.label_lower, object_id=str(history_row.id),
+        subject_id=subject_of(history_row), reason=history_row.history_change_reason or "",
+        ip=history_row.history_ip, history_table=history_row._meta.db_table, history_id=history_row.history_id,
+    )
+
+
+def record_entry(sender, history_instance, **kwargs) -> None:
+    """post_create_historical_record: the history row's trail entry, in the same transaction."""
+    if isinstance(history_instance, AuditedHistoryModel):
+        entry_for(history_instance).save(using=kwargs.get("using"))
+
+
+def record_missing_entries(sender, using, **kwargs) -> None:
+    """post_migrate: entries for history rows that data migrations wrote without signals."""
+    for model in audited_history_models():
+        missing = model.objects.using(using).filter(
+            ~Exists(TrailEntry.objects.using(using).filter(history_table=model._meta.db_table,
+                                                           history_id=OuterRef("history_id")))
+        ).order_by("history_id")
+        for row in missing.iterator(chunk_size=2000):
+            entry_for(row).save(using=using)  # save(): the tamper digest is written with it
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    field: str
+    old: str
+    new: str
+
+
+def history_row_of(entry: TrailEntry):
+    model = next(m for m in audited_history_models() if m._meta.db_table == entry.history_table)
+    return model.objects.get(history_id=entry.history_id)
+
+
+def _shown(name: str, value, reveal: bool) -> str:
+    if value in (None, ""):
+        return "—"
+    return str(value) if reveal or name not in MASKS else MASKS[name](str(value))
+
+
+def change_rows(entry: TrailEntry, *, reveal: bool = False) -> list[ChangeRow]:
+    """What changed in this entry's history row, field by field, labelled as the catalogue names it."""
+    from shipex_privacy.catalogue.models import PersonalDataField
+
+    row = history_row_of(entry)
+    tracked = row.instance_type
+    names = {name: entry.name for name, entry in PersonalDataField.objects.bound_to(tracked).items()}
+
+    def label(field_name: str) -> str:
+        return names.get(field_name) or str(tracked._meta.get_field(field_name).verbose_name)
+
+    previous = row.prev_record
+    if previous is None or row.history_type == "-":
+        # Created or deleted: every value it had, on the side where it stands.
+        deleted = row.history_type == "-"
+        rows = []
+        for field in tracked._meta.concrete_fields:
+            value = getattr(row, field.attname)
+            if field.primary_key or value in (None, ""):
+                continue
+            shown = _shown(field.name, value, reveal)
+            rows.append(ChangeRow(label(field.name), shown if deleted else "—", "—" if deleted else shown))
+        return rows
+    return [
+        ChangeRow(label(change.field), _shown(change.field, change.old, reveal),
+                  _shown(change.field, change.new, reveal))
+        for change in row.diff_against(previous, foreign_keys_are_objs=False).changes
+    ]
