@@ -44,6 +44,14 @@ CONSENT_HISTORY = (
     "consents.historicalcookie", "consents.historicalcounter",
 )
 
+PROTECTION_MODELS = (
+    "protection.measure", "protection.incident", "protection.incidentfield", "protection.incidentsubject",
+)
+PROTECTION_HISTORY = (
+    "protection.historicalmeasure", "protection.historicalincident", "protection.historicalincidentfield",
+    "protection.historicalincidentsubject",
+)
+
 
 def _grant(models: tuple[str, ...], actions: tuple[str, ...]) -> set[str]:
     return {f"{model.split('.')[0]}.{action}_{model.split('.')[1]}" for model in models for action in actions}
@@ -64,8 +72,13 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | {"disclosures.approve_disclosure"}
     | _grant(("disclosures.disclosedsubject",), VIEW_CHANGE)
     | _grant(DISCLOSURE_HISTORY, VIEW)
+    # Keeps the measures register and the incident register (1.7.1); an incident is never deleted,
+    # but data or a subject linked to it by mistake is unlinked (the history keeps the link).
+    | _grant(("protection.measure", "protection.incidentfield", "protection.incidentsubject"), ALL)
+    | _grant(("protection.incident",), ("view", "add", "change"))
+    | _grant(PROTECTION_HISTORY, VIEW)
     # Reads the access log; sees identifiers masked and reveals one only with a logged reason.
-    | {"audit.view_accessevent", "subjects.reveal_identifiers"},
+    | {"audit.view_accessevent", "audit.view_trailentry", "subjects.reveal_identifiers"},
     # Works on subjects: registers and corrects them, never deletes; no catalogue.
     # Records consents and withdrawals (grant = add, withdraw = change); reads policies and acceptances.
     SUPPORT_AGENT: _grant(("subjects.datasubject",), ("view", "add", "change"))
@@ -82,9 +95,10 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         CATALOGUE_MODELS + SUBJECT_MODELS + CATALOGUE_HISTORY + SUBJECT_HISTORY + POLICY_MODELS + REGISTER_MODELS
         + ("consents.consent",) + CONSENT_RECORDS + CONSENT_HISTORY
         + ("disclosures.recipient", "disclosures.disclosure", "disclosures.disclosedsubject",
-           "disclosures.publicchoice") + DISCLOSURE_HISTORY + ("audit.accessevent",),
+           "disclosures.publicchoice") + DISCLOSURE_HISTORY + ("audit.accessevent", "audit.trailentry"),
         VIEW,
     )
+    | _grant(PROTECTION_MODELS + PROTECTION_HISTORY, VIEW)
     # A reveal is a read that leaves a row in the access log, with its reason.
     | {"subjects.reveal_identifiers"},
 }

@@ -72,8 +72,15 @@ MATRIX = [
     ("admin:disclosures_disclosedsubject_changelist", "get", ALLOW, ALLOW, ALLOW),
     ("admin:disclosures_disclosedsubject_overdue", "get", ALLOW, ALLOW, ALLOW),
     ("admin:catalogue_service_changelist", "get", ALLOW, DENY, ALLOW),
+    ("admin:protection_measure_changelist", "get", ALLOW, DENY, ALLOW),
+    ("admin:protection_measure_add", "get", ALLOW, DENY, DENY),
+    ("admin:protection_incident_changelist", "get", ALLOW, DENY, ALLOW),
+    ("admin:protection_incident_add", "get", ALLOW, DENY, DENY),
     ("admin:audit_accessevent_changelist", "get", ALLOW, DENY, ALLOW),
     ("admin:audit_accessevent_add", "get", DENY, DENY, DENY),
+    ("admin:audit_trailentry_changelist", "get", ALLOW, DENY, ALLOW),
+    ("admin:audit_trailentry_export", "get", ALLOW, DENY, ALLOW),
+    ("admin:audit_trailentry_add", "get", DENY, DENY, DENY),
     ("admin:accounts_user_changelist", "get", DENY, DENY, DENY),
     ("admin:auth_group_changelist", "get", DENY, DENY, DENY),
 ]
@@ -106,9 +113,9 @@ def test_permission_matrix(client, role, page, method, expected):
 def test_admin_index_shows_each_role_only_its_apps(client):
 
     expected = {
-        COMPLIANCE_OFFICER: {"catalogue", "subjects", "consents", "disclosures", "audit"},
+        COMPLIANCE_OFFICER: {"catalogue", "subjects", "consents", "disclosures", "audit", "protection"},
         SUPPORT_AGENT: {"subjects", "consents", "disclosures"},
-        AUDITOR: {"catalogue", "subjects", "consents", "disclosures", "audit"},
+        AUDITOR: {"catalogue", "subjects", "consents", "disclosures", "audit", "protection"},
     }
     for role, apps in expected.items():
         client.force_login(StaffFactory(role=role))
