@@ -264,8 +264,8 @@ class TrailEntryAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         entry = get_object_or_404(TrailEntry, pk=object_id)
-        if not self.has_view_permission(request, entry):
-            raise PermissionDenied
+        if request.method != "GET" or not self.has_view_permission(request, entry):
+            raise PermissionDenied  # a trail entry is only ever read
         tracked = apps.get_model(entry.model)
         try:
             record_url = reverse(f"admin:{tracked._meta.app_label}_{tracked._meta.model_name}_change",
