@@ -1,9 +1,11 @@
 """Settings shared by every environment. Values that differ between machines come from the environment."""
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -45,26 +47,38 @@ INSTALLED_APPS = [
     "shipex_privacy.subjects",
     "shipex_privacy.consents",
     "shipex_privacy.disclosures",
-    "django.contrib.admin",
+    "shipex_privacy.protection",
+    # django.contrib.admin, with our AdminSite: it asks for a TOTP code when two-factor is on.
+    "shipex_privacy.core.admin_site.ShipExAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "simple_history",
+    # Login protection (README "Login protection"): lock-out after wrong passwords, staff TOTP.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # django-csp's Content-Security-Policy; pages exempt from X-Frame-Options may be framed by the website.
+    "shipex_privacy.core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "shipex_privacy.core.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Tells the admin whether this session's sign-in was verified by an authenticator (TOTP).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Lets history rows know who acted and from which address.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: turns a lock-out into our login page with its message.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -94,6 +108,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+AUTHENTICATION_BACKENDS = [
+    # First, as django-axes asks: refuses a locked-out username + address before any password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 # Uzbek (Latin) is the default; staff switch language from the admin header.
 LANGUAGE_CODE = "uz"
@@ -124,3 +143,67 @@ AUDIT_SEAL_KEY = env("AUDIT_SEAL_KEY", default="")
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# ---- Login protection (clause 1.7.1; README "Login protection") -------------------------------
+
+# Lock-out (django-axes). Five wrong passwords lock out that username *from that address* for 30
+# minutes. Keyed by the combination, so that somebody guessing from elsewhere cannot lock a staff
+# member out of their own office (a username-only key would let anyone do that at will). The price:
+# one address may try four passwords on each of several usernames; the 12-character password rule
+# and, in production, the authenticator code make that useless. Attempts during the lock-out are
+# refused without restarting the 30 minutes, so the message can say when it ends.
+# `manage.py axes_reset_username USERNAME` lifts it sooner. Failures are kept in the database
+# (axes' AccessAttempt), shared by every worker.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=30)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+# The failed form is kept with the attempt; never the password (axes masks it) nor the code.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]
+# Our login page with the reason, in the staff member's language, instead of axes' plain text.
+AXES_LOCKOUT_CALLABLE = "shipex_privacy.core.login.locked_out_response"
+# The same client address as the access log and history record (REMOTE_ADDR): behind a proxy,
+# the WSGI server must put the client's address there, or every staff member shares the proxy's.
+AXES_CLIENT_IP_CALLABLE = "shipex_privacy.audit.access.client_address"
+
+# Two-factor sign-in (django-otp, TOTP authenticator apps) for every staff account. On here and
+# pinned on in production.py; the demo (local.py) and the test settings switch it off and the
+# login page says so. Staff get their authenticator from `manage.py enrol_totp USERNAME`.
+SHIPEX_TWO_FACTOR_REQUIRED = True
+OTP_TOTP_ISSUER = "ShipEx privacy back office"
+# The admin never shows an authenticator's secret or QR code again once it exists (that secret
+# lets anyone produce the staff member's codes); a lost phone gets a new one from enrol_totp.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# Idle sessions end after 30 minutes; every request starts the 30 minutes again.
+SESSION_COOKIE_AGE = 30 * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# Headers from Django's SecurityMiddleware (its defaults, stated so that nobody loosens them unseen).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp 4). Only our own static files run or style anything: no
+# inline script or style, no plug-ins, forms post only to us, and no page may be framed (like
+# X_FRAME_OPTIONS) except those exempt from X-Frame-Options — the public cookie register —
+# which the ShipEx website may frame (core.middleware.ContentSecurityPolicyMiddleware).
+SHIPEX_WEBSITE_ORIGINS = env.list("SHIPEX_WEBSITE_ORIGINS", default=["https://shipex.uz", "https://www.shipex.uz"])
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}

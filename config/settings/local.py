@@ -9,3 +9,7 @@ SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-development-only-not-a-secr
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 # Same for the audit seal key (docs/audit.md); production.py refuses this value.
 AUDIT_SEAL_KEY = env("AUDIT_SEAL_KEY", default="local-development-only-audit-seal-key")
+
+# The demo skips two-factor sign-in, and its login page says so: demo logins are password only.
+# production.py requires an authenticator code from every staff member.
+SHIPEX_TWO_FACTOR_REQUIRED = False

@@ -37,3 +37,13 @@ SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# "__Host-" cookies are accepted by browsers only from HTTPS, for this host alone and the whole
+# path: a sibling subdomain cannot plant or overwrite them.
+SESSION_COOKIE_NAME = "__Host-sessionid"
+CSRF_COOKIE_NAME = "__Host-csrftoken"
+LANGUAGE_COOKIE_SECURE = True
+LANGUAGE_COOKIE_HTTPONLY = True
+
+# Every staff sign-in needs the authenticator code as well as the password (README "Login
+# protection"). Pinned here, not read from the environment: production cannot be talked out of it.
+SHIPEX_TWO_FACTOR_REQUIRED = True

@@ -16,3 +16,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 AUDIT_GUARDS_REMOVABLE = True
 
 LANGUAGE_CODE = env("DJANGO_LANGUAGE_CODE", default="uz")
+
+# The suite signs in with the password alone (force_login, and the browser tests' login page), so
+# two-factor is off here, as in the demo; tests/security turns it on with override_settings and
+# proves that the admin then needs the authenticator code. The lock-out (django-axes) stays on:
+# the suite never fails a password except in the tests that mean to.
+SHIPEX_TWO_FACTOR_REQUIRED = False

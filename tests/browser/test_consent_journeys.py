@@ -215,7 +215,8 @@ def test_support_agent_records_a_withdrawal_from_the_subject_page(
 
     panel = consent_panel(page, consent)
     row = panel.locator("tbody tr", has=page.locator(f'a[href="{CONSENT_PAGE.format(pk=consent.pk)}"]'))
-    withdrawn_on = date_format(timezone.localtime(consent.withdrawn_at), "SHORT_DATE_FORMAT")
+    with translation.override("uz"):  # the page's language, not the test's
+        withdrawn_on = date_format(timezone.localtime(consent.withdrawn_at), "SHORT_DATE_FORMAT")
     expect(row.locator("td").nth(2)).to_have_text(uzbek("Withdrawn %(date)s") % {"date": withdrawn_on})
     expect(page.locator(f'a[href^="{WITHDRAW.format(pk=consent.pk)}"]')).to_have_count(0)
     panel.scroll_into_view_if_needed()

@@ -69,3 +69,23 @@ def test_production_refuses_to_start_unsafely(env, message):
 def test_production_starts_with_a_real_key():
     result = run("-c", "import django; django.setup()", **PRODUCTION, DJANGO_SECRET_KEY=STRONG_KEY)
     assert result.returncode == 0, result.stderr
+
+
+def test_check_deploy_with_production_settings_is_clean(tmp_path):
+    result = run(
+        "manage.py", "check", "--deploy", "--fail-level", "WARNING",
+        **PRODUCTION, DJANGO_SECRET_KEY=STRONG_KEY, DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout, result.stdout + result.stderr
+
+
+def test_production_requires_two_factor_and_secure_cookies(tmp_path):
+    script = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SHIPEX_TWO_FACTOR_REQUIRED, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_NAME, "
+        "s.SESSION_COOKIE_AGE, s.AXES_FAILURE_LIMIT)"
+    )
+    result = run("-c", script, **PRODUCTION, DJANGO_SECRET_KEY=STRONG_KEY, SHIPEX_TWO_FACTOR_REQUIRED="false")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "True", "__Host-sessionid", "1800", "5"]
