@@ -22,6 +22,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from shipex_privacy.core.admin import ReadOnlyAdmin
 from shipex_privacy.core.paginator import CappedCountPaginator, EstimatedCountPaginator
 
 from . import trail
@@ -110,7 +111,7 @@ class AuditedAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(AccessEvent)
-class AccessEventAdmin(admin.ModelAdmin):
+class AccessEventAdmin(ReadOnlyAdmin):
     """The access log, read-only for everybody: nobody adds, changes or deletes a read.
 
     Filter by ``?subject_id=`` or ``?user_id=`` (the columns link to both): each is an indexed
@@ -129,15 +130,6 @@ class AccessEventAdmin(admin.ModelAdmin):
         "search_term_hash", "detail", "ip", "user_agent",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("staff member"), ordering="user_id")
     def who(self, event):
@@ -211,7 +203,7 @@ class DateRangeFilter(admin.ListFilter):
 
 
 @admin.register(TrailEntry)
-class TrailEntryAdmin(admin.ModelAdmin):
+class TrailEntryAdmin(ReadOnlyAdmin):
     """The auditor's trail across every audited model: who did what, when, to which record, and why.
 
     Filters by staff member (``?user_id=``), subject (``?subject_id=``), record type, action and
@@ -225,15 +217,6 @@ class TrailEntryAdmin(admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     change_list_template = "admin/audit/trailentry/change_list.html"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def lookup_allowed(self, lookup, value, request=None):
         return lookup in ("user_id", "subject_id") or super().lookup_allowed(lookup, value, request)

@@ -14,6 +14,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from shipex_privacy.audit.admin import AuditedAdmin
 from shipex_privacy.catalogue.models import PersonalDataField
+from shipex_privacy.core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin, admin_page
 from shipex_privacy.core.masking import mask_phone
 from shipex_privacy.subjects.models import DataSubject
 
@@ -29,25 +30,6 @@ from .models import (
     PolicyVersion,
     SubjectWithoutCurrentPolicy,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records that are written by services (or are a ledger) and only read in the admin."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-def admin_page(model_admin, request, template: str, title, **context) -> TemplateResponse:
-    return TemplateResponse(request, template, {
-        **model_admin.admin_site.each_context(request), "opts": model_admin.model._meta, "title": title, **context,
-    })
 
 
 @admin.register(PolicyVersion)
@@ -121,7 +103,7 @@ class PolicyVersionAdmin(AuditedAdmin):
 
 
 @admin.register(PolicyAcceptance)
-class PolicyAcceptanceAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+class PolicyAcceptanceAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ("subject", "version", "accepted_at", "channel")
     list_filter = ("version", "channel")
     list_select_related = ("subject", "version")

@@ -5,7 +5,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone, translation
 from django.utils.html import format_html, format_html_join
@@ -14,16 +13,11 @@ from django.utils.translation import gettext_lazy as _
 from shipex_privacy.audit.access import access_record
 from shipex_privacy.audit.admin import AuditedAdmin
 from shipex_privacy.audit.models import AccessEvent
+from shipex_privacy.core.admin import ReadOnlyAdmin, admin_page
 
 from . import ropa, services
 from .forms import DisclosureForm, NotifiedForm, ReasonForm, RopaForm, SendForm
 from .models import DisclosedSubject, Disclosure, PublicChoice, Recipient
-
-
-def admin_page(model_admin, request, template: str, title, **context) -> TemplateResponse:
-    return TemplateResponse(request, template, {
-        **model_admin.admin_site.each_context(request), "opts": model_admin.model._meta, "title": title, **context,
-    })
 
 
 @admin.register(Recipient)
@@ -233,7 +227,7 @@ class DisclosureAdmin(AuditedAdmin):
 
 
 @admin.register(DisclosedSubject)
-class DisclosedSubjectAdmin(admin.ModelAdmin):
+class DisclosedSubjectAdmin(ReadOnlyAdmin):
     """The notification queue: who must be told of a disclosure, by when (ZRU-547 art. 23)."""
 
     list_display = ("subject", "disclosure", "notify_by", "overdue", "exemption", "notified_at",
@@ -241,15 +235,6 @@ class DisclosedSubjectAdmin(admin.ModelAdmin):
     list_filter = ("exemption", "notification_channel", "notify_by")
     list_select_related = ("subject", "disclosure__recipient")
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(disclosure__sent_at__isnull=False)
