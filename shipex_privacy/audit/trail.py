@@ -7,9 +7,12 @@ names for fields, identifiers masked.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.apps import apps
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from shipex_privacy.core.masking import mask_email, mask_passport, mask_phone, mask_pinfl, mask_text
 
@@ -73,10 +76,15 @@ def history_row_of(entry: TrailEntry):
     return model.objects.get(history_id=entry.history_id)
 
 
-def _shown(name: str, value, reveal: bool) -> str:
+def _shown(field, value, reveal: bool) -> str:
+    """A value as staff read it: its choice label, local time, or masked when it identifies someone."""
     if value in (None, ""):
         return "—"
-    return str(value) if reveal or name not in MASKS else MASKS[name](str(value))
+    if field.choices:
+        value = dict(field.flatchoices).get(value, value)
+    elif isinstance(value, datetime):
+        value = date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+    return str(value) if reveal or field.name not in MASKS else MASKS[field.name](str(value))
 
 
 def change_rows(entry: TrailEntry, *, reveal: bool = False) -> list[ChangeRow]:
@@ -99,11 +107,11 @@ def change_rows(entry: TrailEntry, *, reveal: bool = False) -> list[ChangeRow]:
             value = getattr(row, field.attname)
             if field.primary_key or value in (None, ""):
                 continue
-            shown = _shown(field.name, value, reveal)
+            shown = _shown(field, value, reveal)
             rows.append(ChangeRow(label(field.name), shown if deleted else "—", "—" if deleted else shown))
         return rows
     return [
-        ChangeRow(label(change.field), _shown(change.field, change.old, reveal),
-                  _shown(change.field, change.new, reveal))
+        ChangeRow(label(change.field), _shown(tracked._meta.get_field(change.field), change.old, reveal),
+                  _shown(tracked._meta.get_field(change.field), change.new, reveal))
         for change in row.diff_against(previous, foreign_keys_are_objs=False).changes
     ]

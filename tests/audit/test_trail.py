@@ -141,3 +141,14 @@ def test_filters_are_answered_from_indexes():
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = " ".join(row[0] for row in cursor.fetchall())
     assert "trail_user_at_idx" in plan, plan
+
+
+def test_diff_shows_choice_labels_not_codes(auditor_client, compliance_officer):
+    entry = PersonalDataField.objects.get(code="contact.email")
+    entry.requirement = PersonalDataField.Requirement.MANDATORY
+    record_save(instance=entry, actor=compliance_officer, reason="E-mail now mandatory")
+    trail_entry = TrailEntry.objects.filter(model="catalogue.personaldatafield", action="~").first()
+    auditor_client.cookies["django_language"] = "en"
+    rows = auditor_client.get(reverse("admin:audit_trailentry_change", args=[trail_entry.pk])).context["rows"]
+    assert [(row.old, row.new) for row in rows] == [("Optional, at the user's discretion (1.2.1.1)",
+                                                     "Mandatory (1.2.1.1)")]
