@@ -148,6 +148,17 @@ class AccessEventAdmin(ReadOnlyAdmin):
         return format_html('<a href="?subject_id={}">#{}</a>', event.subject_id, event.subject_id)
 
 
+REVEAL_PERMISSION = "subjects.reveal_identifiers"
+
+
+class RevealReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why do you need to see the values in full?"), max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
+        help_text=_("Kept in the access log with your name."),
+    )
+
+
 class RecordTypeFilter(admin.SimpleListFilter):
     """Filter the trail by record type; the choices come from the code, never from a DISTINCT scan."""
 
@@ -249,6 +260,24 @@ class TrailEntryAdmin(ReadOnlyAdmin):
         entry = get_object_or_404(TrailEntry, pk=object_id)
         if request.method != "GET" or not self.has_view_permission(request, entry):
             raise PermissionDenied  # a trail entry is only ever read
+        return self.entry_page(request, entry)
+
+    def reveal_view(self, request, pk):
+        """The diff with identifiers in full, for this answer only, after a stated reason (logged)."""
+        entry = get_object_or_404(TrailEntry, pk=pk)
+        if request.method != "POST" or not self.has_view_permission(request, entry) \
+                or not request.user.has_perm(REVEAL_PERMISSION):
+            raise PermissionDenied
+        form = RevealReasonForm(request.POST)
+        if not form.is_valid():
+            access_record(request=request, action=AccessEvent.Action.REVEAL_REFUSED, obj=entry,
+                          subject_id=entry.subject_id, detail="audit trail diff: no reason given")
+            return self.entry_page(request, entry, reveal_form=form)
+        access_record(request=request, action=AccessEvent.Action.IDENTIFIER_REVEAL, obj=entry,
+                      subject_id=entry.subject_id, field="audit trail diff", reason=form.cleaned_data["reason"])
+        return self.entry_page(request, entry, reveal=True)
+
+    def entry_page(self, request, entry, *, reveal: bool = False, reveal_form=None):
         tracked = apps.get_model(entry.model)
         try:
             record_url = reverse(f"admin:{tracked._meta.app_label}_{tracked._meta.model_name}_change",
@@ -259,13 +288,16 @@ class TrailEntryAdmin(ReadOnlyAdmin):
             **self.admin_site.each_context(request), "opts": self.model._meta, "entry": entry,
             "title": _("Change by %(who)s") % {"who": entry.username or _("system")},
             "record_type": capfirst(tracked._meta.verbose_name), "record_url": record_url,
-            "rows": trail.change_rows(entry), "subject_url": reverse(
+            "rows": trail.change_rows(entry, reveal=reveal), "revealed": reveal,
+            "reveal_form": (reveal_form or RevealReasonForm()) if request.user.has_perm(REVEAL_PERMISSION) else None,
+            "subject_url": reverse(
                 "admin:subjects_datasubject_change", args=[entry.subject_id]) if entry.subject_id else "",
         })
 
     def get_urls(self):
         return [
             path("export/", self.admin_site.admin_view(self.export_view), name="audit_trailentry_export"),
+            path("<int:pk>/reveal/", self.admin_site.admin_view(self.reveal_view), name="audit_trailentry_reveal"),
             *super().get_urls(),
         ]
 

@@ -30,6 +30,7 @@ class AccessEvent(models.Model):
         SUBJECT_HISTORY = "subject.history", _("Opened a data subject's change history")
         SUBJECT_SEARCH = "subject.search", _("Searched data subjects")
         IDENTIFIER_REVEAL = "identifier.reveal", _("Revealed a masked identifier")
+        REVEAL_REFUSED = "identifier.reveal_refused", _("Tried to reveal a masked identifier; refused")
         EXPORT = "export", _("Exported data")
         ACCESS_PACKAGE = "access_package.download", _("Downloaded an access package")
 

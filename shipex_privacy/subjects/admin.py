@@ -335,6 +335,9 @@ class DataSubjectAdmin(AuditedAdmin):
         if subject is None:
             raise Http404(_("No such data subject."))
         if not self.has_view_permission(request, subject) or not request.user.has_perm(REVEAL_PERMISSION):
+            if request.method == "POST":  # an attempt on personal data leaves a trace
+                access_record(request=request, action=AccessEvent.Action.REVEAL_REFUSED, obj=subject,
+                              subject_id=subject.pk, detail="no permission to reveal")
             raise PermissionDenied
         key = (request.POST if request.method == "POST" else request.GET).get("field", "")
         if key.startswith(ADDRESS_TARGET):
@@ -352,6 +355,9 @@ class DataSubjectAdmin(AuditedAdmin):
                 field=", ".join(target.fields), reason=form.cleaned_data["reason"],
             )
             revealed = True
+        elif request.method == "POST":  # refused for want of a reason: no value, but a trace
+            access_record(request=request, action=AccessEvent.Action.REVEAL_REFUSED, obj=target.obj,
+                          subject_id=subject.pk, field=", ".join(target.fields), detail="no reason given")
         context = {
             **self.admin_site.each_context(request),
             "title": _("Reveal %(field)s") % {"field": target.label},

@@ -152,3 +152,23 @@ def test_diff_shows_choice_labels_not_codes(auditor_client, compliance_officer):
     rows = auditor_client.get(reverse("admin:audit_trailentry_change", args=[trail_entry.pk])).context["rows"]
     assert [(row.old, row.new) for row in rows] == [("Optional, at the user's discretion (1.2.1.1)",
                                                      "Mandatory (1.2.1.1)")]
+
+
+def test_revealing_a_diff_needs_a_reason_and_is_logged(auditor_client, auditor, support_agent):
+    subject = DataSubjectFactory(phone="+998901234567")
+    subject.phone = "+998935551122"
+    record_save(instance=subject, actor=support_agent, reason="DSR #53: new phone")
+    entry = TrailEntry.objects.filter(model="subjects.datasubject", action="~").first()
+    url = reverse("admin:audit_trailentry_reveal", args=[entry.pk])
+
+    refused = auditor_client.post(url, {"reason": ""})
+    assert "+998935551122" not in refused.content.decode()
+    assert AccessEvent.objects.filter(action="identifier.reveal_refused", username=auditor.username).exists()
+
+    shown = auditor_client.post(url, {"reason": "Complaint #7: checking which number was set"})
+    assert [(row.old, row.new) for row in shown.context["rows"]] == [("+998901234567", "+998935551122")]
+    logged = AccessEvent.objects.get(action="identifier.reveal", username=auditor.username)
+    assert (logged.subject_id, logged.reason) == (subject.pk, "Complaint #7: checking which number was set")
+    # The next plain visit is masked again.
+    again = auditor_client.get(reverse("admin:audit_trailentry_change", args=[entry.pk]))
+    assert "+998935551122" not in again.content.decode()

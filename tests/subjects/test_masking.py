@@ -212,3 +212,12 @@ def test_a_subject_without_identifiers_shows_the_empty_marker(client, auditor):
     content = client.get(change_url(subject)).content.decode()
     assert f"{reveal_url(subject)}?field=pinfl" not in content
     assert DataSubject.objects.get(pk=subject.pk).pinfl == ""
+
+
+def test_a_refused_reveal_leaves_a_trace_but_no_value(client, auditor, subject):
+    client.force_login(auditor)
+    response = client.post(reveal_url(subject), {"field": "pinfl", "reason": "  "})
+    assert subject.pinfl not in response.content.decode()
+    refused = AccessEvent.objects.get(action=AccessEvent.Action.REVEAL_REFUSED)
+    assert (refused.username, refused.subject_id, refused.field) == (auditor.username, subject.pk, "pinfl")
+    assert not reveals().exists()
