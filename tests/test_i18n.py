@@ -99,3 +99,11 @@ def test_a_browser_asking_for_english_still_gets_uzbek_until_staff_choose(client
     client.force_login(support_agent)
     page = client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9,ru;q=0.8").content.decode()
     assert '<html lang="uz"' in page
+
+
+@pytest.mark.django_db
+def test_the_login_page_offers_the_languages_before_signing_in(client):
+    page = client.get(reverse("admin:login")).content.decode()
+    assert 'id="language-switch"' in page
+    response = client.post(reverse("set_language"), {"language": "ru", "next": reverse("admin:login")}, follow=True)
+    assert '<html lang="ru"' in response.content.decode()
