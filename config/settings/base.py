@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "shipex_privacy.consents",
     "shipex_privacy.disclosures",
     "shipex_privacy.protection",
+    "shipex_privacy.rights_requests",
     # django.contrib.admin, with our AdminSite: it asks for a TOTP code when two-factor is on.
     "shipex_privacy.core.admin_site.ShipExAdminConfig",
     "django.contrib.auth",

@@ -52,6 +52,12 @@ PROTECTION_HISTORY = (
     "protection.historicalincidentsubject",
 )
 
+RIGHTS_REQUEST_MODELS = ("rights_requests.subjectrequest", "rights_requests.deadlinechange")
+RIGHTS_REQUEST_HISTORY = (
+    "rights_requests.historicalsubjectrequest", "rights_requests.historicaldeadlinerule",
+    "rights_requests.historicaldeadlinechange",
+)
+
 
 def _grant(models: tuple[str, ...], actions: tuple[str, ...]) -> set[str]:
     return {f"{model.split('.')[0]}.{action}_{model.split('.')[1]}" for model in models for action in actions}
@@ -77,6 +83,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _grant(("protection.measure", "protection.incidentfield", "protection.incidentsubject"), ALL)
     | _grant(("protection.incident",), ("view", "add", "change"))
     | _grant(PROTECTION_HISTORY, VIEW)
+    # Keeps the deadline table of data-subject requests; reads the requests and their history.
+    | _grant(("rights_requests.deadlinerule",), ALL)
+    | _grant(RIGHTS_REQUEST_MODELS + RIGHTS_REQUEST_HISTORY, VIEW)
     # Reads the access log; sees identifiers masked and reveals one only with a logged reason.
     | {"audit.view_accessevent", "audit.view_trailentry", "subjects.reveal_identifiers"},
     # Works on subjects: registers and corrects them, never deletes; no catalogue.
@@ -89,7 +98,10 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     # Tells subjects who received their data, and records the notifications it sends them.
     | _grant(("disclosures.disclosure", "disclosures.publicchoice"), VIEW)
     | _grant(("disclosures.disclosedsubject",), VIEW_CHANGE)
-    | _grant(("subjects.serviceuse",), ("view", "add", "change")),
+    | _grant(("subjects.serviceuse",), ("view", "add", "change"))
+    # Answers data-subject requests; reads the deadline table that sets their due dates.
+    | _grant(("rights_requests.subjectrequest",), ("view", "add", "change"))
+    | _grant(("rights_requests.deadlinerule", "rights_requests.deadlinechange", *RIGHTS_REQUEST_HISTORY), VIEW),
     # Reads everything, writes nothing.
     AUDITOR: _grant(
         CATALOGUE_MODELS + SUBJECT_MODELS + CATALOGUE_HISTORY + SUBJECT_HISTORY + POLICY_MODELS + REGISTER_MODELS
@@ -99,6 +111,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         VIEW,
     )
     | _grant(PROTECTION_MODELS + PROTECTION_HISTORY, VIEW)
+    | _grant(("rights_requests.deadlinerule", *RIGHTS_REQUEST_MODELS, *RIGHTS_REQUEST_HISTORY), VIEW)
     # A reveal is a read that leaves a row in the access log, with its reason.
     | {"subjects.reveal_identifiers"},
 }

@@ -113,9 +113,10 @@ def test_permission_matrix(client, role, page, method, expected):
 def test_admin_index_shows_each_role_only_its_apps(client):
 
     expected = {
-        COMPLIANCE_OFFICER: {"catalogue", "subjects", "consents", "disclosures", "audit", "protection"},
-        SUPPORT_AGENT: {"subjects", "consents", "disclosures"},
-        AUDITOR: {"catalogue", "subjects", "consents", "disclosures", "audit", "protection"},
+        COMPLIANCE_OFFICER: {"catalogue", "subjects", "consents", "disclosures", "audit", "protection",
+                             "rights_requests"},
+        SUPPORT_AGENT: {"subjects", "consents", "disclosures", "rights_requests"},
+        AUDITOR: {"catalogue", "subjects", "consents", "disclosures", "audit", "protection", "rights_requests"},
     }
     for role, apps in expected.items():
         client.force_login(StaffFactory(role=role))

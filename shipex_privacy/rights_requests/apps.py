@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RightsRequestsConfig(AppConfig):
+    name = "shipex_privacy.rights_requests"
+    label = "rights_requests"
+    verbose_name = _("Data-subject requests")

@@ -1,0 +1,57 @@
+from django import forms
+from django.contrib.admin.helpers import ActionForm
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from shipex_privacy.audit.admin import ChangeReasonForm
+
+from .models import DeadlineRule, SubjectRequest
+
+
+class SubjectRequestForm(ChangeReasonForm):
+    class Meta:
+        model = SubjectRequest
+        fields = ("kind", "channel", "received_at", "requester_name", "requester_contact", "details",
+                  "internal_notes", "response_text")
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None:  # what request_receive refuses, said next to the field
+            if cleaned.get("received_at") and cleaned["received_at"] > timezone.now():
+                self.add_error("received_at", _("A request cannot be received in the future."))
+            if cleaned.get("kind") and not DeadlineRule.objects.filter(kind=cleaned["kind"]).exists():
+                self.add_error("kind", _("There is no deadline rule for this kind; the compliance team must add one."))
+        return cleaned
+
+
+class AssignActionForm(ActionForm):
+    assignee = forms.ModelChoiceField(
+        label=_("to"), required=False, empty_label=_("me"),
+        queryset=get_user_model().objects.filter(is_active=True, is_staff=True).order_by("username"),
+    )
+
+
+class MatchForm(forms.Form):
+    term = forms.CharField(label=_("Phone, e-mail, account id or PINFL"), max_length=200)
+
+
+class VerifyForm(forms.Form):
+    method = forms.ChoiceField(label=_("How was the identity verified?"),
+                               choices=SubjectRequest.IdentityMethod.choices)
+
+
+class MoveForm(forms.Form):
+    status = forms.ChoiceField(label=_("Move to"), choices=SubjectRequest.Status.choices)
+    response_text = forms.CharField(label=_("Response to the subject"), required=False,
+                                    widget=forms.Textarea(attrs={"rows": 6, "cols": 80}),
+                                    help_text=_("Required to close the request as done or refused."))
+    note = forms.CharField(label=_("Note for the history"), max_length=500, required=False)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2, "cols": 80}))
+
+
+class ExtendForm(ReasonForm):
+    days = forms.IntegerField(label=_("Days to add"), min_value=1, max_value=365)

@@ -1,0 +1,282 @@
+"""Data-subject requests (clause 1.5; ZRU-547 arts. 11 and 22) and the deadlines that bind them.
+
+A request arrives (``new``), the requester is matched to a subject and their identity verified
+(``verifying``), the work is done (``in_progress``, possibly ``waiting`` for the subject), and the
+request closes ``done`` or ``refused`` — never without a response. Every write goes through
+``services.py``; the database holds the rules it can (named check constraints).
+"""
+
+from datetime import date, datetime, time, timedelta
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from shipex_privacy.audit.history import audited_history
+from shipex_privacy.subjects.models import DataSubject
+
+TO_BE_CONFIRMED = "to be confirmed by counsel"
+
+
+class DayCount(models.TextChoices):
+    CALENDAR = "calendar", _("calendar days")
+    WORKING = "working", _("working days (Monday–Friday)")
+
+
+def add_days(start: date, days: int, day_count: str) -> date:
+    """The day ``days`` calendar or working days after ``start`` (the day of receipt is day 0).
+
+    Working days are Monday to Friday. Uzbek public holidays are out of scope: they are not
+    subtracted, so a working-day deadline over a holiday comes a day early, never late.
+    """
+    if day_count == DayCount.CALENDAR:
+        return start + timedelta(days=days)
+    day = start
+    while days > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            days -= 1
+    return day
+
+
+def end_of_day(day: date) -> datetime:
+    """The last moment of ``day`` in Tashkent time: a deadline lasts the whole of its last day."""
+    return timezone.make_aware(datetime.combine(day, time(23, 59, 59)))
+
+
+class SubjectRequestQuerySet(models.QuerySet):
+    def open(self):
+        return self.exclude(status__in=SubjectRequest.CLOSED)
+
+    def overdue(self, now: datetime | None = None):
+        """Open, not paused, and past the end of their due day."""
+        return self.open().filter(paused_at__isnull=True, due_at__lt=now or timezone.now())
+
+    def due_soon(self, days: int = 3, now: datetime | None = None):
+        """Open, not paused, not yet overdue, and due within ``days`` days from now."""
+        now = now or timezone.now()
+        return self.open().filter(paused_at__isnull=True, due_at__gte=now, due_at__lt=now + timedelta(days=days))
+
+    def mine(self, user):
+        return self.filter(assignee_id=user.pk)
+
+    def unassigned(self):
+        return self.filter(assignee_id__isnull=True)
+
+
+class SubjectRequest(models.Model):
+    """One request of a data subject (or someone claiming to be one), from receipt to response."""
+
+    class Kind(models.TextChoices):
+        ACCESS = "access", _("Access: a copy of my data (1.5)")
+        INFORMATION = "information", _("Information about processing, incl. recipients (ZRU-547 art. 22)")
+        CORRECTION = "correction", _("Correction (1.5.1)")
+        ERASURE = "erasure", _("Erasure (1.5)")
+        CONSENT_WITHDRAWAL = "consent_withdrawal", _("Consent withdrawal (1.5)")
+        STOP = "stop", _("Stop processing / log out (1.5.2)")
+        ADVERTISING_OBJECTION = "advertising_objection", _("Objection to advertising (1.3.2.5)")
+        COMPLAINT = "complaint", _("Complaint")
+
+    class Channel(models.TextChoices):
+        APP = "app", _("ShipEx app")
+        WEB = "web", _("Website")
+        EMAIL = "email", _("E-mail")
+        PHONE = "phone", _("Phone")
+        OFFICE = "office", _("In the office")
+        LETTER = "letter", _("Letter")
+
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        VERIFYING = "verifying", _("Verifying identity")
+        IN_PROGRESS = "in_progress", _("In progress")
+        WAITING = "waiting", _("Waiting for the subject")
+        DONE = "done", _("Done")
+        REFUSED = "refused", _("Refused")
+
+    class IdentityMethod(models.TextChoices):
+        APP_LOGIN = "app_login", _("Signed in to the ShipEx app")
+        SMS_CODE = "sms_code", _("Code sent by SMS to the registered phone")
+        REGISTERED_EMAIL = "registered_email", _("Reply from the registered e-mail address")
+        DOCUMENT = "document", _("Identity document shown in the office")
+        NOTARISED = "notarised", _("Notarised letter or power of attorney")
+
+    CLOSED = (Status.DONE, Status.REFUSED)
+    # Where each status may go next; anything else is refused with a message.
+    TRANSITIONS = {
+        Status.NEW: (Status.VERIFYING, Status.REFUSED),
+        Status.VERIFYING: (Status.IN_PROGRESS, Status.REFUSED),
+        Status.IN_PROGRESS: (Status.WAITING, Status.DONE, Status.REFUSED),
+        Status.WAITING: (Status.IN_PROGRESS, Status.DONE, Status.REFUSED),
+        Status.DONE: (),
+        Status.REFUSED: (),
+    }
+    # States reached only after the requester's identity is verified.
+    NEEDS_IDENTITY = (Status.IN_PROGRESS, Status.WAITING, Status.DONE)
+
+    PERSONAL_DATA_FIELDS = ("requester_name", "requester_contact", "details", "internal_notes", "response_text")
+    NON_PERSONAL_FIELDS = (
+        "id", "kind", "channel", "received_at", "subject", "identity_method", "identity_verified_by_id",
+        "identity_verified_by_username", "identity_verified_at", "status", "assignee_id", "assignee_username",
+        "due_at", "day_count", "refuse_by", "paused_at", "duplicate_of", "closed_at", "created_at",
+    )
+
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    requester_name = models.CharField(_("requester's name, as given"), max_length=200, blank=True)
+    requester_contact = models.CharField(_("requester's contact, as given"), max_length=200, blank=True,
+                                         help_text=_("Phone, e-mail, account id or address, as the requester gave it."))
+    details = models.TextField(_("what the requester asks"), blank=True)
+    subject = models.ForeignKey(DataSubject, verbose_name=_("data subject"), on_delete=models.PROTECT, null=True,
+                                blank=True, related_name="rights_requests")
+    identity_method = models.CharField(_("identity verified by"), max_length=20, choices=IdentityMethod.choices,
+                                       blank=True)
+    identity_verified_by_id = models.IntegerField(_("identity verified by staff (id)"), null=True, blank=True)
+    identity_verified_by_username = models.CharField(_("identity verified by staff"), max_length=150, blank=True)
+    identity_verified_at = models.DateTimeField(_("identity verified at"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=15, choices=Status.choices, default=Status.NEW)
+    assignee_id = models.IntegerField(_("assignee (id)"), null=True, blank=True)
+    assignee_username = models.CharField(_("assignee"), max_length=150, blank=True)
+    due_at = models.DateTimeField(_("due at"))
+    day_count = models.CharField(_("deadline counted in"), max_length=10, choices=DayCount.choices,
+                                 default=DayCount.CALENDAR)
+    refuse_by = models.DateTimeField(_("a written refusal is due by"), null=True, blank=True)
+    paused_at = models.DateTimeField(_("paused since"), null=True, blank=True)
+    duplicate_of = models.ForeignKey("self", verbose_name=_("duplicate of"), on_delete=models.PROTECT, null=True,
+                                     blank=True, related_name="duplicates")
+    internal_notes = models.TextField(_("internal notes"), blank=True)
+    response_text = models.TextField(_("response to the subject"), blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = SubjectRequestQuerySet.as_manager()
+    history = audited_history()
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        verbose_name = _("data-subject request")
+        verbose_name_plural = _("data-subject requests")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status__in=["done", "refused"]) | (Q(closed_at__isnull=False) & ~Q(response_text="")),
+                name="subject_request_closed_with_response",
+                violation_error_message=_("A request is closed only with a response to the subject."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["in_progress", "waiting", "done"]) | Q(identity_verified_at__isnull=False),
+                name="subject_request_work_needs_identity",
+                violation_error_message=_("The requester's identity must be verified first."),
+            ),
+            models.CheckConstraint(
+                condition=Q(identity_verified_at__isnull=True) | ~Q(identity_method=""),
+                name="subject_request_identity_has_method",
+                violation_error_message=_("Say how the identity was verified."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="subject_request_queue_idx"),
+            models.Index(fields=["assignee_id", "status"], name="subject_request_assignee_idx"),
+            models.Index(fields=["subject", "kind", "status"], name="subject_request_subject_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"DSR #{self.pk} · {self.get_kind_display()}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in self.CLOSED
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_open and self.paused_at is None and self.due_at < timezone.now()
+
+    @property
+    def is_duplicate(self) -> bool:
+        return self.duplicate_of_id is not None
+
+    @property
+    def identity_verified(self) -> bool:
+        return self.identity_verified_at is not None
+
+    def can_move_to(self, status: str) -> bool:
+        return status in self.TRANSITIONS[self.Status(self.status)]
+
+
+class DeadlineRule(models.Model):
+    """How long ShipEx has to answer a request of one kind, kept by the compliance team.
+
+    **Calendar or working days** is set per rule (``day_count``). The seed uses *calendar* days
+    for every rule: ZRU-547 says "days" without qualification, and calendar days are the stricter
+    reading, so a deadline computed this way is never later than the law's. Working days, where
+    counsel confirms them, are Monday to Friday; Uzbek public holidays are out of scope (not
+    subtracted), so a working-day deadline over a holiday comes early, never late. The day of
+    receipt is day 0, and a request is due by the end of its last day (Tashkent time). A deadline
+    is fixed on the request when it arrives; changing a rule later moves no existing request.
+
+    The ``refusal`` rule is the deadline for a written, reasoned refusal (ZRU-547 art. 22).
+    """
+
+    REFUSAL = "refusal"
+    KEYS = [*SubjectRequest.Kind.choices, (REFUSAL, _("Written refusal (ZRU-547 art. 22)"))]
+
+    kind = models.CharField(_("request kind"), max_length=30, choices=KEYS, unique=True)
+    days = models.PositiveSmallIntegerField(_("days"))
+    day_count = models.CharField(_("counted in"), max_length=10, choices=DayCount.choices,
+                                 default=DayCount.CALENDAR)
+    legal_reference = models.CharField(_("legal reference"), max_length=300)
+    note = models.CharField(_("note"), max_length=300, blank=True, default=TO_BE_CONFIRMED)
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["kind"]
+        verbose_name = _("deadline rule")
+        verbose_name_plural = _("deadline rules")
+        constraints = [
+            models.CheckConstraint(condition=Q(days__gte=1), name="deadline_rule_at_least_one_day",
+                                   violation_error_message=_("A deadline is at least one day.")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.days} {self.get_day_count_display()}"
+
+    def due_on(self, received_at: datetime) -> date:
+        return add_days(timezone.localdate(received_at), self.days, self.day_count)
+
+    def due_at(self, received_at: datetime) -> datetime:
+        return end_of_day(self.due_on(received_at))
+
+
+class DeadlineChange(models.Model):
+    """An extension, pause or resumption of a request's deadline, always with its reason."""
+
+    class Kind(models.TextChoices):
+        EXTENSION = "extension", _("Extension")
+        PAUSE = "pause", _("Pause (e.g. a legal hold)")
+        RESUME = "resume", _("Resumption")
+
+    request = models.ForeignKey(SubjectRequest, verbose_name=_("request"), on_delete=models.PROTECT,
+                                related_name="deadline_changes")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    days = models.PositiveSmallIntegerField(_("days added"), default=0)
+    reason = models.CharField(_("reason"), max_length=500)
+    due_before = models.DateTimeField(_("due before"))
+    due_after = models.DateTimeField(_("due after"))
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    by_id = models.IntegerField(_("by (id)"), null=True, blank=True)
+    by_username = models.CharField(_("by"), max_length=150, blank=True)
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["request", "at", "id"]
+        verbose_name = _("deadline change")
+        verbose_name_plural = _("deadline changes")
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="deadline_change_has_reason",
+                                   violation_error_message=_("A deadline change needs a reason.")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request} · {self.get_kind_display()}"

@@ -1,0 +1,205 @@
+"""Audited writes of data-subject requests: receive, match, verify, move, extend, pause, assign.
+
+Each function validates first and writes nothing when it refuses; each write names the acting
+staff member and why, in one transaction with the change.
+"""
+
+import math
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shipex_privacy.audit.services import record_save
+from shipex_privacy.subjects.models import DataSubject
+
+from .models import DeadlineChange, DeadlineRule, SubjectRequest, add_days, end_of_day
+
+
+def _locked(request: SubjectRequest) -> SubjectRequest:
+    return SubjectRequest.objects.select_for_update().get(pk=request.pk)
+
+
+def _refuse_closed(request: SubjectRequest) -> None:
+    if not request.is_open:
+        raise ValidationError(_("Request #%(id)s is closed (%(status)s).") % {
+            "id": request.pk, "status": request.get_status_display().lower()})
+
+
+def _rule(kind: str) -> DeadlineRule:
+    try:
+        return DeadlineRule.objects.get(kind=kind)
+    except DeadlineRule.DoesNotExist:
+        raise ValidationError(_("There is no deadline rule for “%(kind)s”; the compliance team must add one.")
+                              % {"kind": kind}) from None
+
+
+def _open_original(request: SubjectRequest) -> SubjectRequest | None:
+    """The earliest other open request of the same kind for the same subject, if any."""
+    if request.subject_id is None:
+        return None
+    return (SubjectRequest.objects.open().filter(subject_id=request.subject_id, kind=request.kind)
+            .exclude(pk=request.pk).order_by("received_at", "id").first())
+
+
+@transaction.atomic
+def request_receive(
+    *, kind: str, channel: str, actor, received_at: datetime | None = None, requester_name: str = "",
+    requester_contact: str = "", details: str = "", subject: DataSubject | None = None,
+) -> SubjectRequest:
+    """Record a request as it arrived; its deadline comes from the deadline table, fixed now."""
+    received_at = received_at or timezone.now()
+    if received_at > timezone.now():
+        raise ValidationError(_("A request cannot be received in the future."))
+    rule, refusal = _rule(kind), DeadlineRule.objects.filter(kind=DeadlineRule.REFUSAL).first()
+    request = SubjectRequest(
+        kind=kind, channel=channel, received_at=received_at, requester_name=requester_name,
+        requester_contact=requester_contact, details=details, subject=subject,
+        due_at=rule.due_at(received_at), day_count=rule.day_count,
+        refuse_by=refusal.due_at(received_at) if refusal else None,
+    )
+    request.duplicate_of = _open_original(request)
+    return record_save(instance=request, actor=actor, reason=_("Received via %(channel)s") % {
+        "channel": request.get_channel_display()})
+
+
+def subjects_matching(term: str):
+    """Subjects a request may belong to: by phone, e-mail, account id or PINFL (indexed lookups)."""
+    return DataSubject.objects.search(term)
+
+
+@transaction.atomic
+def request_match_subject(*, request: SubjectRequest, term: str, actor) -> SubjectRequest:
+    """Link the request to the one subject found by ``term``; refuses none or several."""
+    request = _locked(request)
+    _refuse_closed(request)
+    if request.identity_verified:
+        raise ValidationError(_("The identity is already verified for this subject; the match cannot change."))
+    found = list(subjects_matching(term)[:2])
+    if not found:
+        raise ValidationError(_("No subject matches “%(term)s”.") % {"term": term})
+    if len(found) > 1:
+        raise ValidationError(_("Several subjects match “%(term)s”; search by account id or PINFL.") % {
+            "term": term})
+    request.subject = found[0]
+    request.duplicate_of = _open_original(request)
+    return record_save(instance=request, actor=actor, reason=_("Matched to subject %(account)s") % {
+        "account": request.subject.account_id})
+
+
+@transaction.atomic
+def request_verify_identity(*, request: SubjectRequest, method: str, actor) -> SubjectRequest:
+    request = _locked(request)
+    _refuse_closed(request)
+    if request.subject_id is None:
+        raise ValidationError(_("Match the request to a subject before verifying the requester's identity."))
+    if request.identity_verified:
+        raise ValidationError(_("The identity was already verified by %(who)s.") % {
+            "who": request.identity_verified_by_username})
+    if method not in SubjectRequest.IdentityMethod.values:
+        raise ValidationError(_("Say how the identity was verified."))
+    request.identity_method = method
+    request.identity_verified_by_id, request.identity_verified_by_username = actor.pk, actor.get_username()
+    request.identity_verified_at = timezone.now()
+    return record_save(instance=request, actor=actor, reason=_("Identity verified: %(method)s") % {
+        "method": request.get_identity_method_display()})
+
+
+@transaction.atomic
+def request_move(*, request: SubjectRequest, status: str, actor, response_text: str | None = None,
+                 note: str = "") -> SubjectRequest:
+    """Move the request along its workflow; anything the workflow does not allow is refused."""
+    request = _locked(request)
+    if status not in SubjectRequest.Status.values:
+        raise ValidationError(_("“%(status)s” is not a request status.") % {"status": status})
+    target = SubjectRequest.Status(status)
+    if not request.can_move_to(target):
+        raise ValidationError(_("Request #%(id)s is %(current)s; it cannot move to “%(target)s”.") % {
+            "id": request.pk, "current": request.get_status_display().lower(), "target": target.label})
+    if target in SubjectRequest.NEEDS_IDENTITY and not request.identity_verified:
+        raise ValidationError(_("Verify the requester's identity before working on the request."))
+    if response_text is not None:
+        request.response_text = response_text
+    if target in SubjectRequest.CLOSED:
+        if not request.response_text.strip():
+            raise ValidationError(_("Write the response to the subject before closing the request."))
+        request.closed_at = timezone.now()
+        request.paused_at = None
+    request.status = target
+    return record_save(instance=request, actor=actor, reason=note.strip() or _("Moved to “%(status)s”") % {
+        "status": target.label})
+
+
+def _deadline_change(request, kind, *, actor, reason, due_before, days=0) -> DeadlineChange:
+    return record_save(instance=DeadlineChange(
+        request=request, kind=kind, days=days, reason=reason, due_before=due_before, due_after=request.due_at,
+        by_id=actor.pk, by_username=actor.get_username(),
+    ), actor=actor, reason=reason)
+
+
+def _reason(reason: str, message) -> str:
+    if not (reason or "").strip():
+        raise ValidationError(message)
+    return reason.strip()
+
+
+@transaction.atomic
+def request_extend(*, request: SubjectRequest, days: int, reason: str, actor) -> SubjectRequest:
+    """Move the deadline ``days`` later, counted as the request's deadline is counted."""
+    reason = _reason(reason, _("Say why the deadline is extended."))
+    request = _locked(request)
+    _refuse_closed(request)
+    if days < 1:
+        raise ValidationError(_("An extension is at least one day."))
+    before = request.due_at
+    request.due_at = end_of_day(add_days(timezone.localdate(before), days, request.day_count))
+    record_save(instance=request, actor=actor, reason=reason)
+    _deadline_change(request, DeadlineChange.Kind.EXTENSION, actor=actor, reason=reason, due_before=before, days=days)
+    return request
+
+
+@transaction.atomic
+def request_pause(*, request: SubjectRequest, reason: str, actor) -> SubjectRequest:
+    """Stop the clock (e.g. a legal hold); the request is neither overdue nor due soon while paused."""
+    reason = _reason(reason, _("Say why the request is paused."))
+    request = _locked(request)
+    _refuse_closed(request)
+    if request.paused_at:
+        raise ValidationError(_("The request is already paused."))
+    request.paused_at = timezone.now()
+    record_save(instance=request, actor=actor, reason=reason)
+    _deadline_change(request, DeadlineChange.Kind.PAUSE, actor=actor, reason=reason, due_before=request.due_at)
+    return request
+
+
+@transaction.atomic
+def request_resume(*, request: SubjectRequest, reason: str, actor) -> SubjectRequest:
+    """Restart the clock; the deadline moves by the whole calendar days the request was paused."""
+    reason = _reason(reason, _("Say why the request resumes."))
+    request = _locked(request)
+    _refuse_closed(request)
+    if not request.paused_at:
+        raise ValidationError(_("The request is not paused."))
+    before = request.due_at
+    days = math.ceil((timezone.now() - request.paused_at) / timedelta(days=1))
+    request.due_at, request.paused_at = before + timedelta(days=days), None
+    record_save(instance=request, actor=actor, reason=reason)
+    _deadline_change(request, DeadlineChange.Kind.RESUME, actor=actor, reason=reason, due_before=before, days=days)
+    return request
+
+
+@transaction.atomic
+def request_assign(*, request: SubjectRequest, assignee, actor) -> SubjectRequest:
+    """Give the request to ``assignee`` (None: back to the unassigned queue)."""
+    request = _locked(request)
+    _refuse_closed(request)
+    if assignee is not None and not (assignee.is_active and assignee.has_perm("rights_requests.change_subjectrequest")):
+        raise ValidationError(_("%(user)s cannot work on requests.") % {"user": assignee.get_username()})
+    new_id = assignee.pk if assignee else None
+    if request.assignee_id == new_id:
+        return request  # nothing changes: no history row
+    request.assignee_id, request.assignee_username = new_id, assignee.get_username() if assignee else ""
+    return record_save(instance=request, actor=actor, reason=_("Assigned to %(user)s") % {
+        "user": request.assignee_username} if assignee else _("Unassigned"))
