@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
@@ -152,6 +153,7 @@ class SubjectRequestAdmin(AuditedAdmin):
             path("<int:pk>/extend/", view(self.extend_view), name="rights_requests_subjectrequest_extend"),
             path("<int:pk>/pause/", view(self.pause_view), name="rights_requests_subjectrequest_pause"),
             path("<int:pk>/resume/", view(self.resume_view), name="rights_requests_subjectrequest_resume"),
+            path("<int:pk>/stop/", view(self.stop_view), name="rights_requests_subjectrequest_stop"),
             *super().get_urls(),
         ]
 
@@ -160,7 +162,8 @@ class SubjectRequestAdmin(AuditedAdmin):
         obj = get_object_or_404(SubjectRequest.objects.select_related("subject"), pk=pk)
         if not request.user.has_perm("rights_requests.change_subjectrequest"):
             raise PermissionDenied
-        form = form_class(request.POST or None)
+        # Bound on any POST: a confirmation with no fields still posts (an empty QueryDict is falsy).
+        form = form_class(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
                 run(obj, form.cleaned_data)
@@ -192,6 +195,11 @@ class SubjectRequestAdmin(AuditedAdmin):
                          run=lambda obj, data: services.request_move(
                              request=obj, status=data["status"], actor=request.user,
                              response_text=data["response_text"] or None, note=data["note"]))
+
+    def stop_view(self, request, pk):
+        return self.step(request, pk, title=_("Stop processing (1.5.2)"), form_class=forms.Form,
+                         done=_("Request #%(id)s: the subject is logged out and consents in force are withdrawn."),
+                         run=lambda obj, data: services.request_stop_processing(request=obj, actor=request.user))
 
     def extend_view(self, request, pk):
         return self.step(request, pk, title=_("Extend the deadline"), form_class=ExtendForm,

@@ -203,3 +203,35 @@ def request_assign(*, request: SubjectRequest, assignee, actor) -> SubjectReques
     request.assignee_id, request.assignee_username = new_id, assignee.get_username() if assignee else ""
     return record_save(instance=request, actor=actor, reason=_("Assigned to %(user)s") % {
         "user": request.assignee_username} if assignee else _("Unassigned"))
+
+
+# Consent channels the request channels map to: the withdrawal says how the subject asked.
+CONSENT_CHANNEL = {"app": "app", "web": "web", "phone": "call_centre"}
+
+
+@transaction.atomic
+def request_stop_processing(*, request: SubjectRequest, actor) -> SubjectRequest:
+    """Carry out a stop / log-out request (1.5.2): the subject is logged out and every consent in
+    force is withdrawn from now on, each step naming the request in its history."""
+    from shipex_privacy.consents.models import Consent
+    from shipex_privacy.consents.services import Evidence, consent_withdraw
+
+    request = _locked(request)
+    _refuse_closed(request)
+    if request.kind != SubjectRequest.Kind.STOP:
+        raise ValidationError(_("Request #%(id)s is not a request to stop processing.") % {"id": request.pk})
+    if request.subject_id is None or not request.identity_verified:
+        raise ValidationError(_("Match the request to a subject and verify the requester's identity first."))
+    reason = _("Request #%(id)s: processing stopped (1.5.2)") % {"id": request.pk}
+    now = timezone.now()
+    subject = DataSubject.objects.select_for_update().get(pk=request.subject_id)
+    if subject.status == DataSubject.Status.ACTIVE:
+        subject.status, subject.status_changed_at = DataSubject.Status.LOGGED_OUT, now
+        record_save(instance=subject, actor=actor, reason=reason)
+    evidence = Evidence(channel=CONSENT_CHANNEL.get(request.channel, "office"), reference=f"DSR #{request.pk}")
+    withdrawn = 0
+    for consent in Consent.objects.filter(subject=subject).in_force(now):
+        consent_withdraw(consent=consent, occurred_at=now, evidence=evidence, actor=actor, note=reason)
+        withdrawn += 1
+    return record_save(instance=request, actor=actor, reason=_(
+        "Processing stopped: subject logged out, %(count)s consents withdrawn") % {"count": withdrawn})
