@@ -12,7 +12,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from shipex_privacy.audit.access import access_record
 from shipex_privacy.audit.admin import AuditedAdmin
+from shipex_privacy.audit.models import AccessEvent
 from shipex_privacy.catalogue.models import PersonalDataField
 from shipex_privacy.core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin, admin_page
 from shipex_privacy.core.masking import mask_phone
@@ -315,6 +317,9 @@ class ConsentEventAdmin(ReadOnlyAdmin):
         if not self.has_view_permission(request, event):
             raise PermissionDenied
         subject = event.consent.subject
+        # A receipt shows the subject's name and what they agreed to: a read the access log keeps.
+        access_record(request=request, action=AccessEvent.Action.SUBJECT_VIEW, obj=event, subject_id=subject.pk,
+                      detail="consent receipt")
         with translation.override(subject.preferred_language):
             covered = PersonalDataField.objects.filter(code__in=event.covered_data)
             return TemplateResponse(request, "admin/consents/receipt.html", {

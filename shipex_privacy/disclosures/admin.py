@@ -43,6 +43,10 @@ class DisclosedSubjectInline(admin.TabularInline):
     fields = ("subject", "notify_by", "exemption", "notified_at", "notification_channel", "notify")
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        # The subject's name and the disclosure's state are shown on every row: one query, not one per row.
+        return super().get_queryset(request).select_related("subject", "disclosure__recipient")
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -276,6 +280,9 @@ class DisclosedSubjectAdmin(ReadOnlyAdmin):
             else:
                 self.message_user(request, _("Notification recorded."), messages.SUCCESS)
                 return redirect("admin:disclosures_disclosure_change", row.disclosure_id)
+        # The letter names the subject and the data given: a read the access log keeps.
+        access_record(request=request, action=AccessEvent.Action.SUBJECT_VIEW, obj=row, subject_id=row.subject_id,
+                      detail="disclosure notification letter")
         with translation.override(row.subject.preferred_language):
             text = render_to_string("disclosures/notification.txt", {
                 "subject": row.subject, "disclosure": row.disclosure,

@@ -208,3 +208,12 @@ def test_withdrawal_never_sends_staff_to_another_site(client, support_agent, con
     response = client.post(f"{url}?next={next_url}", {
         "occurred_at": timezone.localtime().strftime("%Y-%m-%d %H:%M:%S"), "channel": "app"})
     assert response["Location"] == reverse("admin:consents_consent_change", args=[consent.pk])
+
+
+def test_opening_a_receipt_is_logged(client, auditor, consent):
+    from shipex_privacy.audit.models import AccessEvent
+
+    client.force_login(auditor)
+    client.get(reverse("admin:consents_consentevent_receipt", args=[consent.events.get().pk]))
+    logged = AccessEvent.objects.get(username=auditor.username, detail="consent receipt")
+    assert (logged.action, logged.subject_id) == ("subject.view", consent.subject_id)

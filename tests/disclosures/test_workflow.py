@@ -244,3 +244,18 @@ def test_disclosures_of_the_past_keep_their_ground_check(compliance_officer, sec
     disclosure = sent(compliance_officer, second_officer, [DataSubjectFactory()],
                       sent_at=timezone.now() - timedelta(days=2))
     assert disclosure.ground_holds(disclosure.sent_at)
+
+
+def test_a_sent_disclosure_page_costs_the_same_queries_however_many_subjects(client, compliance_officer,
+                                                                            second_officer):
+    from django.test.utils import CaptureQueriesContext
+
+    few = sent(compliance_officer, second_officer, DataSubjectFactory.create_batch(2))
+    many = sent(compliance_officer, second_officer, DataSubjectFactory.create_batch(12))
+    client.force_login(compliance_officer)
+    counts = []
+    for disclosure in (few, many):
+        with CaptureQueriesContext(connection) as queries:
+            client.get(reverse("admin:disclosures_disclosure_change", args=[disclosure.pk]))
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
