@@ -27,6 +27,15 @@ def _messages_in_english():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _private_files_in_tmp(settings, tmp_path):
+    """Access packages a test builds go to its own temporary directory, never the checkout."""
+    settings.STORAGES = {**settings.STORAGES, "access_packages": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": tmp_path / "access-packages", "base_url": None},
+    }}
+
+
 @pytest.fixture
 def compliance_officer(db):
     return StaffFactory(username="nodira", role=COMPLIANCE_OFFICER)

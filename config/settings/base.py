@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "shipex_privacy.disclosures",
     "shipex_privacy.protection",
     "shipex_privacy.rights_requests",
+    "shipex_privacy.retention",
     # django.contrib.admin, with our AdminSite: it asks for a TOTP code when two-factor is on.
     "shipex_privacy.core.admin_site.ShipExAdminConfig",
     "django.contrib.auth",
@@ -129,6 +130,18 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Files that hold personal data (access packages) live outside anything a web server serves;
+# the admin hands them out one logged download at a time.
+PRIVATE_FILES_ROOT = Path(env("SHIPEX_PRIVATE_FILES_ROOT", default=str(BASE_DIR / "var" / "private")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "access_packages": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": PRIVATE_FILES_ROOT / "access-packages", "base_url": None},
+    },
+}
 
 # History is evidence: it is never reverted from the admin, and reading it needs its own permission.
 SIMPLE_HISTORY_REVERT_DISABLED = True

@@ -280,3 +280,135 @@ class DeadlineChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request} · {self.get_kind_display()}"
+
+
+class ResponseTemplate(models.Model):
+    """The text sent to the subject when a request of one kind closes, in one language.
+
+    Placeholders in braces are filled from the request (``PLACEHOLDERS``); the compliance team
+    keeps the wording, and every change is in history.
+    """
+
+    PLACEHOLDERS = {
+        "request_id": _("the request number"),
+        "subject_name": _("the subject's name"),
+        "received_on": _("the day the request was received"),
+        "closed_on": _("today's date"),
+        "kind": _("the kind of request"),
+        "package_sha256": _("the SHA-256 of the latest access package"),
+        "erasure_report": _("what was erased, anonymised and kept, line by line"),
+    }
+
+    class Outcome(models.TextChoices):
+        DONE = "done", _("Done")
+        REFUSED = "refused", _("Refused")
+
+    kind = models.CharField(_("request kind"), max_length=30, choices=SubjectRequest.Kind.choices)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    language = models.CharField(_("language"), max_length=2, choices=DataSubject.Language.choices)
+    body = models.TextField(_("text"))
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["kind", "outcome", "language"]
+        verbose_name = _("response template")
+        verbose_name_plural = _("response templates")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "outcome", "language"], name="response_template_unique"),
+            models.CheckConstraint(condition=~Q(body=""), name="response_template_has_text"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.get_outcome_display()} · {self.language}"
+
+
+def access_package_storage():
+    from django.core.files.storage import storages
+
+    return storages["access_packages"]
+
+
+class AccessPackage(models.Model):
+    """A zipped copy of a subject's data (JSON + readable HTML) built for an access request.
+
+    The file holds personal data: it lives in private storage, is downloaded only through the
+    admin (each download is logged), and its SHA-256 is kept here so the copy sent can be proven.
+    """
+
+    request = models.ForeignKey(SubjectRequest, verbose_name=_("request"), on_delete=models.PROTECT,
+                                related_name="access_packages")
+    file = models.FileField(_("file"), storage=access_package_storage, upload_to="%Y/%m/", max_length=300)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    size = models.PositiveBigIntegerField(_("size in bytes"))
+    language = models.CharField(_("language"), max_length=2, choices=DataSubject.Language.choices)
+    record_count = models.PositiveIntegerField(_("records included"), default=0)
+    built_at = models.DateTimeField(_("built at"), default=timezone.now)
+    built_by_id = models.IntegerField(_("built by (id)"), null=True, blank=True)
+    built_by_username = models.CharField(_("built by"), max_length=150, blank=True)
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["-built_at", "-id"]
+        verbose_name = _("access package")
+        verbose_name_plural = _("access packages")
+        constraints = [
+            models.CheckConstraint(condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="access_package_sha256_hex"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request} · {self.sha256[:12]}"
+
+
+class ErasureItem(models.Model):
+    """What an erasure request did with one catalogue entry: the line of its result report.
+
+    Entries held in other systems are *tasks* for that system's owner, ticked off one by one.
+    One line per request and entry: running the erasure again adds nothing.
+    """
+
+    class Outcome(models.TextChoices):
+        ERASED = "erased", _("Erased")
+        ANONYMISED = "anonymised", _("Anonymised")
+        KEPT = "kept", _("Kept")
+        NOT_HELD = "not_held", _("Not held")
+        TASK = "task", _("Task for the system's owner")
+
+    request = models.ForeignKey(SubjectRequest, verbose_name=_("request"), on_delete=models.PROTECT,
+                                related_name="erasure_items")
+    field = models.ForeignKey("catalogue.PersonalDataField", verbose_name=_("catalogue entry"),
+                              on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices)
+    rows = models.PositiveIntegerField(_("records changed"), default=0)
+    kept_under = models.CharField(_("kept under"), max_length=300, blank=True)
+    kept_until = models.DateField(_("kept until"), null=True, blank=True)
+    system = models.ForeignKey("catalogue.System", verbose_name=_("system"), on_delete=models.PROTECT,
+                               related_name="+")
+    task_done_at = models.DateTimeField(_("task done at"), null=True, blank=True)
+    task_done_by_id = models.IntegerField(_("task done by (id)"), null=True, blank=True)
+    task_done_by_username = models.CharField(_("task done by"), max_length=150, blank=True)
+    task_note = models.CharField(_("note from the system's owner"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["request", "field__category", "field__code"]
+        verbose_name = _("erasure result")
+        verbose_name_plural = _("erasure results")
+        constraints = [
+            models.UniqueConstraint(fields=["request", "field"], name="erasure_item_once_per_field"),
+            models.CheckConstraint(condition=~Q(outcome="kept") | ~Q(kept_under=""), name="erasure_item_kept_says_why",
+                                   violation_error_message=_("Data kept needs the rule that keeps it.")),
+            models.CheckConstraint(condition=Q(task_done_at__isnull=True) | Q(outcome="task"),
+                                   name="erasure_item_only_tasks_are_done"),
+        ]
+        indexes = [models.Index(fields=["outcome", "task_done_at"], name="erasure_item_open_tasks_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.request} · {self.field.code} · {self.get_outcome_display()}"
+
+    @property
+    def is_open_task(self) -> bool:
+        return self.outcome == self.Outcome.TASK and self.task_done_at is None
