@@ -6,7 +6,10 @@ from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.audit.admin import ChangeReasonForm
 
-from .models import DeadlineRule, SubjectRequest
+from shipex_privacy.subjects.models import DataSubject
+
+from .models import DeadlineRule, ResponseTemplate, SubjectRequest
+from .services import CORRECTABLE_FIELDS
 
 
 class SubjectRequestForm(ChangeReasonForm):
@@ -55,3 +58,27 @@ class ReasonForm(forms.Form):
 
 class ExtendForm(ReasonForm):
     days = forms.IntegerField(label=_("Days to add"), min_value=1, max_value=365)
+
+
+class CorrectionForm(forms.ModelForm):
+    """The subject's correctable fields; the model's own validation (formats, catalogue-mandatory) applies."""
+
+    class Meta:
+        model = DataSubject
+        fields = CORRECTABLE_FIELDS
+        widgets = {"birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+    def changes(self) -> dict:
+        return {name: getattr(self.instance, name) for name in self.changed_data}
+
+
+class ResponseTemplateForm(ChangeReasonForm):
+    class Meta:
+        model = ResponseTemplate
+        fields = ("kind", "outcome", "language", "body")
+        widgets = {"body": forms.Textarea(attrs={"rows": 14, "cols": 90})}
+
+
+class TaskDoneForm(forms.Form):
+    note = forms.CharField(label=_("What the system's owner did"), max_length=500, required=False,
+                           widget=forms.Textarea(attrs={"rows": 2, "cols": 80}))

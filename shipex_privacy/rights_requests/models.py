@@ -7,7 +7,9 @@ request closes ``done`` or ``refused`` — never without a response. Every write
 """
 
 from datetime import date, datetime, time, timedelta
+from string import Formatter
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -321,6 +323,19 @@ class ResponseTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.get_outcome_display()} · {self.language}"
+
+    def clean(self) -> None:
+        try:
+            names = {name for _text, name, _spec, _conv in Formatter().parse(self.body) if name is not None}
+        except ValueError:
+            raise ValidationError({"body": _("Braces must come in pairs, such as {request_id}.")}) from None
+        if unknown := sorted(names - set(self.PLACEHOLDERS)):
+            raise ValidationError({"body": _("Unknown placeholders: %(names)s. Use only: %(allowed)s.") % {
+                "names": ", ".join("{%s}" % name for name in unknown),
+                "allowed": ", ".join("{%s}" % name for name in self.PLACEHOLDERS)}})
+
+    def render(self, values: dict[str, str]) -> str:
+        return self.body.format_map({name: values.get(name, "") for name in self.PLACEHOLDERS})
 
 
 def access_package_storage():

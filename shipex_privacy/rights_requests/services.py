@@ -10,12 +10,13 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from shipex_privacy.audit.services import record_save
 from shipex_privacy.subjects.models import DataSubject
 
-from .models import DeadlineChange, DeadlineRule, SubjectRequest, add_days, end_of_day
+from .models import DeadlineChange, DeadlineRule, ResponseTemplate, SubjectRequest, add_days, end_of_day
 
 
 def _locked(request: SubjectRequest) -> SubjectRequest:
@@ -235,3 +236,66 @@ def request_stop_processing(*, request: SubjectRequest, actor) -> SubjectRequest
         withdrawn += 1
     return record_save(instance=request, actor=actor, reason=_(
         "Processing stopped: subject logged out, %(count)s consents withdrawn") % {"count": withdrawn})
+
+
+def response_language(request: SubjectRequest) -> str:
+    """The subject's language, or Uzbek (the default) while the requester is unknown."""
+    return request.subject.preferred_language if request.subject_id else DataSubject.Language.UZ
+
+
+def _erasure_lines(request: SubjectRequest) -> str:
+    if request.kind != SubjectRequest.Kind.ERASURE:
+        return ""
+    from .erasure import erasure_report  # the erasure module builds on these services
+
+    return "\n".join(f"- {line}" for line in erasure_report(request))
+
+
+def response_from_template(request: SubjectRequest, outcome: str) -> str:
+    """The response to the subject drafted from the template of the request's kind, in the
+    subject's language, filled from the request. Writes nothing: the agent reviews it first."""
+    language = response_language(request)
+    template = ResponseTemplate.objects.filter(kind=request.kind, outcome=outcome, language=language).first()
+    if template is None:
+        raise ValidationError(_("There is no response template for this kind, outcome and language; the "
+                                "compliance team can add one."))
+    package = request.access_packages.first()
+    with translation.override(language):
+        values = {
+            "request_id": str(request.pk),
+            "subject_name": request.subject.full_name if request.subject_id else request.requester_name,
+            "received_on": f"{timezone.localtime(request.received_at):%d.%m.%Y}",
+            "closed_on": f"{timezone.localdate():%d.%m.%Y}",
+            "kind": str(request.get_kind_display()),
+            "package_sha256": package.sha256 if package else "",
+            "erasure_report": _erasure_lines(request),
+        }
+    return template.render(values)
+
+
+# The subject's fields an agent may correct from a correction request (1.5.1); the account id
+# and registration time are facts of the account, not the subject's to correct.
+CORRECTABLE_FIELDS = ("full_name", "phone", "email", "pinfl", "passport", "birth_date", "preferred_language")
+
+
+@transaction.atomic
+def request_correct_subject(*, request: SubjectRequest, changes: dict, actor) -> DataSubject:
+    """Correct the subject's data as a correction request asks (1.5.1); the history reason names
+    the request, whatever the agent types."""
+    request = _locked(request)
+    _refuse_closed(request)
+    if request.kind != SubjectRequest.Kind.CORRECTION:
+        raise ValidationError(_("Request #%(id)s is not a correction request.") % {"id": request.pk})
+    if request.subject_id is None or not request.identity_verified:
+        raise ValidationError(_("Match the request to a subject and verify the requester's identity first."))
+    if unknown := sorted(set(changes) - set(CORRECTABLE_FIELDS)):
+        raise ValidationError(_("These fields cannot be corrected here: %(fields)s.") % {"fields": ", ".join(unknown)})
+    subject = DataSubject.objects.select_for_update().get(pk=request.subject_id)
+    changed = sorted(name for name, value in changes.items() if getattr(subject, name) != value)
+    if not changed:
+        raise ValidationError(_("Nothing was changed."))
+    for name in changed:
+        setattr(subject, name, changes[name])
+    labels = ", ".join(str(DataSubject._meta.get_field(name).verbose_name) for name in changed)
+    return record_save(instance=subject, actor=actor, reason=_("Request #%(id)s: correction (1.5.1) of %(fields)s")
+                       % {"id": request.pk, "fields": labels})

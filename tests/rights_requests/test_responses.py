@@ -1,0 +1,93 @@
+"""Responses to the subject drafted from templates in uz/ru/en, and the compliance team's checks on them."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from shipex_privacy.rights_requests.models import ResponseTemplate, SubjectRequest
+from shipex_privacy.rights_requests.services import request_receive, response_from_template
+from tests.subjects.factories import DataSubjectFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_kind_has_a_done_and_a_refused_template_in_each_language():
+    seeded = set(ResponseTemplate.objects.values_list("kind", "outcome", "language"))
+    assert seeded == {(kind, outcome, language) for kind in SubjectRequest.Kind.values
+                      for outcome in ("done", "refused") for language in ("uz", "ru", "en")}
+    for template in ResponseTemplate.objects.all():
+        template.full_clean()  # only known placeholders
+
+
+@pytest.mark.parametrize(("language", "greeting", "kind_label"), [
+    ("uz", "Hurmatli Dilnoza Karimova!", "Maʼlumotlarni oʻzgartirish (1.5.1)"),
+    ("ru", "Уважаемый(ая) Dilnoza Karimova!", "Изменение данных (1.5.1)"),
+    ("en", "Dear Dilnoza Karimova,", "Correction (1.5.1)"),
+])
+def test_the_draft_is_in_the_subjects_language_and_filled_from_the_request(support_agent, language, greeting,
+                                                                           kind_label):
+    subject = DataSubjectFactory(full_name="Dilnoza Karimova", preferred_language=language)
+    request = request_receive(kind="correction", channel="app", actor=support_agent, subject=subject)
+
+    draft = response_from_template(request, "done")
+
+    assert draft.startswith(greeting)
+    assert f"{request.pk} " in draft and f"({kind_label})" in draft
+    assert "{" not in draft
+
+
+def test_an_unknown_placeholder_is_refused_with_the_allowed_list():
+    template = ResponseTemplate(kind="access", outcome="done", language="en", body="Dear {name}, {request_id}")
+    with pytest.raises(ValidationError) as error:
+        template.full_clean(validate_constraints=False)
+    assert "Unknown placeholders: {name}" in str(error.value) and "{subject_name}" in str(error.value)
+
+
+@pytest.mark.parametrize("body", ["Hello {subject_name.__class__}", "Hello {", "Hello {0}"])
+def test_attribute_access_and_broken_braces_are_refused(body):
+    with pytest.raises(ValidationError):
+        ResponseTemplate(kind="access", outcome="done", language="en", body=body).full_clean(
+            validate_constraints=False)
+
+
+def test_the_move_page_offers_the_draft_and_closing_sends_it(client, support_agent):
+    client.force_login(support_agent)
+    client.cookies["django_language"] = "en"
+    subject = DataSubjectFactory(full_name="Otabek Yusupov", preferred_language="ru")
+    request = request_receive(kind="advertising_objection", channel="email", actor=support_agent, subject=subject)
+    move = reverse("admin:rights_requests_subjectrequest_move", args=[request.pk])
+
+    form = client.get(move, {"template": "done"}).context["form"]
+
+    assert form.initial["status"] == "done"
+    assert "Мы больше не будем направлять вам рекламные сообщения." in form.initial["response_text"]
+    assert client.get(move).context["form"].initial == {}  # no template asked for: nothing drafted
+
+
+def test_a_missing_template_is_said_and_the_agent_writes_the_response(client, support_agent, compliance_officer):
+    from shipex_privacy.audit.services import record_delete
+
+    record_delete(instance=ResponseTemplate.objects.get(kind="complaint", outcome="refused", language="uz"),
+                  actor=compliance_officer, reason="test")
+    request = request_receive(kind="complaint", channel="letter", actor=support_agent,
+                              subject=DataSubjectFactory(preferred_language="uz"))
+    client.force_login(support_agent)
+    client.cookies["django_language"] = "en"
+    response = client.get(reverse("admin:rights_requests_subjectrequest_move", args=[request.pk]),
+                          {"template": "refused"})
+    assert "There is no response template" in response.content.decode()
+
+
+def test_the_compliance_team_edits_a_template_with_a_reason(client, compliance_officer):
+    client.force_login(compliance_officer)
+    client.cookies["django_language"] = "en"
+    template = ResponseTemplate.objects.get(kind="access", outcome="done", language="en")
+    url = reverse("admin:rights_requests_responsetemplate_change", args=[template.pk])
+    refused = client.post(url, {"kind": "access", "outcome": "done", "language": "en", "body": "Hi {nme}",
+                                "change_reason": "typo"})
+    assert "Unknown placeholders: {nme}" in refused.content.decode()
+    client.post(url, {"kind": "access", "outcome": "done", "language": "en",
+                      "body": "Dear {subject_name}, here is your data.", "change_reason": "Shorter wording"})
+    template.refresh_from_db()
+    assert template.body == "Dear {subject_name}, here is your data."
+    assert template.history.latest().history_change_reason == "Shorter wording"
