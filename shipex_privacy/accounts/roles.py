@@ -52,10 +52,18 @@ PROTECTION_HISTORY = (
     "protection.historicalincidentsubject",
 )
 
-RIGHTS_REQUEST_MODELS = ("rights_requests.subjectrequest", "rights_requests.deadlinechange")
+RIGHTS_REQUEST_MODELS = (
+    "rights_requests.subjectrequest", "rights_requests.deadlinechange", "rights_requests.accesspackage",
+    "rights_requests.erasureitem", "rights_requests.responsetemplate",
+)
 RIGHTS_REQUEST_HISTORY = (
     "rights_requests.historicalsubjectrequest", "rights_requests.historicaldeadlinerule",
-    "rights_requests.historicaldeadlinechange",
+    "rights_requests.historicaldeadlinechange", "rights_requests.historicalresponsetemplate",
+    "rights_requests.historicalaccesspackage", "rights_requests.historicalerasureitem",
+)
+RETENTION_MODELS = ("retention.legalhold", "retention.retentionrun", "retention.retentionruncount")
+RETENTION_HISTORY = (
+    "retention.historicallegalhold", "retention.historicalretentionrun", "retention.historicalretentionruncount",
 )
 
 
@@ -86,6 +94,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     # Keeps the deadline table of data-subject requests; reads the requests and their history.
     | _grant(("rights_requests.deadlinerule",), ALL)
     | _grant(RIGHTS_REQUEST_MODELS + RIGHTS_REQUEST_HISTORY, VIEW)
+    # Keeps the wording of responses to subjects; places and releases legal holds; reads retention runs.
+    | _grant(("rights_requests.responsetemplate", "retention.legalhold"), ("view", "add", "change"))
+    | _grant(RETENTION_MODELS + RETENTION_HISTORY, VIEW)
     # Reads the access log; sees identifiers masked and reveals one only with a logged reason.
     | {"audit.view_accessevent", "audit.view_trailentry", "subjects.reveal_identifiers"},
     # Works on subjects: registers and corrects them, never deletes; no catalogue.
@@ -101,7 +112,10 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _grant(("subjects.serviceuse",), ("view", "add", "change"))
     # Answers data-subject requests; reads the deadline table that sets their due dates.
     | _grant(("rights_requests.subjectrequest",), ("view", "add", "change"))
-    | _grant(("rights_requests.deadlinerule", "rights_requests.deadlinechange", *RIGHTS_REQUEST_HISTORY), VIEW),
+    | _grant(("rights_requests.deadlinerule", "rights_requests.deadlinechange", *RIGHTS_REQUEST_HISTORY), VIEW)
+    # Builds access packages and erases from requests (services), reads templates, results and holds.
+    | _grant(("rights_requests.accesspackage", "rights_requests.erasureitem", "rights_requests.responsetemplate",
+              "retention.legalhold"), VIEW),
     # Reads everything, writes nothing.
     AUDITOR: _grant(
         CATALOGUE_MODELS + SUBJECT_MODELS + CATALOGUE_HISTORY + SUBJECT_HISTORY + POLICY_MODELS + REGISTER_MODELS
@@ -112,6 +126,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     )
     | _grant(PROTECTION_MODELS + PROTECTION_HISTORY, VIEW)
     | _grant(("rights_requests.deadlinerule", *RIGHTS_REQUEST_MODELS, *RIGHTS_REQUEST_HISTORY), VIEW)
+    | _grant(RETENTION_MODELS + RETENTION_HISTORY, VIEW)
     # A reveal is a read that leaves a row in the access log, with its reason.
     | {"subjects.reveal_identifiers"},
 }

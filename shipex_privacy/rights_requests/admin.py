@@ -3,18 +3,34 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from shipex_privacy.audit.access import access_record
 from shipex_privacy.audit.admin import AuditedAdmin
+from shipex_privacy.audit.models import AccessEvent
 from shipex_privacy.core.admin import admin_page
 
 from . import services
-from .forms import AssignActionForm, ExtendForm, MatchForm, MoveForm, ReasonForm, SubjectRequestForm, VerifyForm
-from .models import DeadlineChange, DeadlineRule, SubjectRequest
+from .dashboard import dashboard_chart, dashboard_rows
+from .forms import (
+    AssignActionForm,
+    CorrectionForm,
+    ExtendForm,
+    MatchForm,
+    MoveForm,
+    ReasonForm,
+    ResponseTemplateForm,
+    SubjectRequestForm,
+    TaskDoneForm,
+    VerifyForm,
+)
+from .models import AccessPackage, DeadlineChange, DeadlineRule, ErasureItem, ResponseTemplate, SubjectRequest
 
 DUE_SOON_DAYS = 3
 
@@ -26,6 +42,22 @@ class DeadlineRuleAdmin(AuditedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # every kind needs a rule; change the days instead
+
+
+@admin.register(ResponseTemplate)
+class ResponseTemplateAdmin(AuditedAdmin):
+    form = ResponseTemplateForm
+    list_display = ("kind", "outcome", "language")
+    list_filter = ("kind", "outcome", "language")
+    fields = ("kind", "outcome", "language", "body", "placeholders")
+    readonly_fields = ("placeholders",)
+
+    @admin.display(description=_("placeholders"))
+    def placeholders(self, obj=None):
+        return format_html_join(mark_safe("<br>"), "{{{}}} — {}", ResponseTemplate.PLACEHOLDERS.items())
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a kind without its template leaves agents writing from scratch; edit the text
 
 
 class QueueFilter(admin.SimpleListFilter):
@@ -59,12 +91,61 @@ class DeadlineChangeInline(admin.TabularInline):
         return False
 
 
+class AccessPackageInline(admin.TabularInline):
+    model = AccessPackage
+    extra = 0
+    can_delete = False
+    fields = ("built_at", "built_by_username", "language", "record_count", "size", "sha256", "download")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("download"))
+    def download(self, package):
+        url = reverse("admin:rights_requests_subjectrequest_package", args=[package.request_id, package.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Download (logged)"))
+
+
+class ErasureItemInline(admin.TabularInline):
+    """The erasure's result report: one line per catalogue entry; tasks are ticked off from here."""
+
+    model = ErasureItem
+    extra = 0
+    can_delete = False
+    fields = ("field", "outcome", "rows", "kept_under", "kept_until", "task")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("field", "system")
+
+    @admin.display(description=_("task"))
+    def task(self, item):
+        if item.outcome != ErasureItem.Outcome.TASK:
+            return "—"
+        if item.task_done_at:
+            return format_html("✔ {} · {} {}", item.task_done_by_username,
+                               f"{timezone.localtime(item.task_done_at):%d.%m.%Y %H:%M}", item.task_note)
+        url = reverse("admin:rights_requests_subjectrequest_task", args=[item.request_id, item.pk])
+        return format_html('{} ({}) · <a href="{}">{}</a>', item.system.owner, item.system.owner_email or "—",
+                           url, _("Mark done"))
+
+
 @admin.register(SubjectRequest)
 class SubjectRequestAdmin(AuditedAdmin):
     form = SubjectRequestForm
     action_form = AssignActionForm
     actions = ["assign_selected"]
-    inlines = [DeadlineChangeInline]
+    inlines = [DeadlineChangeInline, AccessPackageInline, ErasureItemInline]
     list_display = ("__str__", "status", "channel", "received_at", "due", "subject", "assignee_username",
                     "duplicate_of")
     list_filter = (QueueFilter, "status", "kind", "channel")
@@ -154,16 +235,24 @@ class SubjectRequestAdmin(AuditedAdmin):
             path("<int:pk>/pause/", view(self.pause_view), name="rights_requests_subjectrequest_pause"),
             path("<int:pk>/resume/", view(self.resume_view), name="rights_requests_subjectrequest_resume"),
             path("<int:pk>/stop/", view(self.stop_view), name="rights_requests_subjectrequest_stop"),
+            path("<int:pk>/correct/", view(self.correct_view), name="rights_requests_subjectrequest_correct"),
+            path("<int:pk>/package/", view(self.build_package_view), name="rights_requests_subjectrequest_build"),
+            path("<int:pk>/package/<int:package_pk>/", view(self.download_package_view),
+                 name="rights_requests_subjectrequest_package"),
+            path("<int:pk>/erase/", view(self.erase_view), name="rights_requests_subjectrequest_erase"),
+            path("<int:pk>/task/<int:item_pk>/", view(self.task_view), name="rights_requests_subjectrequest_task"),
+            path("dashboard/", view(self.dashboard_view), name="rights_requests_subjectrequest_dashboard"),
             *super().get_urls(),
         ]
 
-    def step(self, request, pk, *, title, done, form_class, run):
+    def step(self, request, pk, *, title, done, form_class, run, make_form=None, intro="", **context):
         """One workflow step: a form page, then the service; refusals come back as messages."""
         obj = get_object_or_404(SubjectRequest.objects.select_related("subject"), pk=pk)
         if not request.user.has_perm("rights_requests.change_subjectrequest"):
             raise PermissionDenied
         # Bound on any POST: a confirmation with no fields still posts (an empty QueryDict is falsy).
-        form = form_class(request.POST if request.method == "POST" else None)
+        data = request.POST if request.method == "POST" else None
+        form = make_form(obj, data) if make_form else form_class(data)
         if request.method == "POST" and form.is_valid():
             try:
                 run(obj, form.cleaned_data)
@@ -174,7 +263,7 @@ class SubjectRequestAdmin(AuditedAdmin):
                 self.message_user(request, done % {"id": obj.pk}, messages.SUCCESS)
                 return redirect("admin:rights_requests_subjectrequest_change", obj.pk)
         return admin_page(self, request, "admin/rights_requests/subjectrequest/step.html", title,
-                          request_obj=obj, form=form,
+                          request_obj=obj, form=form, intro=intro, **context,
                           back=reverse("admin:rights_requests_subjectrequest_change", args=[obj.pk]))
 
     def match_view(self, request, pk):
@@ -190,7 +279,20 @@ class SubjectRequestAdmin(AuditedAdmin):
                              request=obj, method=data["method"], actor=request.user))
 
     def move_view(self, request, pk):
-        return self.step(request, pk, title=_("Move the request"), form_class=MoveForm,
+        def make_form(obj, data):
+            # ?template=done|refused drafts the response from the template in the subject's language.
+            outcome = request.GET.get("template")
+            if data is not None or outcome not in ResponseTemplate.Outcome.values:
+                return MoveForm(data)
+            try:
+                draft = services.response_from_template(obj, outcome)
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.WARNING)
+                draft = obj.response_text
+            return MoveForm(initial={"status": outcome, "response_text": draft})
+
+        return self.step(request, pk, title=_("Move the request"), form_class=MoveForm, make_form=make_form,
+                         templates_for=True,
                          done=_("Request #%(id)s moved."),
                          run=lambda obj, data: services.request_move(
                              request=obj, status=data["status"], actor=request.user,
@@ -218,3 +320,63 @@ class SubjectRequestAdmin(AuditedAdmin):
                          done=_("Request #%(id)s is running again."),
                          run=lambda obj, data: services.request_resume(
                              request=obj, reason=data["reason"], actor=request.user))
+
+    def correct_view(self, request, pk):
+        built = {}
+
+        def make_form(obj, data):
+            subject = type(obj.subject).objects.get(pk=obj.subject_id) if obj.subject_id else None
+            built["form"] = CorrectionForm(data, instance=subject) if subject else forms.Form(data)
+            return built["form"]
+
+        def run(obj, data):
+            changes = built["form"].changes() if obj.subject_id else {}
+            services.request_correct_subject(request=obj, changes=changes, actor=request.user)
+
+        return self.step(request, pk, title=_("Correct the subject's data (1.5.1)"), form_class=CorrectionForm,
+                         make_form=make_form, run=run, done=_("The subject's data is corrected for request #%(id)s."),
+                         intro=_("The history of the subject records this request as the reason."))
+
+    def build_package_view(self, request, pk):
+        from .access_package import access_package_build
+
+        return self.step(request, pk, title=_("Build the access package"), form_class=forms.Form,
+                         done=_("The access package for request #%(id)s is built."),
+                         intro=_("A zip with every piece of the subject's data we hold, as JSON and as a "
+                                 "readable page in the subject's language."),
+                         run=lambda obj, data: access_package_build(request=obj, actor=request.user))
+
+    def download_package_view(self, request, pk, package_pk):
+        package = get_object_or_404(AccessPackage.objects.select_related("request"), pk=package_pk, request_id=pk)
+        if not request.user.has_perm("rights_requests.change_subjectrequest"):
+            raise PermissionDenied  # the file holds the subject's data unmasked: for those who answer requests
+        access_record(request=request, action=AccessEvent.Action.ACCESS_PACKAGE, obj=package,
+                      subject_id=package.request.subject_id, detail=f"DSR #{pk} · sha256 {package.sha256}")
+        return FileResponse(package.file.open("rb"), as_attachment=True,
+                            filename=f"shipex-access-package-{pk}-{package.pk}.zip")
+
+    def erase_view(self, request, pk):
+        from .erasure import request_erase
+
+        return self.step(request, pk, title=_("Erase the subject's data (catalogue-driven)"), form_class=forms.Form,
+                         done=_("Erasure for request #%(id)s is done; see the result report below."),
+                         intro=_("Data under statutory retention is kept and the report says until when; data "
+                                 "held in other systems becomes a task for each system's owner."),
+                         run=lambda obj, data: request_erase(request=obj, actor=request.user))
+
+    def task_view(self, request, pk, item_pk):
+        from .erasure import erasure_task_done
+
+        item = get_object_or_404(ErasureItem.objects.select_related("field", "system"), pk=item_pk, request_id=pk)
+        return self.step(request, pk, title=_("Mark the task done: %(code)s in %(system)s") % {
+                             "code": item.field.code, "system": item.system.name},
+                         form_class=TaskDoneForm, done=_("Task ticked off for request #%(id)s."),
+                         run=lambda obj, data: erasure_task_done(item=item, actor=request.user, note=data["note"]))
+
+    def dashboard_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        rows = dashboard_rows()
+        return admin_page(self, request, "admin/rights_requests/subjectrequest/dashboard.html",
+                          _("Requests dashboard"), rows=rows, chart=dashboard_chart(rows),
+                          chart_height=len(rows) * 28 + 14)

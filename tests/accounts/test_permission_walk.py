@@ -37,7 +37,7 @@ CUSTOM_WRITES = [
     ("admin:disclosures_disclosure_send", "disclosure"),
     ("admin:disclosures_disclosure_correct", "disclosure"),
     *((f"admin:rights_requests_subjectrequest_{step}", "request")
-      for step in ("match", "verify", "move", "extend", "pause", "resume", "stop")),
+      for step in ("match", "verify", "move", "extend", "pause", "resume", "stop", "correct", "build", "erase")),
 ]
 
 

@@ -1,0 +1,66 @@
+"""The requests dashboard: open and overdue per kind, median time to close, as a chart."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from shipex_privacy.rights_requests.dashboard import dashboard_rows
+from shipex_privacy.rights_requests.models import SubjectRequest
+from tests.rights_requests.factories import SubjectRequestFactory
+
+pytestmark = pytest.mark.django_db
+DASHBOARD = reverse("admin:rights_requests_subjectrequest_dashboard")
+
+
+def closed(kind, days, *, ago=10):
+    received = timezone.now() - timedelta(days=ago + days)
+    return SubjectRequestFactory(kind=kind, received_at=received, status="done", response_text="Done.",
+                                 identity_method="app_login", identity_verified_at=received,
+                                 closed_at=received + timedelta(days=days))
+
+
+def test_counts_and_median_per_kind():
+    SubjectRequestFactory(kind="access")
+    SubjectRequestFactory(kind="access", due_at=timezone.now() - timedelta(hours=1))
+    SubjectRequestFactory(kind="access", due_at=timezone.now() - timedelta(hours=1),
+                          paused_at=timezone.now())  # paused: open, not overdue
+    for days in (2, 4, 9):
+        closed("access", days)
+    closed("erasure", 3)
+    closed("erasure", 6)
+    closed("erasure", 20, ago=400)  # closed over a year ago: outside the median
+
+    rows = {row.kind: row for row in dashboard_rows()}
+
+    assert (rows["access"].open, rows["access"].overdue, rows["access"].closed, rows["access"].median_days) == (
+        3, 1, 3, 4.0)
+    assert (rows["erasure"].open, rows["erasure"].closed, rows["erasure"].median_days) == (0, 2, 4.5)
+    assert (rows["complaint"].open, rows["complaint"].median_days) == (0, None)
+
+
+def test_the_page_draws_the_chart_and_its_queries_do_not_grow_with_requests(client, support_agent):
+    client.force_login(support_agent)
+    client.cookies["django_language"] = "en"
+    for kind, _label in SubjectRequest.Kind.choices:
+        closed(kind, 5)
+    with CaptureQueriesContext(connection) as few:
+        page = client.get(DASHBOARD)
+    for days in range(1, 30):
+        closed("correction", days)
+        SubjectRequestFactory(kind="complaint", due_at=timezone.now() - timedelta(days=1))
+    with CaptureQueriesContext(connection) as many:
+        page = client.get(DASHBOARD)
+    body = page.content.decode()
+    assert page.status_code == 200 and body.count("<rect") == 3 * 8
+    assert "queue=overdue" in body and ">29</a>" in body
+    assert len(many) == len(few)
+
+
+def test_the_queue_links_to_the_dashboard(client, auditor):
+    client.force_login(auditor)
+    page = client.get(reverse("admin:rights_requests_subjectrequest_changelist")).content.decode()
+    assert DASHBOARD in page and client.get(DASHBOARD).status_code == 200
