@@ -185,6 +185,14 @@ class SubjectRequestAdmin(AuditedAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # a request is evidence of how ShipEx answered; it is closed, never deleted
 
+    def get_inlines(self, request, obj=None):
+        if obj is None:
+            return []  # deadline changes, packages and erasure results come later
+        return [DeadlineChangeInline,
+                *([AccessPackageInline] if obj.kind in (SubjectRequest.Kind.ACCESS, SubjectRequest.Kind.INFORMATION)
+                  else []),
+                *([ErasureItemInline] if obj.kind == SubjectRequest.Kind.ERASURE else [])]
+
     @admin.display(description=_("due"), ordering="due_at")
     def due(self, obj):
         css = "rr-due"

@@ -331,8 +331,8 @@ class ResponseTemplate(models.Model):
             raise ValidationError({"body": _("Braces must come in pairs, such as {request_id}.")}) from None
         if unknown := sorted(names - set(self.PLACEHOLDERS)):
             raise ValidationError({"body": _("Unknown placeholders: %(names)s. Use only: %(allowed)s.") % {
-                "names": ", ".join("{%s}" % name for name in unknown),
-                "allowed": ", ".join("{%s}" % name for name in self.PLACEHOLDERS)}})
+                "names": ", ".join(f"{{{name}}}" for name in unknown),
+                "allowed": ", ".join(f"{{{name}}}" for name in self.PLACEHOLDERS)}})
 
     def render(self, values: dict[str, str]) -> str:
         return self.body.format_map({name: values.get(name, "") for name in self.PLACEHOLDERS})
