@@ -76,3 +76,11 @@ def catalogue(transactional_db):
     if not PersonalDataField.objects.exists():
         seed = importlib.import_module("shipex_privacy.catalogue.migrations.0002_seed_catalogue").seed
         seed(MigrationLoader(connection).project_state().apps, None)
+    # The requests' deadline table and response templates are seeded the same way.
+    from shipex_privacy.rights_requests.models import DeadlineRule, ResponseTemplate
+
+    for model, migration in ((DeadlineRule, "0002_seed_deadline_rules"),
+                             (ResponseTemplate, "0005_seed_response_templates")):
+        if not model.objects.exists():
+            seed = importlib.import_module(f"shipex_privacy.rights_requests.migrations.{migration}").seed
+            seed(MigrationLoader(connection).project_state().apps, None)

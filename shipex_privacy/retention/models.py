@@ -97,6 +97,11 @@ class RetentionRunCount(models.Model):
     deleted = models.PositiveIntegerField(_("deleted"), default=0)
     anonymised = models.PositiveIntegerField(_("anonymised"), default=0)
     held = models.PositiveIntegerField(_("kept: legal hold"), default=0)
+    failed = models.PositiveIntegerField(_("failed, left unchanged"), default=0)
+    note = models.CharField(_("note"), max_length=300, blank=True,
+                            help_text=_("Why a rule was not applied to these records, or what failed."))
+    # Record ids only (never their content), so a dry run shows which records it means.
+    examples = models.CharField(_("example records"), max_length=200, blank=True)
 
     history = audited_history()
 

@@ -14,6 +14,7 @@ from shipex_privacy.accounts.roles import AUDITOR, COMPLIANCE_OFFICER, SUPPORT_A
 from tests.accounts.factories import StaffFactory
 from tests.consents.factories import PolicyVersionFactory
 from tests.disclosures.factories import DisclosureFactory
+from tests.retention.factories import LegalHoldFactory
 from tests.rights_requests.factories import SubjectRequestFactory
 from tests.subjects.factories import AddressFactory
 
@@ -38,13 +39,15 @@ CUSTOM_WRITES = [
     ("admin:disclosures_disclosure_correct", "disclosure"),
     *((f"admin:rights_requests_subjectrequest_{step}", "request")
       for step in ("match", "verify", "move", "extend", "pause", "resume", "stop", "correct", "build", "erase")),
+    ("admin:retention_legalhold_release", "hold"),
 ]
 
 
 @pytest.fixture
 def records():
     AddressFactory()
-    return {"policy": PolicyVersionFactory(), "disclosure": DisclosureFactory(), "request": SubjectRequestFactory()}
+    return {"policy": PolicyVersionFactory(), "disclosure": DisclosureFactory(), "request": SubjectRequestFactory(),
+            "hold": LegalHoldFactory()}
 
 
 def some_object(model_admin):

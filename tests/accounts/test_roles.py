@@ -114,9 +114,10 @@ def test_admin_index_shows_each_role_only_its_apps(client):
 
     expected = {
         COMPLIANCE_OFFICER: {"catalogue", "subjects", "consents", "disclosures", "audit", "protection",
-                             "rights_requests"},
-        SUPPORT_AGENT: {"subjects", "consents", "disclosures", "rights_requests"},
-        AUDITOR: {"catalogue", "subjects", "consents", "disclosures", "audit", "protection", "rights_requests"},
+                             "rights_requests", "retention"},
+        SUPPORT_AGENT: {"subjects", "consents", "disclosures", "rights_requests", "retention"},
+        AUDITOR: {"catalogue", "subjects", "consents", "disclosures", "audit", "protection", "rights_requests",
+                  "retention"},
     }
     for role, apps in expected.items():
         client.force_login(StaffFactory(role=role))

@@ -1,0 +1,480 @@
+"""Erasing catalogued personal data from one record, and where each model's retention clock starts.
+
+Both an erasure request (rights_requests/erasure.py) and a retention run (services.py) come down
+to the same step: take one record and the catalogue entries bound to its fields, and blank or
+anonymise those values, through ``record_save`` / ``record_delete`` so history keeps every change.
+``plan_erasure`` works out what would change without writing (a dry run is exactly this);
+``apply_plan`` writes it. A value already erased plans no change, so a second pass writes no
+history row.
+
+What each field becomes:
+
+* a replacement registered for the field (``account_id`` → ``ERASED-<pk>``), whatever the end
+  action: the column cannot be empty, or an empty value would break a rule of the database;
+* otherwise NULL where the column allows it, else an empty string where it allows one;
+* otherwise the field's fixed default (``preferred_language`` → ``uz``, which says nothing about
+  anyone);
+* otherwise, for records that cannot exist without the field (an address without a street, a
+  service use without its service), the whole record is deleted — but only when every personal
+  field of it that still holds a value is being erased too, so data kept under another rule is
+  never deleted with it; when it is not, text columns get a fixed placeholder.
+
+Append-only ledgers (``APPEND_ONLY``) are never planned: the database refuses any change to them.
+"""
+
+import calendar
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Value
+from django.db.models.functions import Cast, Concat
+from django.utils import timezone
+
+from shipex_privacy.audit.services import record_delete, record_save
+from shipex_privacy.catalogue.models import PersonalDataField, RetentionRule
+
+ClockStart = RetentionRule.ClockStart
+
+# What a text column that must keep a value holds once erased; never anybody's data.
+ERASED_TEXT = "[erased]"
+PLACEHOLDER = "ERASED"
+
+
+class ErasureImpossible(Exception):
+    """A field that can be neither emptied, replaced nor deleted with its record."""
+
+
+# --- Where the clock starts --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Where a retention clock starts for records of one model.
+
+    ``path`` is the moment (a field, possibly through the subject); ``running`` the condition
+    under which the clock runs at all (an open account has no "account closed" moment yet).
+    """
+
+    path: str
+    running: Q | None = None
+    is_date: bool = False
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """A fixed, non-identifying value for a field, and the query for records that already hold it."""
+
+    value: Callable[[models.Model], Any]
+    done: Callable[[], Q]
+
+
+@dataclass(frozen=True, eq=False)  # one object per model: compared and hashed by identity
+class HeldModel:
+    """How the back office finds, times and erases the records of one model holding personal data."""
+
+    label: str
+    subject_path: str | None  # lookup from the record to its data subject ("pk" for the subject itself)
+    clocks: dict[str, Clock] = field(default_factory=dict)
+    replacements: dict[str, Replacement] = field(default_factory=dict)
+    # The records only exist to hold their fields; erasing a required one deletes the record.
+    deletable: bool = False
+
+    @property
+    def model(self) -> type[models.Model]:
+        return apps.get_model(self.label)
+
+    def clock(self, clock_starts: str) -> Clock | None:
+        return self.clocks.get(clock_starts)
+
+    def subject_id_of(self, instance: models.Model) -> int | None:
+        if self.subject_path == "pk":
+            return instance.pk
+        if self.subject_path is None:
+            return None
+        path = self.subject_path.split("__")
+        obj = instance
+        for step in path[:-1]:
+            obj = getattr(obj, step)
+        return getattr(obj, f"{path[-1]}_id")
+
+    def of_subject(self, subject_id: int) -> models.QuerySet:
+        if self.subject_path is None:
+            return self.model.objects.none()
+        return self.model.objects.filter(**{self.subject_path: subject_id})
+
+
+CLOSED_STATUSES = ("closed", "anonymised")
+STOPPED_STATUSES = ("logged_out", "closed", "anonymised")
+
+
+def _account_closed(prefix: str) -> Clock:
+    return Clock(f"{prefix}status_changed_at", Q(**{f"{prefix}status__in": CLOSED_STATUSES}))
+
+
+def _registered_year(instance):
+    # Only the year of registration is kept: enough for statistics, no longer a trace of a person.
+    return timezone.localtime(instance.registered_at).replace(month=1, day=1, hour=0, minute=0, second=0,
+                                                              microsecond=0)
+
+
+# Clocks that are not listed (shipment delivered, last activity) are not held in this back office:
+# the rule cannot be applied here and reports say so.
+HELD_MODELS: dict[str, HeldModel] = {held.label: held for held in (
+    HeldModel(
+        "subjects.DataSubject", "pk",
+        clocks={ClockStart.ACCOUNT_CLOSED: _account_closed(""), ClockStart.COLLECTED: Clock("registered_at")},
+        replacements={
+            # Unique and never empty (database rule): a marker only this record can have.
+            "account_id": Replacement(lambda subject: f"ERASED-{subject.pk}",
+                                      lambda: Q(account_id=Concat(Value("ERASED-"), Cast("pk", models.CharField())))),
+            # Compared part by part in local time: a truncated moment compared whole would be read
+            # in UTC by one database and in local time by the other.
+            "registered_at": Replacement(_registered_year, lambda: Q(
+                registered_at__month=1, registered_at__day=1, registered_at__hour=0, registered_at__minute=0,
+                registered_at__second=0)),
+        },
+    ),
+    HeldModel(
+        "subjects.Address", "subject", deletable=True,
+        clocks={ClockStart.ACCOUNT_CLOSED: _account_closed("subject__"), ClockStart.COLLECTED: Clock("created_at")},
+    ),
+    HeldModel(
+        "subjects.ServiceUse", "subject", deletable=True,
+        clocks={ClockStart.ACCOUNT_CLOSED: _account_closed("subject__"),
+                ClockStart.COLLECTED: Clock("started_on", is_date=True)},
+    ),
+    HeldModel(
+        "consents.PolicyAcceptance", "subject",
+        clocks={
+            ClockStart.COLLECTED: Clock("accepted_at"),
+            ClockStart.ACCOUNT_CLOSED: _account_closed("subject__"),
+            # Using the service is the acceptance (1.1); it is withdrawn when the subject stops
+            # using it: logged out (1.5.2), closed or anonymised.
+            ClockStart.CONSENT_WITHDRAWN: Clock("subject__status_changed_at",
+                                                Q(subject__status__in=STOPPED_STATUSES)),
+        },
+    ),
+    HeldModel(
+        "consents.ConsentEvent", "consent__subject",
+        clocks={ClockStart.COLLECTED: Clock("recorded_at"),
+                ClockStart.CONSENT_WITHDRAWN: Clock("consent__withdrawn_at", Q(consent__state="withdrawn"))},
+    ),
+    HeldModel(
+        "consents.CookieConsentEvent", "subject",
+        clocks={ClockStart.COLLECTED: Clock("recorded_at")},
+    ),
+    HeldModel(
+        "rights_requests.SubjectRequest", "subject",
+        # A request's records count from its receipt, and only once it is closed: an open request
+        # is still being answered.
+        clocks={ClockStart.COLLECTED: Clock("received_at", Q(status__in=("done", "refused")))},
+        replacements={
+            # A closed request must keep a response (database rule); the text itself goes.
+            "response_text": Replacement(lambda request: ERASED_TEXT, lambda: Q(response_text=ERASED_TEXT)),
+        },
+    ),
+)}
+
+
+@functools.cache
+def held_model(model: type[models.Model]) -> HeldModel | None:
+    """The registry entry of ``model``; a model with a ``subject`` key gets a generic one."""
+    label = model._meta.label
+    if label in HELD_MODELS:
+        return HELD_MODELS[label]
+    try:
+        subject_key = model._meta.get_field("subject")
+    except FieldDoesNotExist:
+        return None
+    if getattr(subject_key.related_model, "_meta", None) and subject_key.related_model._meta.label == \
+            "subjects.DataSubject":
+        return HeldModel(label, "subject")
+    return None
+
+
+def is_append_only(model: type[models.Model]) -> bool:
+    return getattr(model, "APPEND_ONLY", False)
+
+
+# --- Periods ----------------------------------------------------------------------------------
+
+
+def _add_months(moment: date | datetime, months: int) -> date | datetime:
+    total = moment.month - 1 + months
+    year, month = moment.year + total // 12, total % 12 + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+
+
+def shift(moment: date | datetime, rule: RetentionRule, sign: int = 1) -> date | datetime:
+    """``moment`` plus (or, with ``sign=-1``, minus) the rule's period, in Tashkent time."""
+    if isinstance(moment, datetime):
+        moment = timezone.localtime(moment)
+    if rule.unit == RetentionRule.Unit.DAYS:
+        return moment + timedelta(days=sign * rule.period)
+    months = rule.period * (12 if rule.unit == RetentionRule.Unit.YEARS else 1)
+    return _add_months(moment, sign * months)
+
+
+def expires_on(start: date | datetime, rule: RetentionRule) -> date:
+    end = shift(start, rule)
+    return end.date() if isinstance(end, datetime) else end
+
+
+def _bound(clock: Clock, moment: datetime):
+    return timezone.localdate(moment) if clock.is_date else moment
+
+
+# --- Targets: what a field becomes --------------------------------------------------------------
+
+ROW = object()  # the record is deleted
+
+
+@dataclass(frozen=True)
+class Target:
+    value: Any
+    anonymised: bool  # replaced by a value rather than emptied
+
+
+def target(held: HeldModel, model_field: models.Field, instance: models.Model | None = None) -> Target:
+    """What ``model_field`` holds once erased (``ROW``: its record is deleted)."""
+    if model_field.name in held.replacements:
+        value = held.replacements[model_field.name].value(instance) if instance is not None else None
+        return Target(value, anonymised=True)
+    if model_field.null:
+        return Target(None, anonymised=False)
+    if model_field.blank and isinstance(model_field, models.CharField | models.TextField):
+        return Target("", anonymised=False)
+    if model_field.has_default() and not callable(model_field.default):
+        return Target(model_field.default, anonymised=True)
+    if held.deletable:
+        return Target(ROW, anonymised=False)
+    if isinstance(model_field, models.CharField | models.TextField):
+        return Target(_placeholder(model_field), anonymised=True)
+    raise ErasureImpossible(f"{held.label}.{model_field.name}")
+
+
+def _placeholder(model_field: models.Field) -> str:
+    return PLACEHOLDER[: model_field.max_length or None]
+
+
+def _empty(value) -> bool:
+    return value is None or value == ""
+
+
+def _has_value(model_field: models.Field) -> Q:
+    condition = Q(**{f"{model_field.attname}__isnull": False})
+    if isinstance(model_field, models.CharField | models.TextField):
+        condition &= ~Q(**{model_field.attname: ""})
+    return condition
+
+
+def still_holds(held: HeldModel, fields: list[models.Field]) -> Q:
+    """Records where at least one of ``fields`` still holds a value that erasing would change."""
+    condition = Q(pk__in=[])
+    for model_field in fields:
+        name = model_field.name
+        if name in held.replacements:
+            condition |= _has_value(model_field) & ~held.replacements[name].done()
+            continue
+        goal = target(held, model_field)
+        if goal.value is ROW and isinstance(model_field, models.CharField | models.TextField):
+            condition |= _has_value(model_field) & ~Q(**{model_field.attname: _placeholder(model_field)})
+        elif goal.value is ROW or goal.value is None:
+            condition |= _has_value(model_field)
+        else:
+            condition |= _has_value(model_field) & ~Q(**{model_field.attname: goal.value})
+    return condition
+
+
+# --- Plans ------------------------------------------------------------------------------------
+
+
+@dataclass
+class FieldChange:
+    entry: PersonalDataField
+    attname: str
+    value: Any
+    anonymised: bool
+
+
+@dataclass
+class Plan:
+    """What erasing ``entries`` from ``instance`` would change; empty when nothing is left to erase."""
+
+    instance: models.Model
+    changes: list[FieldChange] = field(default_factory=list)
+    delete_row: bool = False
+
+    def __bool__(self) -> bool:
+        return self.delete_row or bool(self.changes)
+
+    @property
+    def anonymised(self) -> bool:
+        return not self.delete_row and any(change.anonymised for change in self.changes)
+
+    @property
+    def erases_mandatory(self) -> bool:
+        return any(change.entry.is_mandatory for change in self.changes)
+
+    def outcome(self, entry: PersonalDataField) -> str | None:
+        """"erased", "anonymised" or None (nothing to change) for one entry."""
+        for change in self.changes:
+            if change.entry.pk == entry.pk:
+                return "anonymised" if change.anonymised and not self.delete_row else "erased"
+        return None
+
+
+def _field_of(entry: PersonalDataField, model: type[models.Model]) -> models.Field:
+    model_field = entry.bound_model_field()
+    if model_field.model is not model:
+        raise ValueError(f"{entry.code} is bound to {entry.binding}, not to {model._meta.label}.")
+    return model_field
+
+
+def _personal_fields(model: type[models.Model]) -> list[models.Field]:
+    names = getattr(model, "PERSONAL_DATA_FIELDS", ())
+    return [model._meta.get_field(name) for name in names]
+
+
+def plan_erasure(instance: models.Model, entries: list[PersonalDataField]) -> Plan:
+    """What erasing ``entries`` (catalogue entries bound to fields of ``instance``) would change."""
+    model = type(instance)
+    if is_append_only(model):
+        raise ErasureImpossible(f"{model._meta.label} is an append-only ledger.")
+    held = held_model(model) or HeldModel(model._meta.label, None)
+    plan = Plan(instance)
+    needs_row_deletion = False
+    for entry in entries:
+        model_field = _field_of(entry, model)
+        current = getattr(instance, model_field.attname)
+        if _empty(current):
+            continue
+        goal = target(held, model_field, instance)
+        if goal.value is ROW:
+            needs_row_deletion = True
+        elif current == goal.value:
+            continue
+        plan.changes.append(FieldChange(entry, model_field.attname, goal.value, goal.anonymised))
+    if needs_row_deletion:
+        erased = {change.attname for change in plan.changes}
+        kept = [f for f in _personal_fields(model) if f.attname not in erased
+                and not _empty(getattr(instance, f.attname)) and getattr(instance, f.attname) != _placeholder(f)]
+        if not kept:
+            plan.delete_row = True
+        else:
+            # Another rule still keeps part of this record: keep the record, placeholders in its
+            # required text columns (a placeholder already there is left alone).
+            for change in list(plan.changes):
+                if change.value is ROW:
+                    model_field = model._meta.get_field(change.attname)
+                    if not isinstance(model_field, models.CharField | models.TextField):
+                        raise ErasureImpossible(f"{model._meta.label}.{model_field.name}")
+                    change.value, change.anonymised = _placeholder(model_field), True
+                    if getattr(instance, change.attname) == change.value:
+                        plan.changes.remove(change)
+    return plan
+
+
+def apply_plan(plan: Plan, *, actor, reason: str, close_account: bool = False) -> None:
+    """Write ``plan``: one audited save (or delete) of its record.
+
+    ``close_account`` closes a data subject that is still open in the same save: an account
+    without its mandatory data cannot stay open (1.2.1.1).
+    """
+    instance = plan.instance
+    if plan.delete_row:
+        record_delete(instance=instance, actor=actor, reason=reason)
+        return
+    for change in plan.changes:
+        setattr(instance, change.attname, change.value)
+    closed = close_account and instance._meta.label == "subjects.DataSubject" and close_subject(instance)
+    if plan or closed:
+        record_save(instance=instance, actor=actor, reason=reason)
+
+
+def close_subject(subject) -> bool:
+    """Mark a subject's account closed (not saved); False when it already is closed or anonymised."""
+    if subject.is_erased:
+        return False
+    subject.status, subject.status_changed_at = subject.Status.CLOSED, timezone.now()
+    return True
+
+
+def erase_fields(*, instance: models.Model, entries: list[PersonalDataField], actor, reason: str,
+                 dry_run: bool = False) -> Plan:
+    """Plan and (unless ``dry_run``) write the erasure of ``entries`` from one record."""
+    plan = plan_erasure(instance, entries)
+    if plan and not dry_run:
+        apply_plan(plan, actor=actor, reason=reason)
+    return plan
+
+
+# --- Queries over many records ------------------------------------------------------------------
+
+
+def with_clock(queryset: models.QuerySet, clock: Clock) -> models.QuerySet:
+    """Records whose clock runs, annotated with its start as ``clock_start``."""
+    if clock.running is not None:
+        queryset = queryset.filter(clock.running)
+    return queryset.annotate(clock_start=F(clock.path)).filter(clock_start__isnull=False)
+
+
+def with_hold(queryset: models.QuerySet, held: HeldModel) -> models.QuerySet:
+    """Annotated ``on_hold``: the record's subject is under an active legal hold."""
+    from .models import LegalHold
+
+    if held.subject_path is None:
+        return queryset.annotate(on_hold=Value(False))
+    return queryset.annotate(on_hold=Exists(LegalHold.objects.active().filter(subject_id=OuterRef(held.subject_path))))
+
+
+def expired(held: HeldModel, rule: RetentionRule, entries: list[PersonalDataField], *,
+            now: datetime) -> models.QuerySet | None:
+    """Records past ``rule`` that still hold data of ``entries``; None when the clock is not held here."""
+    clock = held.clock(rule.clock_starts)
+    if clock is None:
+        return None
+    fields = [_field_of(entry, held.model) for entry in entries]
+    queryset = with_clock(held.model.objects.all(), clock).filter(still_holds(held, fields))
+    return with_hold(queryset.filter(clock_start__lt=_bound(clock, shift(now, rule, -1))), held)
+
+
+def expiring(held: HeldModel, rule: RetentionRule, entries: list[PersonalDataField], *, now: datetime,
+             days: int) -> models.QuerySet | None:
+    """Records whose data of ``entries`` reaches the end of ``rule`` within ``days`` days from now."""
+    clock = held.clock(rule.clock_starts)
+    if clock is None:
+        return None
+    fields = [_field_of(entry, held.model) for entry in entries]
+    queryset = with_clock(held.model.objects.all(), clock).filter(still_holds(held, fields)).filter(
+        clock_start__gte=_bound(clock, shift(now, rule, -1)),
+        clock_start__lt=_bound(clock, shift(now + timedelta(days=days), rule, -1)),
+    )
+    return with_hold(queryset, held)
+
+
+def kept_until(held: HeldModel, rule: RetentionRule, subject_id: int) -> date | None:
+    """When ``rule`` lets go of the subject's records of this model: None when a clock is not known.
+
+    Every record must have a running clock; the last one to start decides.
+    """
+    clock = held.clock(rule.clock_starts)
+    if clock is None:
+        return None
+    records = held.of_subject(subject_id)
+    totals = records.aggregate(records=Count("pk"))
+    timed = with_clock(records, clock).aggregate(timed=Count("pk"), latest=Max("clock_start"))
+    if not totals["records"] or timed["timed"] < totals["records"]:
+        return None
+    return expires_on(timed["latest"], rule)
+
+
+def holding(held: HeldModel, entry: PersonalDataField, subject_id: int) -> models.QuerySet:
+    """The subject's records of this model that hold a value for ``entry``."""
+    return held.of_subject(subject_id).filter(_has_value(_field_of(entry, held.model)))

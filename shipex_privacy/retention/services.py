@@ -1,0 +1,268 @@
+"""Audited writes of the retention app: legal holds, and the retention run (1.3.1).
+
+``retention_apply`` takes each retention rule of the catalogue and each model with entries bound
+under it, finds the records past the rule (the clock start from erasing.HELD_MODELS, plus the
+period, is before now) that still hold data of those entries, and erases only those entries'
+fields: a passport under the statutory customs rule stays when the account rule ends.
+
+* A record whose subject is under an active legal hold is left alone and counted as held.
+* Append-only ledgers are never changed; their count row says so.
+* Rules whose clock this back office does not hold (shipment delivered, last activity) are
+  reported, not applied: the system that holds the clock applies them.
+* Each record is erased in its own transaction: a record that fails is left as it was, counted
+  as failed and named in the run's error; the run goes on with the next one. The run is
+  therefore not one transaction (unlike the other services here), on purpose.
+* A dry run plans every record exactly as the run would, writes the run and its counts marked
+  ``dry_run``, and changes no data.
+
+History of a scheduled run: ``actor`` is the staff member who ran it (``--as``), or None; with
+None the history rows name nobody (the audit trail shows "system") and every reason names the
+run ("Retention run #7: rule account-3y expired (1.3.1)"), whose ``started_by`` says who or what
+started it.
+"""
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import Count, ProtectedError, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shipex_privacy.audit.services import record_save
+from shipex_privacy.catalogue.models import PersonalDataField, RetentionRule
+from shipex_privacy.subjects.models import DataSubject
+
+from . import erasing
+from .models import LegalHold, RetentionRun, RetentionRunCount
+
+EXAMPLES = 5
+MAX_ERRORS_KEPT = 20
+
+
+def legal_hold_check(*, subject: DataSubject, reason: str, legal_reference: str) -> None:
+    """Raise ValidationError when such a hold cannot be placed (the add form shows the same message)."""
+    if not (reason or "").strip() or not (legal_reference or "").strip():
+        raise ValidationError(_("A legal hold needs a reason and a legal reference."))
+    if LegalHold.objects.active().filter(subject=subject, legal_reference=legal_reference.strip()).exists():
+        raise ValidationError(_("%(subject)s is already under a legal hold for “%(reference)s”.") % {
+            "subject": subject.account_id, "reference": legal_reference.strip()})
+
+
+@transaction.atomic
+def legal_hold_place(*, subject: DataSubject, reason: str, legal_reference: str, actor) -> LegalHold:
+    """Stop retention runs and erasure requests from touching the subject's data until released."""
+    # The same lock an erasure takes: a hold and an erasure of one subject never cross.
+    subject = DataSubject.objects.select_for_update().get(pk=subject.pk)
+    legal_hold_check(subject=subject, reason=reason, legal_reference=legal_reference)
+    reason, legal_reference = reason.strip(), legal_reference.strip()
+    hold = LegalHold(subject=subject, reason=reason, legal_reference=legal_reference,
+                     placed_by_id=getattr(actor, "pk", None), placed_by_username=actor.get_username() if actor else "")
+    return record_save(instance=hold, actor=actor, reason=_("Legal hold placed: %(reference)s") % {
+        "reference": legal_reference})
+
+
+@transaction.atomic
+def legal_hold_release(*, hold: LegalHold, reason: str, actor) -> LegalHold:
+    """End a legal hold; from now on the subject's data follows its retention rules again."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Say why the legal hold is released."))
+    hold = LegalHold.objects.select_for_update().get(pk=hold.pk)
+    if not hold.is_active:
+        raise ValidationError(_("This legal hold was already released on %(date)s by %(who)s.") % {
+            "date": f"{timezone.localtime(hold.released_at):%d.%m.%Y}",
+            "who": hold.released_by_username or _("system")})
+    hold.released_at = timezone.now()
+    hold.released_by_id = getattr(actor, "pk", None)
+    hold.released_by_username = actor.get_username() if actor else ""
+    hold.release_reason = reason
+    return record_save(instance=hold, actor=actor, reason=reason)
+
+
+# --- The retention run --------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Work:
+    """One rule applied to the records of one model: the entries under it and what it found."""
+
+    rule: RetentionRule
+    label: str
+    entries: list[PersonalDataField]
+    held: erasing.HeldModel | None = None
+    note: str = ""
+    queryset: models.QuerySet | None = None
+
+    @property
+    def applicable(self) -> bool:
+        return not self.note
+
+
+def works(*, now: datetime, expiring_days: int | None = None) -> list[Work]:
+    """Every (rule, model) pair of the catalogue, with the records past (or nearing) the rule's end.
+
+    Each applicable work gets ``queryset``: its records still holding data of its entries, with
+    ``clock_start`` and ``on_hold`` annotated.
+    """
+    grouped: dict[tuple[int, str], Work] = {}
+    entries = PersonalDataField.objects.exclude(binding="").select_related("retention_rule").order_by(
+        "retention_rule__code", "binding")
+    for entry in entries:
+        label = ".".join(entry.binding.split(".")[:2])
+        work = grouped.setdefault((entry.retention_rule_id, label), Work(entry.retention_rule, label, []))
+        work.entries.append(entry)
+    result = []
+    for work in grouped.values():
+        try:
+            model = work.entries[0].bound_model_field().model
+        except LookupError:
+            work.note = _("The catalogue binds %(binding)s, which is not a field of this back office.") % {
+                "binding": work.entries[0].binding}
+            result.append(work)
+            continue
+        work.held = erasing.held_model(model)
+        clock = work.held.clock(work.rule.clock_starts) if work.held else None
+        if work.held is None:
+            work.note = _("This back office cannot tell whose these records are or when their clock starts.")
+        elif clock is None:
+            work.note = _("The clock (%(clock)s) is not held in this back office; the system that holds it "
+                          "applies the rule.") % {"clock": work.rule.get_clock_starts_display()}
+        if clock is not None:
+            if expiring_days is None:
+                work.queryset = erasing.expired(work.held, work.rule, work.entries, now=now)
+            else:
+                work.queryset = erasing.expiring(work.held, work.rule, work.entries, now=now, days=expiring_days)
+        if erasing.is_append_only(model):
+            # Counted (when the clock is known) so the compliance team sees what the rule cannot reach.
+            work.note = _("Append-only ledger: the database refuses any change, so it is kept.")
+        result.append(work)
+    return result
+
+
+def _reason(run: RetentionRun, rule: RetentionRule) -> str:
+    return _("Retention run #%(run)s: rule %(rule)s expired (1.3.1)") % {"run": run.pk, "rule": rule.code}
+
+
+def _apply_one(work: Work, pk, *, run: RetentionRun, count: RetentionRunCount, dry_run: bool, actor,
+               errors: list[str]) -> bool:
+    """Erase one record's data under the work's rule, in its own transaction; True when it changed."""
+    try:
+        with transaction.atomic():
+            instance = work.held.model.objects.select_for_update().filter(pk=pk).first()
+            if instance is None:
+                return False  # deleted since the batch was read
+            subject_id = work.held.subject_id_of(instance)
+            if subject_id and LegalHold.objects.active().filter(subject_id=subject_id).exists():
+                count.held += 1  # placed since the records were counted
+                return False
+            plan = erasing.plan_erasure(instance, work.entries)
+            if not plan:
+                return False
+            if not dry_run:
+                erasing.apply_plan(plan, actor=actor, reason=_reason(run, work.rule),
+                                   close_account=plan.erases_mandatory)
+    except Exception as error:  # one record's failure must not stop the others
+        count.failed += 1
+        errors.append(f"{work.label} #{pk} ({work.rule.code}): {_describe(error)}")
+        return False
+    if plan.delete_row:
+        count.deleted += 1
+    elif plan.anonymised or work.rule.end_action == RetentionRule.EndAction.ANONYMISE:
+        count.anonymised += 1
+    else:
+        count.deleted += 1
+    return True
+
+
+def retention_apply(*, dry_run: bool, started_by: str, actor=None, batch_size: int = 500,
+                    now: datetime | None = None,
+                    progress: Callable[[int, int], None] | None = None) -> RetentionRun:
+    """Apply every retention rule of the catalogue (see the module's docstring); returns the run."""
+    if batch_size < 1:
+        raise ValidationError(_("A batch holds at least one record."))
+    now = now or timezone.now()
+    run = record_save(instance=RetentionRun(dry_run=dry_run, started_by=started_by), actor=actor,
+                      reason=_("Dry run of the retention rules") if dry_run else _("Retention rules applied"))
+    errors: list[str] = []
+    counts: dict[Work, RetentionRunCount] = {}
+    try:
+        todo = works(now=now)
+        for work in todo:
+            count = counts[work] = RetentionRunCount(run=run, rule=work.rule, model=work.label, note=work.note)
+            if work.queryset is not None:
+                totals = work.queryset.aggregate(expired=Count("pk"), held=Count("pk", filter=Q(on_hold=True)))
+                count.expired, count.held = totals["expired"], totals["held"]
+        total = sum(counts[work].expired - counts[work].held for work in todo if work.applicable)
+        done = 0
+        if progress:
+            progress(done, total)
+        for work in todo:
+            if not work.applicable:
+                continue
+            count, examples, last = counts[work], [], None
+            while True:
+                batch = work.queryset.filter(on_hold=False).order_by("pk")
+                if last is not None:
+                    batch = batch.filter(pk__gt=last)
+                pks = list(batch.values_list("pk", flat=True)[:batch_size])
+                if not pks:
+                    break
+                last = pks[-1]
+                for pk in pks:
+                    changed = _apply_one(work, pk, run=run, count=count, dry_run=dry_run, actor=actor,
+                                         errors=errors)
+                    if changed and len(examples) < EXAMPLES:
+                        examples.append(f"#{pk}")
+                    done += 1
+                    if progress:
+                        progress(min(done, total), total)
+            count.examples = ", ".join(examples)
+            if count.failed:
+                count.note = _("%(count)s records failed and were left unchanged; see the run's error.") % {
+                    "count": count.failed}
+        _save_counts(run, counts.values(), actor=actor)
+    except Exception as error:
+        # Records already done stay done (each had its own transaction): keep what was counted.
+        errors.append(_describe(error))
+        with contextlib.suppress(Exception):
+            _save_counts(run, counts.values(), actor=actor)
+        _finish(run, errors, actor=actor)
+        raise
+    return _finish(run, errors, actor=actor)
+
+
+def _describe(error: Exception) -> str:
+    """What went wrong, for the run's error: never the data itself (objects only by type and number)."""
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    if isinstance(error, ProtectedError):
+        return _("still referenced by %(records)s") % {"records": ", ".join(sorted(
+            f"{obj._meta.label} #{obj.pk}" for obj in error.protected_objects))}
+    return f"{type(error).__name__}: {error}"
+
+
+@transaction.atomic
+def _save_counts(run: RetentionRun, counts, *, actor) -> None:
+    for count in counts:
+        if count.pk is None:
+            record_save(instance=count, actor=actor, reason=_reason_run(run))
+
+
+def _reason_run(run: RetentionRun) -> str:
+    return _("Retention run #%(run)s: counts") % {"run": run.pk}
+
+
+def _finish(run: RetentionRun, errors: list[str], *, actor) -> RetentionRun:
+    run.finished_at = timezone.now()
+    run.status = RetentionRun.Status.FAILED if errors else RetentionRun.Status.FINISHED
+    shown = errors[:MAX_ERRORS_KEPT]
+    if len(errors) > len(shown):
+        shown.append(_("… and %(count)s more.") % {"count": len(errors) - len(shown)})
+    run.error = "\n".join(shown)
+    return record_save(instance=run, actor=actor, reason=_("Retention run #%(run)s finished") % {"run": run.pk}
+                       if not errors else _("Retention run #%(run)s: %(count)s errors") % {
+                           "run": run.pk, "count": len(errors)})

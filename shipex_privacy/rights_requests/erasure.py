@@ -1,0 +1,223 @@
+"""Catalogue-driven erasure (clause 1.5): what each catalogue entry's data becomes, and the report.
+
+For every entry of the data catalogue, ``request_erase`` leaves one ``ErasureItem``:
+
+* held in another system (no binding) → a task for that system's owner, ticked off one by one;
+* under statutory retention → kept, with the legal reference and, when the clock is known here,
+  the day it ends;
+* in an append-only ledger (consent evidence) or in the records of requests themselves → kept
+  under its retention rule: the database refuses to change the ledger, and the request must show
+  how ShipEx answered;
+* otherwise erased or anonymised in every record of the subject (retention/erasing.py), or
+  "not held" when there was nothing. Erasing a mandatory entry closes the account.
+
+Consents in force are withdrawn. Everything happens in one transaction, every history row names
+the request, and a second call returns the first call's items without writing anything.
+"""
+
+from collections import defaultdict
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shipex_privacy.audit.services import record_save
+from shipex_privacy.catalogue.models import PersonalDataField, RetentionRule
+from shipex_privacy.retention import erasing
+from shipex_privacy.retention.models import LegalHold
+from shipex_privacy.subjects.models import DataSubject
+
+from .models import ErasureItem, SubjectRequest
+
+Outcome = ErasureItem.Outcome
+TASK, KEPT, ERASE = "task", "kept", "erase"
+
+
+def _route(entry: PersonalDataField) -> tuple[str, erasing.HeldModel | None]:
+    """Whether an entry becomes a task, is kept, or is erased here."""
+    if not entry.binding:
+        return TASK, None
+    try:
+        model = entry.bound_model_field().model
+    except LookupError:  # a broken binding (the system check names it): a person handles it
+        return TASK, None
+    held = erasing.held_model(model)
+    if erasing.is_append_only(model) or model._meta.app_label == SubjectRequest._meta.app_label:
+        return KEPT, held
+    if held is None:  # this back office cannot find the subject's records of it: a person does
+        return TASK, None
+    if entry.retention_rule.is_statutory:
+        return KEPT, held
+    return ERASE, held
+
+
+def _refuse(request: SubjectRequest) -> None:
+    if not request.is_open:
+        raise ValidationError(_("Request #%(id)s is closed (%(status)s).") % {
+            "id": request.pk, "status": request.get_status_display().lower()})
+    if request.kind != SubjectRequest.Kind.ERASURE:
+        raise ValidationError(_("Request #%(id)s is not an erasure request.") % {"id": request.pk})
+    if request.subject_id is None or not request.identity_verified:
+        raise ValidationError(_("Match the request to a subject and verify the requester's identity before "
+                                "erasing anything."))
+
+
+def _refuse_held(subject_id: int) -> None:
+    holds = list(LegalHold.objects.active().filter(subject_id=subject_id).order_by("placed_at", "id"))
+    if holds:
+        raise ValidationError(_("The subject's data is under a legal hold (%(holds)s); nothing can be erased "
+                                "until the hold is released.") % {
+            "holds": "; ".join(f"{hold.legal_reference}, {timezone.localtime(hold.placed_at):%d.%m.%Y}"
+                               for hold in holds)})
+
+
+def _withdraw_consents(request: SubjectRequest, subject: DataSubject, actor, reason: str) -> None:
+    from shipex_privacy.consents.models import Consent
+    from shipex_privacy.consents.services import Evidence, consent_withdraw
+
+    from .services import CONSENT_CHANNEL
+
+    now = timezone.now()
+    evidence = Evidence(channel=CONSENT_CHANNEL.get(request.channel, "office"), reference=f"DSR #{request.pk}")
+    for consent in Consent.objects.filter(subject=subject).in_force(now):
+        consent_withdraw(consent=consent, occurred_at=now, evidence=evidence, actor=actor, note=reason)
+
+
+def _erase(subject: DataSubject, groups: dict, *, actor, reason: str) -> dict[int, tuple[str, int]]:
+    """Erase each group of entries from the subject's records; (outcome, records changed) per entry."""
+    plans: dict[erasing.HeldModel, list[erasing.Plan]] = {}
+    try:
+        for held, entries in groups.items():
+            records = [subject] if held.subject_path == "pk" else held.of_subject(subject.pk).order_by("pk")
+            plans[held] = [erasing.plan_erasure(record, entries) for record in records]
+    except erasing.ErasureImpossible as error:
+        raise ValidationError(_("%(field)s cannot be erased: it can be neither emptied nor replaced; the data "
+                                "catalogue needs correcting.") % {"field": error}) from None
+    close = any(plan.erases_mandatory for group in plans.values() for plan in group)
+    subject_plans = [plan for held, group in plans.items() if held.subject_path == "pk" for plan in group]
+    try:
+        # The subject first: once its account is closed, its mandatory fields may be empty.
+        erasing.apply_plan(subject_plans[0] if subject_plans else erasing.Plan(subject), actor=actor,
+                           reason=reason, close_account=close)
+        for group in plans.values():
+            for plan in group:
+                if plan and plan.instance is not subject:
+                    erasing.apply_plan(plan, actor=actor, reason=reason)
+    except ProtectedError as error:
+        raise ValidationError(_("A record cannot be deleted while other records point to it: %(records)s.") % {
+            # Named by type and number only: the message must not carry the data being erased.
+            "records": ", ".join(sorted({f"{obj._meta.verbose_name} #{obj.pk}" for obj in error.protected_objects}))
+        }) from None
+    results = {}
+    for held, group in plans.items():
+        for entry in groups[held]:
+            outcomes = [plan.outcome(entry) for plan in group if plan.outcome(entry)]
+            outcome = (Outcome.NOT_HELD if not outcomes else
+                       Outcome.ANONYMISED if "anonymised" in outcomes else Outcome.ERASED)
+            results[entry.pk] = (outcome, len(outcomes))
+    return results
+
+
+@transaction.atomic
+def request_erase(*, request: SubjectRequest, actor) -> list[ErasureItem]:
+    """Carry out an erasure request, entry by entry of the catalogue; see the module's docstring."""
+    request = SubjectRequest.objects.select_for_update().get(pk=request.pk)
+    _refuse(request)
+    done = list(request.erasure_items.select_related("field", "system"))
+    if done:
+        return done  # already carried out: nothing more changes
+    # Lock the subject before looking for holds: placing a hold locks it too, so the two never cross.
+    subject = DataSubject.objects.select_for_update().get(pk=request.subject_id)
+    _refuse_held(subject.pk)
+    reason = _("Request #%(id)s: erasure (1.5)") % {"id": request.pk}
+    _withdraw_consents(request, subject, actor, reason)
+
+    entries = list(PersonalDataField.objects.select_related("retention_rule", "system").order_by("category", "code"))
+    routes = {entry.pk: _route(entry) for entry in entries}
+    groups = defaultdict(list)
+    for entry in entries:
+        route, held = routes[entry.pk]
+        if route == ERASE:
+            groups[held].append(entry)
+    erased = _erase(subject, groups, actor=actor, reason=reason)
+
+    items = []
+    for entry in entries:
+        route, held = routes[entry.pk]
+        rule = entry.retention_rule
+        item = ErasureItem(request=request, field=entry, system=entry.system)
+        if route == TASK:
+            item.outcome = Outcome.TASK
+        elif route == ERASE:
+            item.outcome, item.rows = erased[entry.pk]
+        elif held is not None and not erasing.holding(held, entry, subject.pk).exists():
+            item.outcome = Outcome.NOT_HELD
+        else:
+            # Statutory: the law that keeps it. Otherwise the rule's code, which the report
+            # names in the reader's language. Records we cannot look through are reported kept.
+            item.outcome = Outcome.KEPT
+            item.kept_under = rule.legal_reference if rule.is_statutory else rule.code
+            item.kept_until = erasing.kept_until(held, rule, subject.pk) if held else None
+        items.append(record_save(instance=item, actor=actor, reason=reason))
+    return items
+
+
+@transaction.atomic
+def erasure_task_done(*, item: ErasureItem, actor, note: str = "") -> ErasureItem:
+    """Tick off one task of an erasure: the system's owner has erased the data in their system."""
+    item = ErasureItem.objects.select_for_update().select_related("field", "system").get(pk=item.pk)
+    if item.outcome != Outcome.TASK:
+        raise ValidationError(_("“%(field)s” is not a task for a system's owner (%(outcome)s); there is nothing "
+                                "to tick off.") % {"field": item.field.name,
+                                                   "outcome": item.get_outcome_display().lower()})
+    if item.task_done_at is not None:
+        raise ValidationError(_("This task was already ticked off by %(who)s on %(date)s.") % {
+            "who": item.task_done_by_username or _("system"),
+            "date": f"{timezone.localtime(item.task_done_at):%d.%m.%Y}"})
+    item.task_done_at = timezone.now()
+    item.task_done_by_id = getattr(actor, "pk", None)
+    item.task_done_by_username = actor.get_username() if actor else ""
+    item.task_note = note.strip()
+    return record_save(instance=item, actor=actor, reason=_("Request #%(id)s: %(field)s erased in %(system)s") % {
+        "id": item.request_id, "field": item.field.name, "system": item.system.name})
+
+
+def _kept_line(item: ErasureItem, rules: dict[str, RetentionRule]) -> str:
+    rule = rules.get(item.kept_under)
+    under = _("the retention rule “%(rule)s”") % {"rule": rule.name} if rule else item.kept_under
+    if item.kept_until:
+        return _("%(field)s: kept under %(under)s until %(date)s") % {
+            "field": item.field.name, "under": under, "date": f"{item.kept_until:%d.%m.%Y}"}
+    rule = rule or item.field.retention_rule
+    return _("%(field)s: kept under %(under)s (%(period)s; the clock starts %(clock)s)") % {
+        "field": item.field.name, "under": under, "period": rule.period_display,
+        "clock": rule.get_clock_starts_display()}
+
+
+def erasure_report(request: SubjectRequest) -> list[str]:
+    """The erasure's result, one line per catalogue entry, in the active language."""
+    items = list(request.erasure_items.select_related("field__retention_rule", "system")
+                 .order_by("field__category", "field__code"))
+    rules = {rule.code: rule for rule in RetentionRule.objects.filter(
+        code__in={item.kept_under for item in items if item.outcome == Outcome.KEPT})}
+    lines = []
+    for item in items:
+        name = item.field.name
+        if item.outcome == Outcome.KEPT:
+            lines.append(_kept_line(item, rules))
+        elif item.outcome == Outcome.TASK:
+            owner = item.system.owner
+            if item.system.owner_email:
+                owner = f"{owner} ({item.system.owner_email})"
+            state = _("done") if item.task_done_at else _("open")
+            lines.append(_("%(field)s: task for %(owner)s — %(state)s") % {
+                "field": name, "owner": owner, "state": state})
+        else:
+            lines.append({
+                Outcome.ERASED: _("%(field)s: erased"),
+                Outcome.ANONYMISED: _("%(field)s: anonymised"),
+                Outcome.NOT_HELD: _("%(field)s: not held"),
+            }[item.outcome] % {"field": name})
+    return lines

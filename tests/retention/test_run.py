@@ -1,0 +1,223 @@
+"""The retention run (1.3.1): data past its rule goes, in batches, unless a legal hold or the law keeps it."""
+
+import datetime
+from datetime import timedelta
+
+import pytest
+from django.db.models import ProtectedError
+
+from shipex_privacy.audit.models import TrailEntry
+from shipex_privacy.audit.services import record_save
+from shipex_privacy.catalogue.models import PersonalDataField, Purpose, RetentionRule
+from shipex_privacy.consents.models import ConsentEvent, PolicyAcceptance
+from shipex_privacy.consents.services import Evidence, consent_grant, consent_withdraw
+from shipex_privacy.retention import erasing
+from shipex_privacy.retention.models import RetentionRun
+from shipex_privacy.retention.services import legal_hold_release, retention_apply
+from shipex_privacy.rights_requests.services import request_move, request_receive, request_verify_identity
+from shipex_privacy.subjects.models import Address, DataSubject, ServiceUse
+from tests.catalogue.factories import RetentionRuleFactory
+from tests.consents.factories import PolicyVersionFactory
+from tests.retention.factories import YEARS_AGO_4, ClosedSubjectFactory, LegalHoldFactory, closed_with_records
+from tests.subjects.factories import DataSubjectFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def counts(run: RetentionRun) -> dict[tuple[str, str], tuple[int, ...]]:
+    return {(c.rule.code, c.model): (c.expired, c.deleted, c.anonymised, c.held, c.failed)
+            for c in run.counts.select_related("rule")}
+
+
+def history_of(subject) -> int:
+    return TrailEntry.objects.filter(subject_id=subject.pk).count()
+
+
+@pytest.fixture
+def population():
+    return {
+        "expired": closed_with_records(),
+        "closed recently": closed_with_records(closed_days_ago=100),
+        "active": DataSubjectFactory(),
+    }
+
+
+def test_a_dry_run_changes_nothing_and_counts_what_the_run_then_does(population):
+    expired = population["expired"]
+    before = {name: history_of(subject) for name, subject in population.items()}
+
+    dry = retention_apply(dry_run=True, started_by="scheduler")
+
+    assert (dry.dry_run, dry.status, dry.error) == (True, RetentionRun.Status.FINISHED, "")
+    assert {name: history_of(subject) for name, subject in population.items()} == before
+    expired.refresh_from_db()
+    assert expired.full_name and Address.objects.filter(subject=expired).count() == 2
+    dry_counts = counts(dry)
+    assert dry_counts[("account-3y", "subjects.DataSubject")] == (1, 0, 1, 0, 0)
+    assert dry_counts[("account-3y", "subjects.Address")] == (2, 2, 0, 0, 0)
+    assert dry_counts[("account-3y", "subjects.ServiceUse")] == (1, 1, 0, 0, 0)
+    assert dry_counts[("consent-evidence-3y", "consents.PolicyAcceptance")] == (1, 1, 0, 0, 0)
+
+    run = retention_apply(dry_run=False, started_by="scheduler")
+
+    assert counts(run) == dry_counts
+    assert run.status == RetentionRun.Status.FINISHED
+    expired.refresh_from_db()
+    assert (expired.account_id, expired.full_name, expired.phone, expired.email, expired.birth_date) == (
+        f"ERASED-{expired.pk}", "", "", "", None)
+    assert not Address.objects.filter(subject=expired).exists()
+    assert not ServiceUse.objects.filter(subject=expired).exists()
+    assert PolicyAcceptance.objects.filter(subject=expired, ip_address=None, user_agent="").exists()
+    for name in ("closed recently", "active"):
+        assert history_of(population[name]) == before[name]
+    # Nothing is left for a second run.
+    again = retention_apply(dry_run=False, started_by="scheduler")
+    assert {key: value for key, value in counts(again).items() if any(value)} == {}
+
+
+def test_a_statutory_field_stays_while_the_others_under_the_expired_rule_go():
+    rule = RetentionRuleFactory(code="tax-5y", is_statutory=True, legal_reference="Tax Code, art. 91", period=5,
+                                clock_starts=RetentionRule.ClockStart.ACCOUNT_CLOSED)
+    entry = PersonalDataField.objects.get(code="document.pinfl")
+    entry.retention_rule = rule
+    record_save(instance=entry, actor=None, reason="Test: PINFL under the tax rule")
+    four_years, six_years = ClosedSubjectFactory(), ClosedSubjectFactory(closed_days_ago=6 * 365)
+    pinfl, passport = four_years.pinfl, four_years.passport
+
+    run = retention_apply(dry_run=False, started_by="scheduler")
+
+    four_years.refresh_from_db()
+    six_years.refresh_from_db()
+    assert (four_years.full_name, four_years.pinfl, four_years.passport) == ("", pinfl, passport)
+    assert six_years.pinfl == ""  # the statutory period has run out as well
+    assert counts(run)[("tax-5y", "subjects.DataSubject")] == (1, 1, 0, 0, 0)
+    # Customs data counts from the delivery of a shipment, which this back office does not hold.
+    note = run.counts.get(rule__code="customs-5y", model="subjects.DataSubject").note
+    assert "is not held in this back office" in note
+
+
+def test_a_legal_hold_keeps_the_subject_out_of_the_run(compliance_officer):
+    held, other = closed_with_records(), closed_with_records()
+    hold = LegalHoldFactory(subject=held)
+    name = held.full_name
+
+    run = retention_apply(dry_run=False, started_by="scheduler")
+
+    held.refresh_from_db()
+    assert held.full_name == name and Address.objects.filter(subject=held).count() == 2
+    assert PolicyAcceptance.objects.get(subject=held).ip_address == "84.54.70.12"
+    assert not Address.objects.filter(subject=other).exists()
+    assert counts(run)[("account-3y", "subjects.DataSubject")] == (2, 0, 1, 1, 0)
+    assert counts(run)[("account-3y", "subjects.Address")] == (4, 2, 0, 2, 0)
+
+    legal_hold_release(hold=hold, reason="Case closed", actor=compliance_officer)
+    retention_apply(dry_run=False, started_by="scheduler")
+    held.refresh_from_db()
+    assert held.full_name == ""
+
+
+def test_a_failing_record_is_left_unchanged_and_the_others_complete(monkeypatch):
+    failing, fine = closed_with_records(), closed_with_records()
+    name = failing.full_name
+    apply_plan = erasing.apply_plan
+
+    def refuse_one(plan, **kwargs):
+        if plan.instance.pk == failing.pk and isinstance(plan.instance, DataSubject):
+            raise RuntimeError("lock timeout")
+        return apply_plan(plan, **kwargs)
+
+    monkeypatch.setattr(erasing, "apply_plan", refuse_one)
+
+    run = retention_apply(dry_run=False, started_by="scheduler")
+
+    failing.refresh_from_db()
+    fine.refresh_from_db()
+    assert failing.full_name == name and fine.full_name == ""
+    assert run.status == RetentionRun.Status.FAILED
+    assert f"subjects.DataSubject #{failing.pk} (account-3y): RuntimeError: lock timeout" in run.error
+    assert counts(run)[("account-3y", "subjects.DataSubject")] == (2, 0, 1, 0, 1)
+    assert "1 records failed" in run.counts.get(rule__code="account-3y", model="subjects.DataSubject").note
+    # The failing subject's other records were their own transactions and went.
+    assert not Address.objects.filter(subject=failing).exists()
+
+
+def test_records_go_in_batches_with_progress():
+    subjects = [closed_with_records() for _ in range(3)]
+    seen = []
+
+    run = retention_apply(dry_run=False, started_by="scheduler", batch_size=1,
+                          progress=lambda done, total: seen.append((done, total)))
+
+    total = seen[0][1]
+    assert seen[0] == (0, total) and seen[-1] == (total, total)
+    assert [done for done, _total in seen] == sorted(done for done, _total in seen)
+    assert total == sum(c.expired - c.held for c in run.counts.filter(note=""))
+    assert all(DataSubject.objects.get(pk=subject.pk).full_name == "" for subject in subjects)
+
+
+def test_history_names_the_run_and_whoever_started_it(compliance_officer):
+    subject = closed_with_records()
+
+    scheduled = retention_apply(dry_run=False, started_by="scheduler")
+
+    row = DataSubject.history.filter(id=subject.pk).latest()
+    assert row.history_change_reason == f"Retention run #{scheduled.pk}: rule account-3y expired (1.3.1)"
+    assert (row.history_user_id, row.history_username) == (None, "")
+    assert scheduled.started_by == "scheduler"
+
+    other = closed_with_records()
+    by_hand = retention_apply(dry_run=False, started_by=compliance_officer.username, actor=compliance_officer)
+    row = DataSubject.history.filter(id=other.pk).latest()
+    assert (row.history_username, row.history_change_reason) == (
+        "nodira", f"Retention run #{by_hand.pk}: rule account-3y expired (1.3.1)")
+
+
+def test_append_only_ledgers_are_counted_and_never_touched():
+    subject = DataSubjectFactory()
+    policy = PolicyVersionFactory(published=True, effective_date=datetime.date(2020, 1, 1))
+    purpose = Purpose.objects.get(clause="1.3.2.5")
+    event = consent_grant(subject=subject, purpose=purpose, policy_version=policy, actor=None,
+                          occurred_at=YEARS_AGO_4 - timedelta(days=30), evidence=Evidence(channel="web",
+                                                                                           ip_address="84.54.70.12"))
+    consent_withdraw(consent=event.consent, occurred_at=YEARS_AGO_4, evidence=Evidence(channel="web"), actor=None)
+
+    run = retention_apply(dry_run=False, started_by="scheduler")
+
+    count = run.counts.get(rule__code="consent-evidence-3y", model="consents.ConsentEvent")
+    assert (count.expired, count.deleted, count.anonymised) == (1, 0, 0)  # the grant holds an IP and a name
+    assert "Append-only ledger" in count.note
+    assert ConsentEvent.objects.get(pk=event.pk).ip_address == "84.54.70.12"
+
+
+def test_requests_are_erased_three_years_after_they_were_closed(support_agent):
+    request = request_receive(kind="access", channel="phone", actor=support_agent, subject=DataSubjectFactory(),
+                              received_at=YEARS_AGO_4, requester_name="Aziza Tursunova", details="A copy, please.")
+    request_verify_identity(request=request, method="sms_code", actor=support_agent)
+    request_move(request=request, status="refused", actor=support_agent, response_text="Javob berildi.")
+    still_open = request_receive(kind="access", channel="phone", actor=support_agent, received_at=YEARS_AGO_4,
+                                 requester_name="Bobur Aliyev")
+
+    run = retention_apply(dry_run=False, started_by="scheduler")
+
+    request.refresh_from_db()
+    still_open.refresh_from_db()
+    assert (request.requester_name, request.details, request.response_text) == ("", "", erasing.ERASED_TEXT)
+    assert still_open.requester_name == "Bobur Aliyev"
+    assert counts(run)[("dsr-records-3y", "rights_requests.SubjectRequest")] == (1, 0, 1, 0, 0)
+
+
+def test_the_error_of_a_record_still_referenced_names_no_personal_data(monkeypatch):
+    subject = closed_with_records()
+    address = Address.objects.filter(subject=subject).first()
+
+    def protected(*, instance, actor, reason):
+        raise ProtectedError("Cannot delete: referenced.", {address})
+
+    monkeypatch.setattr(erasing, "record_delete", protected)
+
+    run = retention_apply(dry_run=False, started_by="scheduler")
+
+    assert f"subjects.Address #{address.pk} (account-3y): still referenced by subjects.Address #{address.pk}" \
+        in run.error
+    assert address.street not in run.error
+    assert Address.objects.filter(pk=address.pk).exists()
