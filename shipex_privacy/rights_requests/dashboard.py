@@ -62,7 +62,7 @@ class Bar:
     row: KindRow
 
 
-def dashboard_chart(rows: list[KindRow], width: int = 360) -> list[Bar]:
+def dashboard_chart(rows: list[KindRow], width: int = 300) -> list[Bar]:
     """Bar geometry for the SVG chart: open (with its overdue part) and median days, per kind."""
     most_open = max((row.open for row in rows), default=0) or 1
     longest = max((row.median_days or 0 for row in rows), default=0) or 1

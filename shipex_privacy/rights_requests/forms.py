@@ -5,7 +5,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.audit.admin import ChangeReasonForm
-
 from shipex_privacy.subjects.models import DataSubject
 
 from .models import DeadlineRule, ResponseTemplate, SubjectRequest
@@ -47,7 +46,7 @@ class VerifyForm(forms.Form):
 class MoveForm(forms.Form):
     status = forms.ChoiceField(label=_("Move to"), choices=SubjectRequest.Status.choices)
     response_text = forms.CharField(label=_("Response to the subject"), required=False,
-                                    widget=forms.Textarea(attrs={"rows": 6, "cols": 80}),
+                                    widget=forms.Textarea(attrs={"rows": 18, "cols": 90}),
                                     help_text=_("Required to close the request as done or refused."))
     note = forms.CharField(label=_("Note for the history"), max_length=500, required=False)
 

@@ -116,7 +116,8 @@ class SubjectRequest(models.Model):
     # States reached only after the requester's identity is verified.
     NEEDS_IDENTITY = (Status.IN_PROGRESS, Status.WAITING, Status.DONE)
 
-    PERSONAL_DATA_FIELDS = ("requester_name", "requester_contact", "details", "internal_notes", "response_text")
+    PERSONAL_DATA_FIELDS = ("requester_name", "requester_contact", "details", "internal_notes", "response_text",
+                            "response_language")
     NON_PERSONAL_FIELDS = (
         "id", "kind", "channel", "received_at", "subject", "identity_method", "identity_verified_by_id",
         "identity_verified_by_username", "identity_verified_at", "status", "assignee_id", "assignee_username",
@@ -149,6 +150,10 @@ class SubjectRequest(models.Model):
                                      blank=True, related_name="duplicates")
     internal_notes = models.TextField(_("internal notes"), blank=True)
     response_text = models.TextField(_("response to the subject"), blank=True)
+    # Copied from the subject when matched: an erasure may reset the subject's own preference,
+    # and the answer still goes out in the language they asked in.
+    response_language = models.CharField(_("language of the response"), max_length=2,
+                                         choices=DataSubject.Language.choices, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 

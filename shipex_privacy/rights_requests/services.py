@@ -9,8 +9,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from shipex_privacy.audit.services import record_save
@@ -56,6 +55,7 @@ def request_receive(
         raise ValidationError(_("A request cannot be received in the future."))
     rule, refusal = _rule(kind), DeadlineRule.objects.filter(kind=DeadlineRule.REFUSAL).first()
     request = SubjectRequest(
+        response_language=subject.preferred_language if subject else "",
         kind=kind, channel=channel, received_at=received_at, requester_name=requester_name,
         requester_contact=requester_contact, details=details, subject=subject,
         due_at=rule.due_at(received_at), day_count=rule.day_count,
@@ -85,6 +85,7 @@ def request_match_subject(*, request: SubjectRequest, term: str, actor) -> Subje
         raise ValidationError(_("Several subjects match “%(term)s”; search by account id or PINFL.") % {
             "term": term})
     request.subject = found[0]
+    request.response_language = request.subject.preferred_language
     request.duplicate_of = _open_original(request)
     return record_save(instance=request, actor=actor, reason=_("Matched to subject %(account)s") % {
         "account": request.subject.account_id})
@@ -239,7 +240,9 @@ def request_stop_processing(*, request: SubjectRequest, actor) -> SubjectRequest
 
 
 def response_language(request: SubjectRequest) -> str:
-    """The subject's language, or Uzbek (the default) while the requester is unknown."""
+    """The language the subject had when the request was matched, or Uzbek (the default)."""
+    if request.response_language:
+        return request.response_language
     return request.subject.preferred_language if request.subject_id else DataSubject.Language.UZ
 
 
@@ -263,7 +266,7 @@ def response_from_template(request: SubjectRequest, outcome: str) -> str:
     with translation.override(language):
         values = {
             "request_id": str(request.pk),
-            "subject_name": request.subject.full_name if request.subject_id else request.requester_name,
+            "subject_name": (request.subject.full_name if request.subject_id else "") or request.requester_name,
             "received_on": f"{timezone.localtime(request.received_at):%d.%m.%Y}",
             "closed_on": f"{timezone.localdate():%d.%m.%Y}",
             "kind": str(request.get_kind_display()),

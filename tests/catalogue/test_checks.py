@@ -35,6 +35,19 @@ def test_a_personal_data_field_without_catalogue_entry_fails():
     ]
 
 
+def test_migrate_may_add_a_personal_data_field_together_with_its_catalogue_entry(monkeypatch):
+    """migrate runs the checks before migrating; with migrations pending, the catalogue waits."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    entry = PersonalDataField.objects.get(binding="subjects.DataSubject.phone")
+    entry.binding = ""
+    entry.save()
+    monkeypatch.setattr(MigrationExecutor, "migration_plan", lambda self, targets: [("a pending migration", False)])
+    assert check_catalogue_matches_models(databases=["default"]) == []
+    monkeypatch.undo()
+    assert [error.id for error in check_catalogue_matches_models(databases=["default"])] == ["catalogue.E001"]
+
+
 def test_a_binding_to_no_real_field_fails():
     PersonalDataFieldFactory(code="contact.nickname", binding="subjects.DataSubject.nickname")
     assert catalogue_errors() == [

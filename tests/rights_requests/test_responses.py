@@ -91,3 +91,21 @@ def test_the_compliance_team_edits_a_template_with_a_reason(client, compliance_o
     template.refresh_from_db()
     assert template.body == "Dear {subject_name}, here is your data."
     assert template.history.latest().history_change_reason == "Shorter wording"
+
+
+def test_after_an_erasure_the_answer_keeps_the_language_and_name_the_subject_asked_in(support_agent):
+    from shipex_privacy.rights_requests.erasure import request_erase
+    from shipex_privacy.rights_requests.services import request_match_subject, request_verify_identity
+
+    subject = DataSubjectFactory(full_name="Ольга Ким", preferred_language="ru")
+    request = request_receive(kind="erasure", channel="email", actor=support_agent, requester_name="Ольга Ким")
+    request = request_match_subject(request=request, term=subject.account_id, actor=support_agent)
+    request = request_verify_identity(request=request, method="registered_email", actor=support_agent)
+    request_erase(request=request, actor=support_agent)
+    subject.refresh_from_db()
+    assert (subject.full_name, subject.preferred_language) == ("", "uz")  # the erasure reset both
+
+    draft = response_from_template(request, "done")
+
+    assert draft.startswith("Уважаемый(ая) Ольга Ким!")
+    assert "С вашими данными сделано следующее:" in draft
