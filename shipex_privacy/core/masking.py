@@ -2,7 +2,9 @@
 
 import re
 
-from .identifiers import format_phone
+from django.core.exceptions import ValidationError
+
+from .identifiers import format_phone, normalise_phone
 
 MASK = "*"
 
@@ -51,3 +53,14 @@ def mask_text(text: str) -> str:
     if not text:
         return ""
     return f"{text[0]}{MASK * 3}"
+
+
+def mask_contact(contact: str) -> str:
+    """A contact as someone typed it — a phone, an e-mail or anything else — masked by what it is."""
+    contact = (contact or "").strip()
+    if "@" in contact:
+        return mask_email(contact)
+    try:
+        return mask_phone(normalise_phone(contact))
+    except ValidationError:
+        return mask_text(contact)

@@ -15,6 +15,7 @@ from shipex_privacy.audit.access import access_record
 from shipex_privacy.audit.admin import AuditedAdmin
 from shipex_privacy.audit.models import AccessEvent
 from shipex_privacy.core.admin import admin_page
+from shipex_privacy.core.masking import mask_contact
 
 from . import services
 from .dashboard import dashboard_chart, dashboard_rows
@@ -104,6 +105,12 @@ class AccessPackageInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def get_fields(self, request, obj=None):
+        # The file is the subject's data unmasked: only those who answer requests download it.
+        if request.user.has_perm("rights_requests.change_subjectrequest"):
+            return self.fields
+        return tuple(name for name in self.fields if name != "download")
+
     @admin.display(description=_("download"))
     def download(self, package):
         url = reverse("admin:rights_requests_subjectrequest_package", args=[package.request_id, package.pk])
@@ -153,7 +160,7 @@ class SubjectRequestAdmin(AuditedAdmin):
     search_fields = ("=id",)
     show_full_result_count = False
     change_form_template = "admin/rights_requests/subjectrequest/change_form.html"
-    readonly_fields = ("subject", "status", "due_at", "day_count", "refuse_by", "paused_at", "duplicate_of",
+    readonly_fields = ("masked_requester_contact", "subject", "status", "due_at", "day_count", "refuse_by", "paused_at", "duplicate_of",
                        "assignee_username", "identity_method", "identity_verified_by_username",
                        "identity_verified_at", "closed_at")
 
@@ -165,7 +172,8 @@ class SubjectRequestAdmin(AuditedAdmin):
             fieldsets = [
                 (None, {"fields": ("status", "subject", "due_at", "day_count", "refuse_by", "paused_at",
                                    "duplicate_of", "assignee_username", "closed_at")}),
-                (_("The request"), {"fields": request_fields}),
+                (_("The request"), {"fields": request_fields if self.can_write(request, obj) else tuple(
+                    "masked_requester_contact" if name == "requester_contact" else name for name in request_fields)}),
                 (_("Identity"), {"fields": ("identity_method", "identity_verified_by_username",
                                             "identity_verified_at")}),
                 (_("Work"), {"fields": ("internal_notes", "response_text")}),
@@ -192,6 +200,11 @@ class SubjectRequestAdmin(AuditedAdmin):
                 *([AccessPackageInline] if obj.kind in (SubjectRequest.Kind.ACCESS, SubjectRequest.Kind.INFORMATION)
                   else []),
                 *([ErasureItemInline] if obj.kind == SubjectRequest.Kind.ERASURE else [])]
+
+    @admin.display(description=_("requester's contact, as given"))
+    def masked_requester_contact(self, obj):
+        """For staff who only read: the contact masked like the subject's identifiers (clause 1.7.1)."""
+        return mask_contact(obj.requester_contact) or "—"
 
     @admin.display(description=_("due"), ordering="due_at")
     def due(self, obj):

@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from shipex_privacy.core import identifiers
-from shipex_privacy.core.masking import mask_email, mask_passport, mask_phone, mask_pinfl
+from shipex_privacy.core.masking import mask_contact, mask_email, mask_passport, mask_phone, mask_pinfl
 
 GOOD_PHONES = [
     ("+998 90 123 45 67", "+998901234567"),
@@ -93,6 +93,10 @@ def test_email_is_lower_cased():
         (mask_passport, "AA1234567", "AA*****67"),
         (mask_email, "aziz.karimov@mail.uz", "a***@mail.uz"),
         (mask_phone, "", ""),
+        (mask_contact, "90 123 45 67", "+998 90 *** ** 67"),
+        (mask_contact, "Aziz.Karimov@mail.uz", "A***@mail.uz"),
+        (mask_contact, "Chilonzor 9, 14-uy", "C***"),
+        (mask_contact, "", ""),
     ],
 )
 def test_masking_keeps_only_what_identifies_the_row(function, value, masked):

@@ -62,3 +62,22 @@ def test_the_agent_erases_from_the_request_page_and_ticks_off_a_task(client, sup
     assert task_url not in page
     refused = client.post(task_url, {"note": ""}, follow=True).content.decode()
     assert "already" in refused  # ticked once, not twice
+
+
+def test_the_auditor_reads_the_request_with_the_contact_masked_and_no_download(client, support_agent, auditor):
+    subject = DataSubjectFactory()
+    request = request_receive(kind="access", channel="phone", actor=support_agent, subject=subject,
+                              requester_contact="+998 90 123 45 67")
+    request = request_verify_identity(request=request, method="sms_code", actor=support_agent)
+    package = access_package_build(request=request, actor=support_agent)
+    download = reverse("admin:rights_requests_subjectrequest_package", args=[request.pk, package.pk])
+    change = reverse("admin:rights_requests_subjectrequest_change", args=[request.pk])
+
+    client.force_login(auditor)
+    page = client.get(change).content.decode()
+    assert "+998 90 *** ** 67" in page and "123 45 67" not in page and "+998901234567" not in page
+    assert package.sha256 in page and download not in page
+
+    client.force_login(support_agent)
+    page = client.get(change).content.decode()
+    assert 'value="+998 90 123 45 67"' in page and download in page
