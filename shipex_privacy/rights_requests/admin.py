@@ -160,9 +160,9 @@ class SubjectRequestAdmin(AuditedAdmin):
     search_fields = ("=id",)
     show_full_result_count = False
     change_form_template = "admin/rights_requests/subjectrequest/change_form.html"
-    readonly_fields = ("masked_requester_contact", "subject", "status", "due_at", "day_count", "refuse_by", "paused_at", "duplicate_of",
-                       "assignee_username", "identity_method", "identity_verified_by_username",
-                       "identity_verified_at", "closed_at")
+    readonly_fields = ("masked_requester_contact", "subject", "status", "due_at", "day_count", "refuse_by",
+                       "paused_at", "duplicate_of", "assignee_username", "identity_method",
+                       "identity_verified_by_username", "identity_verified_at", "closed_at")
 
     def get_fieldsets(self, request, obj=None):
         request_fields = ("kind", "channel", "received_at", "requester_name", "requester_contact", "details")
