@@ -61,6 +61,17 @@ class Bar:
     median_width: float
     row: KindRow
 
+    # Where the bars start in the template's SVG, and where the figures beside them go.
+    OPEN_X, MEDIAN_X, GAP = 250, 640, 6
+
+    @property
+    def open_label_x(self) -> float:
+        return self.OPEN_X + self.open_width + self.GAP
+
+    @property
+    def median_label_x(self) -> float:
+        return self.MEDIAN_X + self.median_width + self.GAP
+
 
 def dashboard_chart(rows: list[KindRow], width: int = 300) -> list[Bar]:
     """Bar geometry for the SVG chart: open (with its overdue part) and median days, per kind."""

@@ -1,5 +1,6 @@
 """The requests dashboard: open and overdue per kind, median time to close, as a chart."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -64,3 +65,20 @@ def test_the_queue_links_to_the_dashboard(client, auditor):
     client.force_login(auditor)
     page = client.get(reverse("admin:rights_requests_subjectrequest_changelist")).content.decode()
     assert DASHBOARD in page and client.get(DASHBOARD).status_code == 200
+
+
+def test_the_chart_draws_in_uzbek_too(client, support_agent):
+    """Uzbek writes 7,5 for 7.5; SVG coordinates must keep the decimal point."""
+    client.force_login(support_agent)
+    client.cookies["django_language"] = "uz"
+    for days in (1, 2):
+        closed("access", days)
+    SubjectRequestFactory(kind="access")
+    SubjectRequestFactory(kind="erasure")
+    SubjectRequestFactory(kind="erasure")
+    SubjectRequestFactory(kind="erasure")
+    body = client.get(DASHBOARD).content.decode()
+    svg = body[body.index('<svg viewBox'):]
+    svg = svg[:svg.index("</svg>")]
+    assert re.findall(r'(?:width|x)="[0-9.]+"', svg) and not re.search(r'(?:width|x)="[^"]*,', svg)
+    assert "1,5" in body  # the table beside it still speaks Uzbek: median 1,5 days
