@@ -21,7 +21,7 @@ from . import services
 from .dashboard import dashboard_chart, dashboard_rows
 from .forms import (
     AssignActionForm,
-    CorrectionForm,
+    CorrectionForms,
     ExtendForm,
     MatchForm,
     MoveForm,
@@ -347,14 +347,16 @@ class SubjectRequestAdmin(AuditedAdmin):
 
         def make_form(obj, data):
             subject = type(obj.subject).objects.get(pk=obj.subject_id) if obj.subject_id else None
-            built["form"] = CorrectionForm(data, instance=subject) if subject else forms.Form(data)
-            return built["form"]
+            built["forms"] = CorrectionForms(data, subject) if subject else forms.Form(data)
+            return built["forms"]
 
         def run(obj, data):
-            changes = built["form"].changes() if obj.subject_id else {}
-            services.request_correct_subject(request=obj, changes=changes, actor=request.user)
+            if obj.subject_id is None:  # the service says what is missing
+                return services.request_correct_subject(request=obj, changes={}, actor=request.user)
+            return services.request_correct_subject(request=obj, changes=built["forms"].changes(), actor=request.user,
+                                                    address_changes=built["forms"].address_changes())
 
-        return self.step(request, pk, title=_("Correct the subject's data (1.5.1)"), form_class=CorrectionForm,
+        return self.step(request, pk, title=_("Correct the subject's data (1.5.1)"), form_class=CorrectionForms,
                          make_form=make_form, run=run, done=_("The subject's data is corrected for request #%(id)s."),
                          intro=_("The history of the subject records this request as the reason."))
 

@@ -2,13 +2,14 @@ from django import forms
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.audit.admin import ChangeReasonForm
-from shipex_privacy.subjects.models import DataSubject
+from shipex_privacy.subjects.models import Address, DataSubject
 
 from .models import DeadlineRule, ResponseTemplate, SubjectRequest
-from .services import CORRECTABLE_FIELDS
+from .services import CORRECTABLE_ADDRESS_FIELDS, CORRECTABLE_FIELDS
 
 
 class SubjectRequestForm(ChangeReasonForm):
@@ -69,6 +70,41 @@ class CorrectionForm(forms.ModelForm):
 
     def changes(self) -> dict:
         return {name: getattr(self.instance, name) for name in self.changed_data}
+
+
+AddressCorrectionFormSet = forms.modelformset_factory(
+    Address, fields=CORRECTABLE_ADDRESS_FIELDS, extra=0, can_delete=False,
+)
+
+
+def address_changes(formset) -> dict[int, dict]:
+    """What the agent changed in each address of the formset, by address id."""
+    return {form.instance.pk: {name: form.cleaned_data[name] for name in form.changed_data}
+            for form in formset.forms if form.changed_data}
+
+
+class CorrectionForms:
+    """The subject's fields and their addresses on one correction page, validated together."""
+
+    def __init__(self, data, subject: DataSubject):
+        self.subject = CorrectionForm(data, instance=subject)
+        self.addresses = AddressCorrectionFormSet(data, queryset=subject.addresses.all(), prefix="addresses")
+        self.cleaned_data = {}
+
+    def is_valid(self) -> bool:
+        return all([self.subject.is_valid(), self.addresses.is_valid()])  # both, so both show their errors
+
+    def changes(self) -> dict:
+        return self.subject.changes()
+
+    def address_changes(self) -> dict[int, dict]:
+        return address_changes(self.addresses)
+
+    def as_p(self):
+        parts = [self.subject.as_p(), self.addresses.management_form]
+        for number, form in enumerate(self.addresses.forms, start=1):
+            parts.append(format_html("<h3>{} {}</h3>{}", _("Address"), number, form.as_p()))
+        return format_html_join("", "{}", ((part,) for part in parts))
 
 
 class ResponseTemplateForm(ChangeReasonForm):

@@ -279,26 +279,49 @@ def response_from_template(request: SubjectRequest, outcome: str) -> str:
 # The subject's fields an agent may correct from a correction request (1.5.1); the account id
 # and registration time are facts of the account, not the subject's to correct.
 CORRECTABLE_FIELDS = ("full_name", "phone", "email", "pinfl", "passport", "birth_date", "preferred_language")
+CORRECTABLE_ADDRESS_FIELDS = ("kind", "region", "city", "street", "landmark", "postal_code")
+
+
+def _labels(model, names) -> str:
+    return ", ".join(str(model._meta.get_field(name).verbose_name) for name in names)
 
 
 @transaction.atomic
-def request_correct_subject(*, request: SubjectRequest, changes: dict, actor) -> DataSubject:
-    """Correct the subject's data as a correction request asks (1.5.1); the history reason names
-    the request, whatever the agent types."""
+def request_correct_subject(*, request: SubjectRequest, changes: dict, actor,
+                            address_changes: dict[int, dict] | None = None) -> DataSubject:
+    """Correct the subject's data — their own fields and their addresses (by address id) — as a
+    correction request asks (1.5.1); each history row's reason names the request, whatever the
+    agent types. Everything is validated before anything is saved."""
+    from shipex_privacy.subjects.models import Address
+
     request = _locked(request)
     _refuse_closed(request)
     if request.kind != SubjectRequest.Kind.CORRECTION:
         raise ValidationError(_("Request #%(id)s is not a correction request.") % {"id": request.pk})
     if request.subject_id is None or not request.identity_verified:
         raise ValidationError(_("Match the request to a subject and verify the requester's identity first."))
-    if unknown := sorted(set(changes) - set(CORRECTABLE_FIELDS)):
-        raise ValidationError(_("These fields cannot be corrected here: %(fields)s.") % {"fields": ", ".join(unknown)})
+    address_changes = address_changes or {}
+    unknown = set(changes) - set(CORRECTABLE_FIELDS)
+    unknown |= {name for values in address_changes.values() for name in values} - set(CORRECTABLE_ADDRESS_FIELDS)
+    if unknown:
+        raise ValidationError(_("These fields cannot be corrected here: %(fields)s.") % {
+            "fields": ", ".join(sorted(unknown))})
     subject = DataSubject.objects.select_for_update().get(pk=request.subject_id)
-    changed = sorted(name for name, value in changes.items() if getattr(subject, name) != value)
-    if not changed:
+    addresses = Address.objects.filter(subject=subject).in_bulk(list(address_changes))
+    if len(addresses) != len(address_changes):
+        raise ValidationError(_("An address to correct does not belong to this subject."))
+
+    to_save = []
+    for record, values in [(subject, changes), *((addresses[pk], address_changes[pk]) for pk in address_changes)]:
+        changed = sorted(name for name, value in values.items() if getattr(record, name) != value)
+        for name in changed:
+            setattr(record, name, values[name])
+        if changed:
+            record.full_clean()  # all records checked before the first is saved
+            to_save.append((record, changed))
+    if not to_save:
         raise ValidationError(_("Nothing was changed."))
-    for name in changed:
-        setattr(subject, name, changes[name])
-    labels = ", ".join(str(DataSubject._meta.get_field(name).verbose_name) for name in changed)
-    return record_save(instance=subject, actor=actor, reason=_("Request #%(id)s: correction (1.5.1) of %(fields)s")
-                       % {"id": request.pk, "fields": labels})
+    for record, changed in to_save:
+        record_save(instance=record, actor=actor, reason=_("Request #%(id)s: correction (1.5.1) of %(fields)s") % {
+            "id": request.pk, "fields": _labels(type(record), changed)})
+    return subject

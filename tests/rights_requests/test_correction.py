@@ -49,18 +49,28 @@ def test_refusals_change_nothing(support_agent, kind, verified, changes, message
     assert subject.history.count() == rows
 
 
+def page_data(forms, subject) -> dict:
+    """What the correction page posts when the agent changes nothing: every field as shown."""
+    data = {name: forms.subject.initial[name] for name in forms.subject.fields}
+    data["birth_date"] = subject.birth_date.isoformat()
+    management = forms.addresses.management_form
+    data.update({management.add_prefix(name): value for name, value in management.initial.items()})
+    for form in forms.addresses.forms:
+        data.update({form.add_prefix(name): form.initial.get(name) if name != "id" else form.instance.pk
+                     for name in form.fields})
+    return data
+
+
 def test_the_agent_corrects_the_phone_from_the_request_page(client, support_agent):
     client.force_login(support_agent)
     client.cookies["django_language"] = "en"
     subject = DataSubjectFactory(phone="+998901234567", preferred_language="uz")
     request = correction_request(support_agent, subject)
     url = reverse("admin:rights_requests_subjectrequest_correct", args=[request.pk])
-    form = client.get(url).context["form"]
-    data = {name: form.initial[name] for name in form.fields}
-    data["birth_date"] = subject.birth_date.isoformat()
+    data = page_data(client.get(url).context["form"], subject)
 
     bad = client.post(url, {**data, "phone": "12345"})
-    assert bad.status_code == 200 and bad.context["form"].errors["phone"]
+    assert bad.status_code == 200 and bad.context["form"].subject.errors["phone"]
     assert DataSubject.objects.get(pk=subject.pk).phone == "+998901234567"
 
     client.post(url, {**data, "phone": "90 765 43 21"})
@@ -75,7 +85,42 @@ def test_a_mandatory_field_cannot_be_emptied_by_a_correction(client, support_age
     subject = DataSubjectFactory()
     request = correction_request(support_agent, subject)
     url = reverse("admin:rights_requests_subjectrequest_correct", args=[request.pk])
-    form = client.get(url).context["form"]
-    data = {name: form.initial[name] for name in form.fields} | {"birth_date": subject.birth_date.isoformat()}
+    data = page_data(client.get(url).context["form"], subject)
     response = client.post(url, {**data, "phone": ""})
-    assert "mandatory in the data catalogue" in str(response.context["form"].errors["phone"])
+    assert "mandatory in the data catalogue" in str(response.context["form"].subject.errors["phone"])
+
+
+def test_the_agent_corrects_an_address_and_a_bad_one_saves_nothing(client, support_agent):
+    from tests.subjects.factories import AddressFactory
+
+    client.force_login(support_agent)
+    client.cookies["django_language"] = "en"
+    subject = DataSubjectFactory(full_name="Nodir Qodirov")
+    home, work = AddressFactory(subject=subject), AddressFactory(subject=subject, kind="work")
+    request = correction_request(support_agent, subject)
+    url = reverse("admin:rights_requests_subjectrequest_correct", args=[request.pk])
+    data = page_data(client.get(url).context["form"], subject)
+    index = {data[f"addresses-{i}-id"]: i for i in range(2)}
+
+    refused = client.post(url, {**data, "full_name": "Nodir Qodirov Anvarovich",
+                                f"addresses-{index[home.pk]}-street": ""})
+    assert refused.context["form"].addresses.errors[index[home.pk]]["street"]
+    assert DataSubject.objects.get(pk=subject.pk).full_name == "Nodir Qodirov"  # nothing saved
+
+    client.post(url, {**data, f"addresses-{index[work.pk]}-street": "Amir Temur koʻchasi, 108"})
+
+    work.refresh_from_db()
+    assert work.street == "Amir Temur koʻchasi, 108"
+    assert work.history.latest().history_change_reason == (
+        f"Request #{request.pk}: correction (1.5.1) of street, house, apartment")
+    assert subject.history.count() == 1 and home.history.count() == 1  # untouched: no new rows
+
+
+def test_an_address_of_another_subject_is_refused(support_agent):
+    from tests.subjects.factories import AddressFactory
+
+    subject, stranger = DataSubjectFactory(), AddressFactory()
+    request = correction_request(support_agent, subject)
+    with pytest.raises(ValidationError, match="does not belong to this subject"):
+        request_correct_subject(request=request, changes={}, actor=support_agent,
+                                address_changes={stranger.pk: {"street": "X"}})
