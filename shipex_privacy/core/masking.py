@@ -3,10 +3,12 @@
 import re
 
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 
 from .identifiers import format_phone, normalise_phone
 
 MASK = "*"
+PHONE_ONLY = re.compile(r"[\d\s()+-]+")  # a phone number as typed, and nothing else
 
 
 def mask_phone(e164: str) -> str:
@@ -56,11 +58,17 @@ def mask_text(text: str) -> str:
 
 
 def mask_contact(contact: str) -> str:
-    """A contact as someone typed it — a phone, an e-mail or anything else — masked by what it is."""
+    """A contact as someone typed it, masked by what it is: one e-mail address, one phone number,
+    or anything else (several contacts, an address) masked as free text."""
     contact = (contact or "").strip()
-    if "@" in contact:
-        return mask_email(contact)
     try:
-        return mask_phone(normalise_phone(contact))
+        validate_email(contact)
+        return mask_email(contact)
     except ValidationError:
-        return mask_text(contact)
+        pass
+    if PHONE_ONLY.fullmatch(contact):
+        try:
+            return mask_phone(normalise_phone(contact))
+        except ValidationError:
+            pass
+    return mask_text(contact)

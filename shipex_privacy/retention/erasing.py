@@ -31,7 +31,7 @@ from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
@@ -171,13 +171,20 @@ HELD_MODELS: dict[str, HeldModel] = {held.label: held for held in (
     ),
     HeldModel(
         "rights_requests.SubjectRequest", "subject",
-        # A request's records count from its receipt, and only once it is closed: an open request
-        # is still being answered.
-        clocks={ClockStart.COLLECTED: Clock("received_at", Q(status__in=("done", "refused")))},
+        # A request's records count from the day it closed: until then it is still being answered,
+        # and afterwards it is the evidence of how ShipEx answered.
+        clocks={ClockStart.COLLECTED: Clock("closed_at", Q(status__in=("done", "refused")))},
         replacements={
             # A closed request must keep a response (database rule); the text itself goes.
             "response_text": Replacement(lambda request: ERASED_TEXT, lambda: Q(response_text=ERASED_TEXT)),
         },
+    ),
+    # The zip of an access package is a copy of the subject's data; its row (SHA-256, size) stays as
+    # proof of what was sent, while the file goes with the subject's data or at the end of its rule.
+    HeldModel(
+        "rights_requests.AccessPackage", "request__subject",
+        clocks={ClockStart.COLLECTED: Clock("built_at"),
+                ClockStart.ACCOUNT_CLOSED: _account_closed("request__subject__")},
     ),
 )}
 
@@ -233,6 +240,7 @@ def _bound(clock: Clock, moment: datetime):
 # --- Targets: what a field becomes --------------------------------------------------------------
 
 ROW = object()  # the record is deleted
+TEXT_FIELDS = models.CharField | models.TextField
 
 
 @dataclass(frozen=True)
@@ -248,7 +256,7 @@ def target(held: HeldModel, model_field: models.Field, instance: models.Model | 
         return Target(value, anonymised=True)
     if model_field.null:
         return Target(None, anonymised=False)
-    if model_field.blank and isinstance(model_field, models.CharField | models.TextField):
+    if model_field.blank and isinstance(model_field, TEXT_FIELDS | models.FileField):
         return Target("", anonymised=False)
     if model_field.has_default() and not callable(model_field.default):
         return Target(model_field.default, anonymised=True)
@@ -269,7 +277,7 @@ def _empty(value) -> bool:
 
 def _has_value(model_field: models.Field) -> Q:
     condition = Q(**{f"{model_field.attname}__isnull": False})
-    if isinstance(model_field, models.CharField | models.TextField):
+    if isinstance(model_field, TEXT_FIELDS | models.FileField):
         condition &= ~Q(**{model_field.attname: ""})
     return condition
 
@@ -392,6 +400,11 @@ def apply_plan(plan: Plan, *, actor, reason: str, close_account: bool = False) -
         record_delete(instance=instance, actor=actor, reason=reason)
         return
     for change in plan.changes:
+        model_field = instance._meta.get_field(change.attname)
+        if isinstance(model_field, models.FileField) and getattr(instance, change.attname):
+            # The stored file goes once the emptied field is committed; a rollback keeps both.
+            stored = getattr(instance, change.attname)
+            transaction.on_commit(functools.partial(stored.storage.delete, stored.name))
         setattr(instance, change.attname, change.value)
     closed = close_account and instance._meta.label == "subjects.DataSubject" and close_subject(instance)
     if plan or closed:

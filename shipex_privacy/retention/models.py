@@ -48,6 +48,10 @@ class LegalHold(models.Model):
             models.CheckConstraint(condition=Q(released_at__isnull=True) | ~Q(release_reason=""),
                                    name="legal_hold_release_says_why",
                                    violation_error_message=_("Say why the legal hold is released.")),
+            models.UniqueConstraint(fields=["subject", "legal_reference"], condition=Q(released_at__isnull=True),
+                                    name="legal_hold_one_active_per_reference",
+                                    violation_error_message=_("This subject is already under a legal hold for this "
+                                                              "reference.")),
         ]
         indexes = [models.Index(fields=["subject", "released_at"], name="legal_hold_active_idx")]
 
@@ -114,4 +118,4 @@ class RetentionRunCount(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.run} · {self.rule} · {self.model}"
+        return f"#{self.run_id} · {self.model}"

@@ -156,6 +156,8 @@ def _apply_one(work: Work, pk, *, run: RetentionRun, count: RetentionRunCount, d
             if instance is None:
                 return False  # deleted since the batch was read
             subject_id = work.held.subject_id_of(instance)
+            if subject_id:  # the lock legal_hold_place takes too: a hold and this erasure never cross
+                DataSubject.objects.select_for_update().filter(pk=subject_id).first()
             if subject_id and LegalHold.objects.active().filter(subject_id=subject_id).exists():
                 count.held += 1  # placed since the records were counted
                 return False

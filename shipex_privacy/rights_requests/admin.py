@@ -113,6 +113,8 @@ class AccessPackageInline(admin.TabularInline):
 
     @admin.display(description=_("download"))
     def download(self, package):
+        if not package.file:
+            return _("file erased")
         url = reverse("admin:rights_requests_subjectrequest_package", args=[package.request_id, package.pk])
         return format_html('<a href="{}">{}</a>', url, _("Download (logged)"))
 
@@ -343,16 +345,27 @@ class SubjectRequestAdmin(AuditedAdmin):
                              request=obj, reason=data["reason"], actor=request.user))
 
     def correct_view(self, request, pk):
+        # The page shows the subject's identifiers in full: only for a verified, open correction
+        # request, and each showing is a logged read of the subject.
+        obj = get_object_or_404(SubjectRequest, pk=pk)
+        if not request.user.has_perm("rights_requests.change_subjectrequest"):
+            raise PermissionDenied
+        try:
+            services.refuse_correction(obj)
+        except ValidationError as error:
+            for message in error.messages:
+                self.message_user(request, message, messages.ERROR)
+            return redirect("admin:rights_requests_subjectrequest_change", pk)
+        if request.method == "GET":
+            access_record(request=request, action=AccessEvent.Action.SUBJECT_VIEW, obj=obj.subject,
+                          subject_id=obj.subject_id, detail=f"DSR #{pk}: correction")
         built = {}
 
         def make_form(obj, data):
-            subject = type(obj.subject).objects.get(pk=obj.subject_id) if obj.subject_id else None
-            built["forms"] = CorrectionForms(data, subject) if subject else forms.Form(data)
+            built["forms"] = CorrectionForms(data, type(obj.subject).objects.get(pk=obj.subject_id))
             return built["forms"]
 
         def run(obj, data):
-            if obj.subject_id is None:  # the service says what is missing
-                return services.request_correct_subject(request=obj, changes={}, actor=request.user)
             return services.request_correct_subject(request=obj, changes=built["forms"].changes(), actor=request.user,
                                                     address_changes=built["forms"].address_changes())
 
@@ -373,6 +386,10 @@ class SubjectRequestAdmin(AuditedAdmin):
         package = get_object_or_404(AccessPackage.objects.select_related("request"), pk=package_pk, request_id=pk)
         if not request.user.has_perm("rights_requests.change_subjectrequest"):
             raise PermissionDenied  # the file holds the subject's data unmasked: for those who answer requests
+        if not package.file:
+            self.message_user(request, _("The file of this package was erased; its SHA-256 stays as proof."),
+                              messages.ERROR)
+            return redirect("admin:rights_requests_subjectrequest_change", pk)
         access_record(request=request, action=AccessEvent.Action.ACCESS_PACKAGE, obj=package,
                       subject_id=package.request.subject_id, detail=f"DSR #{pk} · sha256 {package.sha256}")
         return FileResponse(package.file.open("rb"), as_attachment=True,

@@ -29,7 +29,7 @@ from shipex_privacy.retention import erasing
 from shipex_privacy.retention.models import LegalHold
 from shipex_privacy.subjects.models import DataSubject
 
-from .models import ErasureItem, SubjectRequest
+from .models import AccessPackage, ErasureItem, SubjectRequest
 
 Outcome = ErasureItem.Outcome
 TASK, KEPT, ERASE = "task", "kept", "erase"
@@ -44,7 +44,10 @@ def _route(entry: PersonalDataField) -> tuple[str, erasing.HeldModel | None]:
     except LookupError:  # a broken binding (the system check names it): a person handles it
         return TASK, None
     held = erasing.held_model(model)
-    if erasing.is_append_only(model) or model._meta.app_label == SubjectRequest._meta.app_label:
+    # The requests' own records are the evidence of how ShipEx answered; an access package's file
+    # is a copy of the subject's data and goes with it (its row keeps the SHA-256).
+    if erasing.is_append_only(model) or (model._meta.app_label == SubjectRequest._meta.app_label
+                                         and model is not AccessPackage):
         return KEPT, held
     if held is None:  # this back office cannot find the subject's records of it: a person does
         return TASK, None

@@ -329,15 +329,22 @@ class ResponseTemplate(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.get_outcome_display()} · {self.language}"
 
+    def placeholders(self) -> set[str]:
+        """The placeholder names the text uses; ValueError for broken braces."""
+        return {name for _text, name, _spec, _conv in Formatter().parse(self.body) if name is not None}
+
     def clean(self) -> None:
         try:
-            names = {name for _text, name, _spec, _conv in Formatter().parse(self.body) if name is not None}
+            names = self.placeholders()
+            decorated = any(spec or conv for _text, name, spec, conv in Formatter().parse(self.body) if name)
         except ValueError:
             raise ValidationError({"body": _("Braces must come in pairs, such as {request_id}.")}) from None
         if unknown := sorted(names - set(self.PLACEHOLDERS)):
             raise ValidationError({"body": _("Unknown placeholders: %(names)s. Use only: %(allowed)s.") % {
                 "names": ", ".join(f"{{{name}}}" for name in unknown),
                 "allowed": ", ".join(f"{{{name}}}" for name in self.PLACEHOLDERS)}})
+        if decorated:  # {closed_on:d} or {request_id!r}: formatting is ours, not the template's
+            raise ValidationError({"body": _("Write placeholders bare, such as {request_id}, without : or !.")})
 
     def render(self, values: dict[str, str]) -> str:
         return self.body.format_map({name: values.get(name, "") for name in self.PLACEHOLDERS})
@@ -356,9 +363,16 @@ class AccessPackage(models.Model):
     admin (each download is logged), and its SHA-256 is kept here so the copy sent can be proven.
     """
 
+    # The file is the subject's data; the rest is the proof of what was sent and stays.
+    PERSONAL_DATA_FIELDS = ("file",)
+    NON_PERSONAL_FIELDS = ("id", "request", "sha256", "size", "language", "record_count", "built_at", "built_by_id",
+                           "built_by_username")
+
     request = models.ForeignKey(SubjectRequest, verbose_name=_("request"), on_delete=models.PROTECT,
                                 related_name="access_packages")
-    file = models.FileField(_("file"), storage=access_package_storage, upload_to="%Y/%m/", max_length=300)
+    file = models.FileField(_("file"), storage=access_package_storage, upload_to="%Y/%m/", max_length=300,
+                            blank=True, help_text=_("Empty once erased: with the subject's data or at the end of its "
+                                                    "retention rule."))
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     size = models.PositiveBigIntegerField(_("size in bytes"))
     language = models.CharField(_("language"), max_length=2, choices=DataSubject.Language.choices)
@@ -378,7 +392,7 @@ class AccessPackage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.request} · {self.sha256[:12]}"
+        return f"DSR #{self.request_id} · {self.sha256[:12]}"
 
 
 class ErasureItem(models.Model):
@@ -427,7 +441,7 @@ class ErasureItem(models.Model):
         indexes = [models.Index(fields=["outcome", "task_done_at"], name="erasure_item_open_tasks_idx")]
 
     def __str__(self) -> str:
-        return f"{self.request} · {self.field.code} · {self.get_outcome_display()}"
+        return f"DSR #{self.request_id} · {self.get_outcome_display()}"
 
     @property
     def is_open_task(self) -> bool:

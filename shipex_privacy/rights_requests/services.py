@@ -127,11 +127,24 @@ def request_move(*, request: SubjectRequest, status: str, actor, response_text: 
     if target in SubjectRequest.CLOSED:
         if not request.response_text.strip():
             raise ValidationError(_("Write the response to the subject before closing the request."))
+        if target == SubjectRequest.Status.DONE:
+            _refuse_done_without_the_work(request)
         request.closed_at = timezone.now()
         request.paused_at = None
     request.status = target
     return record_save(instance=request, actor=actor, reason=note.strip() or _("Moved to “%(status)s”") % {
         "status": target.label})
+
+
+def _refuse_done_without_the_work(request: SubjectRequest) -> None:
+    """A request of these kinds is done only once its work is on record; refusing it needs no work."""
+    kind = request.kind
+    if kind in (SubjectRequest.Kind.ACCESS, SubjectRequest.Kind.INFORMATION) and not request.access_packages.exists():
+        raise ValidationError(_("Build the access package before closing the request as done."))
+    if kind == SubjectRequest.Kind.ERASURE and not request.erasure_items.exists():
+        raise ValidationError(_("Carry out the erasure before closing the request as done."))
+    if kind == SubjectRequest.Kind.STOP and request.subject.status == DataSubject.Status.ACTIVE:
+        raise ValidationError(_("Stop processing for the subject before closing the request as done."))
 
 
 def _deadline_change(request, kind, *, actor, reason, due_before, days=0) -> DeadlineChange:
@@ -273,7 +286,14 @@ def response_from_template(request: SubjectRequest, outcome: str) -> str:
             "package_sha256": package.sha256 if package else "",
             "erasure_report": _erasure_lines(request),
         }
-    return template.render(values)
+    if missing := sorted(name for name in template.placeholders() if not values[name]):
+        raise ValidationError(_("The template needs %(names)s, which this request does not have yet.") % {
+            "names": ", ".join(f"{{{name}}}" for name in missing)})
+    try:
+        return template.render(values)
+    except (ValueError, KeyError, IndexError, AttributeError):  # a text saved without the admin's checks
+        raise ValidationError(_("The response template cannot be filled in; the compliance team must correct "
+                                "it.")) from None
 
 
 # The subject's fields an agent may correct from a correction request (1.5.1); the account id
@@ -286,6 +306,15 @@ def _labels(model, names) -> str:
     return ", ".join(str(model._meta.get_field(name).verbose_name) for name in names)
 
 
+def refuse_correction(request: SubjectRequest) -> None:
+    """Why the subject's data may not be corrected from ``request`` (nothing when it may)."""
+    _refuse_closed(request)
+    if request.kind != SubjectRequest.Kind.CORRECTION:
+        raise ValidationError(_("Request #%(id)s is not a correction request.") % {"id": request.pk})
+    if request.subject_id is None or not request.identity_verified:
+        raise ValidationError(_("Match the request to a subject and verify the requester's identity first."))
+
+
 @transaction.atomic
 def request_correct_subject(*, request: SubjectRequest, changes: dict, actor,
                             address_changes: dict[int, dict] | None = None) -> DataSubject:
@@ -295,11 +324,7 @@ def request_correct_subject(*, request: SubjectRequest, changes: dict, actor,
     from shipex_privacy.subjects.models import Address
 
     request = _locked(request)
-    _refuse_closed(request)
-    if request.kind != SubjectRequest.Kind.CORRECTION:
-        raise ValidationError(_("Request #%(id)s is not a correction request.") % {"id": request.pk})
-    if request.subject_id is None or not request.identity_verified:
-        raise ValidationError(_("Match the request to a subject and verify the requester's identity first."))
+    refuse_correction(request)
     address_changes = address_changes or {}
     unknown = set(changes) - set(CORRECTABLE_FIELDS)
     unknown |= {name for values in address_changes.values() for name in values} - set(CORRECTABLE_ADDRESS_FIELDS)

@@ -96,6 +96,8 @@ def test_email_is_lower_cased():
         (mask_contact, "90 123 45 67", "+998 90 *** ** 67"),
         (mask_contact, "Aziz.Karimov@mail.uz", "A***@mail.uz"),
         (mask_contact, "Chilonzor 9, 14-uy", "C***"),
+        (mask_contact, "aziz@mail.uz, +998 90 123 45 67", "a***"),
+        (mask_contact, "+998 90 123 45 67 (aziz@mail.uz)", "+***"),
         (mask_contact, "", ""),
     ],
 )

@@ -50,3 +50,11 @@ def test_releasing_needs_a_reason_and_happens_once(compliance_officer):
     legal_hold_release(hold=hold, reason="Case closed", actor=compliance_officer)
     with pytest.raises(ValidationError, match=r"already released on .* by nodira"):
         legal_hold_release(hold=hold, reason="Again", actor=compliance_officer)
+
+
+def test_the_database_refuses_a_second_active_hold_for_the_same_reference():
+    from django.db import IntegrityError, transaction
+
+    hold = LegalHoldFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LegalHoldFactory(subject=hold.subject, legal_reference=hold.legal_reference)

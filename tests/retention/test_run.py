@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.db.models import ProtectedError
+from django.utils import timezone
 
 from shipex_privacy.audit.models import TrailEntry
 from shipex_privacy.audit.services import record_save
@@ -190,20 +191,56 @@ def test_append_only_ledgers_are_counted_and_never_touched():
 
 
 def test_requests_are_erased_three_years_after_they_were_closed(support_agent):
-    request = request_receive(kind="access", channel="phone", actor=support_agent, subject=DataSubjectFactory(),
-                              received_at=YEARS_AGO_4, requester_name="Aziza Tursunova", details="A copy, please.")
-    request_verify_identity(request=request, method="sms_code", actor=support_agent)
-    request_move(request=request, status="refused", actor=support_agent, response_text="Javob berildi.")
+    from shipex_privacy.rights_requests.models import SubjectRequest
+
+    def closed_request(name, closed_at):
+        request = request_receive(kind="access", channel="phone", actor=support_agent, subject=DataSubjectFactory(),
+                                  received_at=YEARS_AGO_4, requester_name=name, details="A copy, please.")
+        request_verify_identity(request=request, method="sms_code", actor=support_agent)
+        request = request_move(request=request, status="refused", actor=support_agent, response_text="Javob berildi.")
+        request.closed_at = closed_at  # as if it had closed then
+        return record_save(instance=request, actor=support_agent, reason="test: closed long ago")
+
+    long_closed = closed_request("Aziza Tursunova", YEARS_AGO_4 + timedelta(days=30))
+    # Received four years ago too, but paused and closed only today: its records are fresh evidence.
+    just_closed = closed_request("Dilshod Rahimov", timezone.now())
     still_open = request_receive(kind="access", channel="phone", actor=support_agent, received_at=YEARS_AGO_4,
                                  requester_name="Bobur Aliyev")
 
     run = retention_apply(dry_run=False, started_by="scheduler")
 
-    request.refresh_from_db()
-    still_open.refresh_from_db()
-    assert (request.requester_name, request.details, request.response_text) == ("", "", erasing.ERASED_TEXT)
+    long_closed, just_closed, still_open = (SubjectRequest.objects.get(pk=r.pk)
+                                            for r in (long_closed, just_closed, still_open))
+    assert (long_closed.requester_name, long_closed.details, long_closed.response_text) == (
+        "", "", erasing.ERASED_TEXT)
+    assert (just_closed.requester_name, just_closed.response_text) == ("Dilshod Rahimov", "Javob berildi.")
     assert still_open.requester_name == "Bobur Aliyev"
     assert counts(run)[("dsr-records-3y", "rights_requests.SubjectRequest")] == (1, 0, 1, 0, 0)
+
+
+def test_an_access_package_file_goes_after_90_days_and_its_proof_stays(support_agent,
+                                                                     django_capture_on_commit_callbacks):
+    from shipex_privacy.rights_requests.access_package import access_package_build
+
+    request = request_receive(kind="access", channel="app", actor=support_agent, subject=DataSubjectFactory())
+    request = request_verify_identity(request=request, method="app_login", actor=support_agent)
+    old, recent = (access_package_build(request=request, actor=support_agent) for _ in range(2))
+    old.built_at = timezone.now() - timedelta(days=91)
+    record_save(instance=old, actor=support_agent, reason="test: built three months ago")
+    stored, storage = old.file.name, old.file.storage
+
+    with django_capture_on_commit_callbacks() as on_commit:
+        retention_apply(dry_run=False, started_by="scheduler")
+    assert storage.exists(stored)  # until the commit: a rollback keeps the row and its file together
+    # Run only the file deletions the commit would run (other callbacks fill caches of committed ids).
+    deletions = [callback for callback in on_commit if getattr(callback, "func", None) == storage.delete]
+    assert len(deletions) == 1
+    deletions[0]()
+
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert old.file.name == "" and not storage.exists(stored) and len(old.sha256) == 64
+    assert recent.file.name and storage.exists(recent.file.name)
 
 
 def test_the_error_of_a_record_still_referenced_names_no_personal_data(monkeypatch):

@@ -3,10 +3,12 @@
 import pytest
 from django.urls import reverse
 
+from shipex_privacy.accounts.roles import AUDITOR
 from shipex_privacy.audit.models import AccessEvent
 from shipex_privacy.rights_requests.access_package import access_package_build
 from shipex_privacy.rights_requests.models import ErasureItem
 from shipex_privacy.rights_requests.services import request_receive, request_verify_identity
+from tests.accounts.factories import StaffFactory
 from tests.subjects.factories import AddressFactory, DataSubjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +56,11 @@ def test_the_agent_erases_from_the_request_page_and_ticks_off_a_task(client, sup
     task_url = reverse("admin:rights_requests_subjectrequest_task", args=[request.pk, task.pk])
     assert task_url in page and "Mark done" in page
 
+    auditor = StaffFactory(role=AUDITOR)
+    client.force_login(auditor)
+    assert client.post(task_url, {"note": "done"}).status_code == 403  # reads, never ticks off
+    assert client.get(reverse("admin:retention_retentionrun_expiring")).status_code == 200
+    client.force_login(support_agent)
     client.post(task_url, {"note": "Deleted from the CRM by the call-centre team"})
 
     task.refresh_from_db()
@@ -81,3 +88,24 @@ def test_the_auditor_reads_the_request_with_the_contact_masked_and_no_download(c
     client.force_login(support_agent)
     page = client.get(change).content.decode()
     assert 'value="+998 90 123 45 67"' in page and download in page
+
+
+def test_an_erasure_takes_the_files_of_earlier_access_packages_and_keeps_their_proof(
+        support_agent, django_capture_on_commit_callbacks):
+    from shipex_privacy.rights_requests.erasure import request_erase
+
+    subject = DataSubjectFactory()
+    package = access_package_build(request=verified(support_agent, "access", subject), actor=support_agent)
+    stored, storage = package.file.name, package.file.storage
+
+    with django_capture_on_commit_callbacks() as on_commit:
+        items = request_erase(request=verified(support_agent, "erasure", subject), actor=support_agent)
+    for callback in on_commit:
+        if getattr(callback, "func", None) == storage.delete:
+            callback()
+
+    package.refresh_from_db()
+    assert package.file.name == "" and not storage.exists(stored) and len(package.sha256) == 64
+    item = next(item for item in items if item.field.code == "request.access_package")
+    assert (item.outcome, item.rows) == (ErasureItem.Outcome.ERASED, 1)
+    assert package.history.latest().history_change_reason.endswith(": erasure (1.5)")

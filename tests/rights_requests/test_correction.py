@@ -124,3 +124,29 @@ def test_an_address_of_another_subject_is_refused(support_agent):
     with pytest.raises(ValidationError, match="does not belong to this subject"):
         request_correct_subject(request=request, changes={}, actor=support_agent,
                                 address_changes={stranger.pk: {"street": "X"}})
+
+
+@pytest.mark.parametrize(("kind", "verified"), [("access", True), ("correction", False)])
+def test_the_correction_page_shows_nothing_unless_the_request_allows_it(client, support_agent, kind, verified):
+    from shipex_privacy.audit.models import AccessEvent
+
+    client.force_login(support_agent)
+    client.cookies["django_language"] = "en"
+    subject = DataSubjectFactory(passport="AB7654321")
+    request = correction_request(support_agent, subject, kind=kind, verified=verified)
+    response = client.get(reverse("admin:rights_requests_subjectrequest_correct", args=[request.pk]), follow=True)
+    assert "AB7654321" not in response.content.decode()
+    assert response.redirect_chain[-1][0] == reverse("admin:rights_requests_subjectrequest_change", args=[request.pk])
+    assert not AccessEvent.objects.filter(action=AccessEvent.Action.SUBJECT_VIEW).exists()
+
+
+def test_opening_the_correction_page_is_a_logged_read_of_the_subject(client, support_agent):
+    from shipex_privacy.audit.models import AccessEvent
+
+    client.force_login(support_agent)
+    subject = DataSubjectFactory()
+    request = correction_request(support_agent, subject)
+    client.get(reverse("admin:rights_requests_subjectrequest_correct", args=[request.pk]))
+    event = AccessEvent.objects.get(action=AccessEvent.Action.SUBJECT_VIEW)
+    assert (event.subject_id, event.username, event.detail) == (subject.pk, support_agent.username,
+                                                                 f"DSR #{request.pk}: correction")

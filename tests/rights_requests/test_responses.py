@@ -109,3 +109,17 @@ def test_after_an_erasure_the_answer_keeps_the_language_and_name_the_subject_ask
 
     assert draft.startswith("Уважаемый(ая) Ольга Ким!")
     assert "С вашими данными сделано следующее:" in draft
+
+
+def test_a_draft_that_would_leave_a_placeholder_empty_is_refused(support_agent):
+    subject = DataSubjectFactory(preferred_language="en")
+    request = request_receive(kind="access", channel="app", actor=support_agent, subject=subject)
+    with pytest.raises(ValidationError, match=r"needs \{package_sha256\}"):
+        response_from_template(request, "done")  # no package built yet: no checksum to quote
+
+
+@pytest.mark.parametrize("body", ["Closed on {closed_on:d}", "Request {request_id!r}", "{request_id:>999999999}"])
+def test_formatting_inside_a_placeholder_is_refused(body):
+    with pytest.raises(ValidationError, match="bare"):
+        ResponseTemplate(kind="access", outcome="done", language="en", body=body).full_clean(
+            validate_constraints=False)

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from shipex_privacy.rights_requests.access_package import access_package_build
 from shipex_privacy.rights_requests.models import DeadlineChange, SubjectRequest
 from shipex_privacy.rights_requests.services import (
     request_assign,
@@ -38,6 +39,8 @@ def at_status(agent, status, *, verified=True):
             S.WAITING: [S.VERIFYING, S.IN_PROGRESS, S.WAITING], S.DONE: [S.VERIFYING, S.IN_PROGRESS, S.DONE],
             S.REFUSED: [S.REFUSED]}[status]
     for step in path:
+        if step == S.DONE:  # an access request is done once its package is built
+            access_package_build(request=request, actor=agent)
         request = request_move(request=request, status=step, actor=agent,
                                response_text="Javob" if step in SubjectRequest.CLOSED else None)
     return SubjectRequest.objects.get(pk=request.pk)
@@ -52,6 +55,7 @@ def test_an_agent_takes_a_request_from_phone_call_to_done(support_agent):
     request_verify_identity(request=request, method="sms_code", actor=support_agent)
     for status in (S.IN_PROGRESS, S.WAITING, S.IN_PROGRESS):
         request_move(request=request, status=status, actor=support_agent)
+    access_package_build(request=request, actor=support_agent)
     request_move(request=request, status=S.DONE, actor=support_agent, response_text="Maʼlumotlaringiz ilova qilindi.")
     request.refresh_from_db()
     assert (request.subject, request.status, request.identity_verified_by_username) == (subject, S.DONE, "jasur")
@@ -201,3 +205,21 @@ def test_only_staff_who_work_on_requests_are_assigned(support_agent, auditor):
     request.refresh_from_db()
     assert (request.assignee_id, request.assignee_username) == (support_agent.pk, "jasur")
     assert request.history.filter(history_change_reason="Assigned to jasur").count() == 1
+
+
+@pytest.mark.parametrize(("kind", "message"), [
+    ("access", "Build the access package before closing the request as done."),
+    ("information", "Build the access package before closing the request as done."),
+    ("erasure", "Carry out the erasure before closing the request as done."),
+    ("stop", "Stop processing for the subject before closing the request as done."),
+])
+def test_a_request_is_done_only_once_its_work_is_on_record(support_agent, kind, message):
+    request = received(support_agent, kind=kind, subject=DataSubjectFactory())
+    request_verify_identity(request=request, method="sms_code", actor=support_agent)
+    for step in (S.VERIFYING, S.IN_PROGRESS):
+        request_move(request=request, status=step, actor=support_agent)
+    with pytest.raises(ValidationError, match=message):
+        request_move(request=request, status=S.DONE, actor=support_agent, response_text="Done.")
+    request_move(request=request, status=S.REFUSED, actor=support_agent, response_text="Refused: why.")
+    request.refresh_from_db()
+    assert request.status == S.REFUSED  # refusing needs no work, only the reasons
