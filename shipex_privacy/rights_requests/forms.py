@@ -68,12 +68,29 @@ class CorrectionForm(forms.ModelForm):
         fields = CORRECTABLE_FIELDS
         widgets = {"birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        remember_shown_values(self)
+
     def changes(self) -> dict:
         return {name: getattr(self.instance, name) for name in self.changed_data}
 
 
+def remember_shown_values(form) -> None:
+    # A change is what the agent changed on the page as shown, not the difference from the
+    # database when they submit: what a colleague saved meanwhile is never silently reverted.
+    for field in form.fields.values():
+        field.show_hidden_initial = True
+
+
+class AddressCorrectionForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        remember_shown_values(self)
+
+
 AddressCorrectionFormSet = forms.modelformset_factory(
-    Address, fields=CORRECTABLE_ADDRESS_FIELDS, extra=0, can_delete=False,
+    Address, form=AddressCorrectionForm, fields=CORRECTABLE_ADDRESS_FIELDS, extra=0, can_delete=False,
 )
 
 

@@ -58,6 +58,9 @@ def page_data(forms, subject) -> dict:
     for form in forms.addresses.forms:
         data.update({form.add_prefix(name): form.initial.get(name) if name != "id" else form.instance.pk
                      for name in form.fields})
+    # The values as shown travel with the page (hidden "initial-" inputs).
+    data.update({f"initial-{name}": value for name, value in data.items()
+                 if not name.endswith(("-id", "_FORMS")) and not name.startswith("initial-")})
     return data
 
 
@@ -150,3 +153,24 @@ def test_opening_the_correction_page_is_a_logged_read_of_the_subject(client, sup
     event = AccessEvent.objects.get(action=AccessEvent.Action.SUBJECT_VIEW)
     assert (event.subject_id, event.username, event.detail) == (subject.pk, support_agent.username,
                                                                  f"DSR #{request.pk}: correction")
+
+
+def test_a_correction_never_reverts_what_a_colleague_saved_meanwhile(client, support_agent):
+    from shipex_privacy.audit.services import record_save
+
+    client.force_login(support_agent)
+    client.cookies["django_language"] = "en"
+    subject = DataSubjectFactory(full_name="Kamola Ismoilova", phone="+998901112233")
+    request = correction_request(support_agent, subject)
+    url = reverse("admin:rights_requests_subjectrequest_correct", args=[request.pk])
+    data = page_data(client.get(url).context["form"], subject)
+    assert 'name="initial-phone"' in client.get(url).content.decode()
+
+    colleague = DataSubject.objects.get(pk=subject.pk)  # saved while the agent's page is open
+    colleague.phone = "+998935556677"
+    record_save(instance=colleague, actor=support_agent, reason="Caller gave a new number")
+
+    client.post(url, {**data, "full_name": "Kamola Ismoilova Rustamovna"})
+
+    subject.refresh_from_db()
+    assert (subject.full_name, subject.phone) == ("Kamola Ismoilova Rustamovna", "+998935556677")
