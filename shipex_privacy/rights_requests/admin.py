@@ -158,7 +158,7 @@ class SubjectRequestAdmin(AuditedAdmin):
     list_display = ("__str__", "status", "channel", "received_at", "due", "subject", "assignee_username",
                     "duplicate_of")
     list_filter = (QueueFilter, "status", "kind", "channel")
-    list_select_related = ("subject",)
+    list_select_related = ("subject", "duplicate_of")
     search_fields = ("=id",)
     show_full_result_count = False
     change_form_template = "admin/rights_requests/subjectrequest/change_form.html"

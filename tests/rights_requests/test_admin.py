@@ -95,3 +95,24 @@ def test_compliance_edits_the_deadline_table_with_a_reason_support_reads_it(clie
     rule.refresh_from_db()
     assert (rule.days, rule.day_count) == (5, "working")
     assert rule.history.latest().history_change_reason == "Counsel's opinion № 14"
+
+
+def test_the_queue_costs_the_same_queries_however_many_requests_it_shows(agent_client, support_agent):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.subjects.factories import DataSubjectFactory
+
+    def duplicated_pair():
+        subject = DataSubjectFactory()
+        original = SubjectRequestFactory(subject=subject)
+        SubjectRequestFactory(subject=subject, duplicate_of=original)
+
+    duplicated_pair()
+    with CaptureQueriesContext(connection) as few:
+        agent_client.get(CHANGELIST)
+    for _ in range(6):
+        duplicated_pair()
+    with CaptureQueriesContext(connection) as many:
+        agent_client.get(CHANGELIST)
+    assert len(many) == len(few)
