@@ -42,7 +42,7 @@ from shipex_privacy.disclosures.models import Disclosure
 from shipex_privacy.subjects.models import DataSubject
 
 from .models import AccessPackage, SubjectRequest
-from .services import _locked, _refuse_closed
+from .services import lock_request, refuse_if_closed
 
 FORMAT = "shipex-access-package/1"
 OPERATOR = "ShipEx"
@@ -54,7 +54,7 @@ KINDS = (SubjectRequest.Kind.ACCESS, SubjectRequest.Kind.INFORMATION)
 
 
 def _refuse(request: SubjectRequest) -> None:
-    _refuse_closed(request)
+    refuse_if_closed(request)
     if request.kind not in KINDS:
         raise ValidationError(_("Request #%(id)s is not a request for access or information; it gets no access "
                                 "package.") % {"id": request.pk})
@@ -82,7 +82,7 @@ def _catalogue() -> list[PersonalDataField]:
 @transaction.atomic
 def access_package_build(*, request: SubjectRequest, actor) -> AccessPackage:
     """Build the subject's access package for ``request`` and keep it, with its SHA-256, on a new row."""
-    request = _locked(request)
+    request = lock_request(request)
     _refuse(request)
     entries = _catalogue()
     subject = DataSubject.objects.get(pk=request.subject_id)

@@ -30,6 +30,7 @@ from shipex_privacy.retention.models import LegalHold
 from shipex_privacy.subjects.models import DataSubject
 
 from .models import AccessPackage, ErasureItem, SubjectRequest
+from .services import lock_request, refuse_if_closed, withdraw_consents_in_force
 
 Outcome = ErasureItem.Outcome
 TASK, KEPT, ERASE = "task", "kept", "erase"
@@ -57,9 +58,7 @@ def _route(entry: PersonalDataField) -> tuple[str, erasing.HeldModel | None]:
 
 
 def _refuse(request: SubjectRequest) -> None:
-    if not request.is_open:
-        raise ValidationError(_("Request #%(id)s is closed (%(status)s).") % {
-            "id": request.pk, "status": request.get_status_display().lower()})
+    refuse_if_closed(request)
     if request.kind != SubjectRequest.Kind.ERASURE:
         raise ValidationError(_("Request #%(id)s is not an erasure request.") % {"id": request.pk})
     if request.subject_id is None or not request.identity_verified:
@@ -74,18 +73,6 @@ def _refuse_held(subject_id: int) -> None:
                                 "until the hold is released.") % {
             "holds": "; ".join(f"{hold.legal_reference}, {timezone.localtime(hold.placed_at):%d.%m.%Y}"
                                for hold in holds)})
-
-
-def _withdraw_consents(request: SubjectRequest, subject: DataSubject, actor, reason: str) -> None:
-    from shipex_privacy.consents.models import Consent
-    from shipex_privacy.consents.services import Evidence, consent_withdraw
-
-    from .services import CONSENT_CHANNEL
-
-    now = timezone.now()
-    evidence = Evidence(channel=CONSENT_CHANNEL.get(request.channel, "office"), reference=f"DSR #{request.pk}")
-    for consent in Consent.objects.filter(subject=subject).in_force(now):
-        consent_withdraw(consent=consent, occurred_at=now, evidence=evidence, actor=actor, note=reason)
 
 
 def _erase(subject: DataSubject, groups: dict, *, actor, reason: str) -> dict[int, tuple[str, int]]:
@@ -126,7 +113,7 @@ def _erase(subject: DataSubject, groups: dict, *, actor, reason: str) -> dict[in
 @transaction.atomic
 def request_erase(*, request: SubjectRequest, actor) -> list[ErasureItem]:
     """Carry out an erasure request, entry by entry of the catalogue; see the module's docstring."""
-    request = SubjectRequest.objects.select_for_update().get(pk=request.pk)
+    request = lock_request(request)
     _refuse(request)
     done = list(request.erasure_items.select_related("field", "system"))
     if done:
@@ -135,7 +122,7 @@ def request_erase(*, request: SubjectRequest, actor) -> list[ErasureItem]:
     subject = DataSubject.objects.select_for_update().get(pk=request.subject_id)
     _refuse_held(subject.pk)
     reason = _("Request #%(id)s: erasure (1.5)") % {"id": request.pk}
-    _withdraw_consents(request, subject, actor, reason)
+    withdraw_consents_in_force(request=request, subject=subject, actor=actor, reason=reason, now=timezone.now())
 
     entries = list(PersonalDataField.objects.select_related("retention_rule", "system").order_by("category", "code"))
     routes = {entry.pk: _route(entry) for entry in entries}

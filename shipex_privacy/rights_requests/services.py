@@ -18,11 +18,11 @@ from shipex_privacy.subjects.models import DataSubject
 from .models import DeadlineChange, DeadlineRule, ResponseTemplate, SubjectRequest, add_days, end_of_day
 
 
-def _locked(request: SubjectRequest) -> SubjectRequest:
+def lock_request(request: SubjectRequest) -> SubjectRequest:
     return SubjectRequest.objects.select_for_update().get(pk=request.pk)
 
 
-def _refuse_closed(request: SubjectRequest) -> None:
+def refuse_if_closed(request: SubjectRequest) -> None:
     if not request.is_open:
         raise ValidationError(_("Request #%(id)s is closed (%(status)s).") % {
             "id": request.pk, "status": request.get_status_display().lower()})
@@ -74,8 +74,8 @@ def subjects_matching(term: str):
 @transaction.atomic
 def request_match_subject(*, request: SubjectRequest, term: str, actor) -> SubjectRequest:
     """Link the request to the one subject found by ``term``; refuses none or several."""
-    request = _locked(request)
-    _refuse_closed(request)
+    request = lock_request(request)
+    refuse_if_closed(request)
     if request.identity_verified:
         raise ValidationError(_("The identity is already verified for this subject; the match cannot change."))
     found = list(subjects_matching(term)[:2])
@@ -93,8 +93,8 @@ def request_match_subject(*, request: SubjectRequest, term: str, actor) -> Subje
 
 @transaction.atomic
 def request_verify_identity(*, request: SubjectRequest, method: str, actor) -> SubjectRequest:
-    request = _locked(request)
-    _refuse_closed(request)
+    request = lock_request(request)
+    refuse_if_closed(request)
     if request.subject_id is None:
         raise ValidationError(_("Match the request to a subject before verifying the requester's identity."))
     if request.identity_verified:
@@ -113,7 +113,7 @@ def request_verify_identity(*, request: SubjectRequest, method: str, actor) -> S
 def request_move(*, request: SubjectRequest, status: str, actor, response_text: str | None = None,
                  note: str = "") -> SubjectRequest:
     """Move the request along its workflow; anything the workflow does not allow is refused."""
-    request = _locked(request)
+    request = lock_request(request)
     if status not in SubjectRequest.Status.values:
         raise ValidationError(_("“%(status)s” is not a request status.") % {"status": status})
     target = SubjectRequest.Status(status)
@@ -164,8 +164,8 @@ def _reason(reason: str, message) -> str:
 def request_extend(*, request: SubjectRequest, days: int, reason: str, actor) -> SubjectRequest:
     """Move the deadline ``days`` later, counted as the request's deadline is counted."""
     reason = _reason(reason, _("Say why the deadline is extended."))
-    request = _locked(request)
-    _refuse_closed(request)
+    request = lock_request(request)
+    refuse_if_closed(request)
     if days < 1:
         raise ValidationError(_("An extension is at least one day."))
     before = request.due_at
@@ -179,8 +179,8 @@ def request_extend(*, request: SubjectRequest, days: int, reason: str, actor) ->
 def request_pause(*, request: SubjectRequest, reason: str, actor) -> SubjectRequest:
     """Stop the clock (e.g. a legal hold); the request is neither overdue nor due soon while paused."""
     reason = _reason(reason, _("Say why the request is paused."))
-    request = _locked(request)
-    _refuse_closed(request)
+    request = lock_request(request)
+    refuse_if_closed(request)
     if request.paused_at:
         raise ValidationError(_("The request is already paused."))
     request.paused_at = timezone.now()
@@ -193,8 +193,8 @@ def request_pause(*, request: SubjectRequest, reason: str, actor) -> SubjectRequ
 def request_resume(*, request: SubjectRequest, reason: str, actor) -> SubjectRequest:
     """Restart the clock; the deadline moves by the whole calendar days the request was paused."""
     reason = _reason(reason, _("Say why the request resumes."))
-    request = _locked(request)
-    _refuse_closed(request)
+    request = lock_request(request)
+    refuse_if_closed(request)
     if not request.paused_at:
         raise ValidationError(_("The request is not paused."))
     before = request.due_at
@@ -208,8 +208,8 @@ def request_resume(*, request: SubjectRequest, reason: str, actor) -> SubjectReq
 @transaction.atomic
 def request_assign(*, request: SubjectRequest, assignee, actor) -> SubjectRequest:
     """Give the request to ``assignee`` (None: back to the unassigned queue)."""
-    request = _locked(request)
-    _refuse_closed(request)
+    request = lock_request(request)
+    refuse_if_closed(request)
     if assignee is not None and not (assignee.is_active and assignee.has_perm("rights_requests.change_subjectrequest")):
         raise ValidationError(_("%(user)s cannot work on requests.") % {"user": assignee.get_username()})
     new_id = assignee.pk if assignee else None
@@ -224,15 +224,29 @@ def request_assign(*, request: SubjectRequest, assignee, actor) -> SubjectReques
 CONSENT_CHANNEL = {"app": "app", "web": "web", "phone": "call_centre"}
 
 
+def withdraw_consents_in_force(*, request: SubjectRequest, subject: DataSubject, actor, reason: str,
+                               now: datetime) -> int:
+    """Withdraw, from ``now``, every consent of the subject in force, as asked by ``request``; how many.
+
+    Used inside a request's own transaction (stop processing, erasure), each ledger event naming it.
+    """
+    from shipex_privacy.consents.models import Consent
+    from shipex_privacy.consents.services import Evidence, consent_withdraw
+
+    evidence = Evidence(channel=CONSENT_CHANNEL.get(request.channel, "office"), reference=f"DSR #{request.pk}")
+    withdrawn = 0
+    for consent in Consent.objects.filter(subject=subject).in_force(now):
+        consent_withdraw(consent=consent, occurred_at=now, evidence=evidence, actor=actor, note=reason)
+        withdrawn += 1
+    return withdrawn
+
+
 @transaction.atomic
 def request_stop_processing(*, request: SubjectRequest, actor) -> SubjectRequest:
     """Carry out a stop / log-out request (1.5.2): the subject is logged out and every consent in
     force is withdrawn from now on, each step naming the request in its history."""
-    from shipex_privacy.consents.models import Consent
-    from shipex_privacy.consents.services import Evidence, consent_withdraw
-
-    request = _locked(request)
-    _refuse_closed(request)
+    request = lock_request(request)
+    refuse_if_closed(request)
     if request.kind != SubjectRequest.Kind.STOP:
         raise ValidationError(_("Request #%(id)s is not a request to stop processing.") % {"id": request.pk})
     if request.subject_id is None or not request.identity_verified:
@@ -243,11 +257,7 @@ def request_stop_processing(*, request: SubjectRequest, actor) -> SubjectRequest
     if subject.status == DataSubject.Status.ACTIVE:
         subject.status, subject.status_changed_at = DataSubject.Status.LOGGED_OUT, now
         record_save(instance=subject, actor=actor, reason=reason)
-    evidence = Evidence(channel=CONSENT_CHANNEL.get(request.channel, "office"), reference=f"DSR #{request.pk}")
-    withdrawn = 0
-    for consent in Consent.objects.filter(subject=subject).in_force(now):
-        consent_withdraw(consent=consent, occurred_at=now, evidence=evidence, actor=actor, note=reason)
-        withdrawn += 1
+    withdrawn = withdraw_consents_in_force(request=request, subject=subject, actor=actor, reason=reason, now=now)
     return record_save(instance=request, actor=actor, reason=_(
         "Processing stopped: subject logged out, %(count)s consents withdrawn") % {"count": withdrawn})
 
@@ -308,7 +318,7 @@ def _labels(model, names) -> str:
 
 def refuse_correction(request: SubjectRequest) -> None:
     """Why the subject's data may not be corrected from ``request`` (nothing when it may)."""
-    _refuse_closed(request)
+    refuse_if_closed(request)
     if request.kind != SubjectRequest.Kind.CORRECTION:
         raise ValidationError(_("Request #%(id)s is not a correction request.") % {"id": request.pk})
     if request.subject_id is None or not request.identity_verified:
@@ -323,7 +333,7 @@ def request_correct_subject(*, request: SubjectRequest, changes: dict, actor,
     agent types. Everything is validated before anything is saved."""
     from shipex_privacy.subjects.models import Address
 
-    request = _locked(request)
+    request = lock_request(request)
     refuse_correction(request)
     address_changes = address_changes or {}
     unknown = set(changes) - set(CORRECTABLE_FIELDS)
