@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import DatabaseError, models, transaction
 from django.db.models import Count, ProtectedError, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -244,6 +244,8 @@ def _describe(error: Exception) -> str:
     if isinstance(error, ProtectedError):
         return _("still referenced by %(records)s") % {"records": ", ".join(sorted(
             f"{obj._meta.label} #{obj.pk}" for obj in error.protected_objects))}
+    if isinstance(error, DatabaseError):
+        return type(error).__name__  # the database's own text may quote the row's values
     return f"{type(error).__name__}: {error}"
 
 

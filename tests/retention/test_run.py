@@ -258,3 +258,24 @@ def test_the_error_of_a_record_still_referenced_names_no_personal_data(monkeypat
         in run.error
     assert address.street not in run.error
     assert Address.objects.filter(pk=address.pk).exists()
+
+
+def test_a_database_error_is_named_without_the_values_it_quotes(monkeypatch):
+    from django.db import IntegrityError
+
+    failing = closed_with_records()
+    apply_plan = erasing.apply_plan
+
+    def clash(plan, **kwargs):
+        if plan.instance.pk == failing.pk and isinstance(plan.instance, DataSubject):
+            # What PostgreSQL says: its DETAIL line quotes the values of the row.
+            raise IntegrityError("duplicate key value violates unique constraint \"subject_phone\"\n"
+                                 "DETAIL:  Key (phone)=(+998901234567) already exists.")
+        return apply_plan(plan, **kwargs)
+
+    monkeypatch.setattr(erasing, "apply_plan", clash)
+
+    run = retention_apply(dry_run=False, started_by="scheduler")
+
+    assert f"subjects.DataSubject #{failing.pk} (account-3y): IntegrityError" in run.error
+    assert "+998901234567" not in run.error
