@@ -39,6 +39,7 @@ from shipex_privacy.audit.services import record_save
 from shipex_privacy.catalogue.models import PersonalDataField, Purpose
 from shipex_privacy.consents.models import Consent, ConsentEvent, CookieConsentEvent, PolicyAcceptance
 from shipex_privacy.disclosures.models import Disclosure
+from shipex_privacy.retention.erasing import HeldModel, held_model
 from shipex_privacy.subjects.models import DataSubject
 
 from .models import AccessPackage, SubjectRequest
@@ -163,24 +164,6 @@ def _dumps(value) -> str:
 
 def _label(model, name: str) -> str:
     return capfirst(str(model._meta.get_field(name).verbose_name))
-
-
-def _subject_lookup(model) -> str | None:
-    """The lookup from ``model`` to its data subject (directly or through one other model), if any."""
-    def to_subject(candidate):
-        return [f for f in candidate._meta.get_fields() if f.many_to_one and f.concrete
-                and f.related_model._meta.concrete_model is DataSubject]
-
-    if model._meta.concrete_model is DataSubject:
-        return "pk"
-    if direct := to_subject(model):
-        return direct[0].name
-    for field in model._meta.get_fields():
-        if not (field.many_to_one and field.concrete) or field.related_model is model:
-            continue
-        if through := to_subject(field.related_model):
-            return f"{field.name}__{through[0].name}"
-    return None
 
 
 def _date_field(model) -> str | None:
@@ -346,7 +329,8 @@ class _Writer:
     def _bound_entry(self, entry: PersonalDataField) -> None:
         field = entry.bound_model_field()
         model, about = field.model, _describe(entry)
-        lookup, date_name = _subject_lookup(model), _date_field(model)
+        # Whose records these are is known in one place, the registry that erasure and retention use.
+        held, date_name = held_model(model), _date_field(model)
         self._entry_html(entry.code, about)
         self.json.begin(entry.code)
         for key, value in about.items():
@@ -356,7 +340,7 @@ class _Writer:
         self.json.begin("values", "[")
         self._table(_("Record"), _("Value"), _label(model, date_name) if date_name else _("Date"))
         labels = _choices(model, field.name) if field.choices else {}
-        for pk, value, when in self._values(model, field, lookup, date_name):
+        for pk, value, when in self._values(held, field, date_name):
             if value is None or value == "":
                 continue  # nothing held in this record
             seen["count"] += 1
@@ -372,15 +356,15 @@ class _Writer:
         self.json.end("]")
         self._end_table(seen["count"], 3)
         self.json.put(seen["count"], "count")
-        if lookup is None:
+        if held is None or held.subject_path is None:
             self.json.put(_("This model is not linked to data subjects."), "note")
         self.json.end()
 
-    def _values(self, model, field, lookup: str | None, date_name: str | None):
-        """(record id, value, record date) of every row of ``model`` belonging to the subject, in chunks."""
-        if lookup is None:
+    def _values(self, held: HeldModel | None, field, date_name: str | None):
+        """(record id, value, record date) of every row of the model belonging to the subject, in chunks."""
+        if held is None:
             return
-        rows = model._default_manager.filter(**{lookup: self.subject.pk}).order_by(
+        rows = held.of_subject(self.subject.pk).order_by(
             *([date_name] if date_name else []), "pk")
         date_of = (lambda row: getattr(row, date_name)) if date_name else (lambda row: None)
         if field.many_to_one or field.one_to_one:
