@@ -22,7 +22,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from shipex_privacy.core.admin import ReadOnlyAdmin
+from shipex_privacy.core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin
 from shipex_privacy.core.paginator import CappedCountPaginator, EstimatedCountPaginator
 
 from . import trail
@@ -54,7 +54,25 @@ class ChangeReasonForm(forms.ModelForm):
         return cleaned
 
 
-class AuditedAdmin(SimpleHistoryAdmin):
+class HistoryAdmin(SimpleHistoryAdmin):
+    """The one base for every admin of a model with history: its history pages are read, never posted.
+
+    History is evidence and never reverted (SIMPLE_HISTORY_REVERT_DISABLED), but simple-history's
+    page of one old version would still save a POSTed form without checking the change permission.
+    The ``audit.E001`` check refuses an admin of a tracked model that does not extend this class.
+    """
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class ReadOnlyHistoryAdmin(ReadOnlyAdminMixin, HistoryAdmin):
+    """For tracked records written only by services: their pages and their history are read only."""
+
+
+class AuditedAdmin(HistoryAdmin):
     """Base admin for models with history: every change carries who, from where, and why."""
 
     form = ChangeReasonForm
@@ -93,13 +111,6 @@ class AuditedAdmin(SimpleHistoryAdmin):
         for instance in formset.deleted_objects:
             record_delete(instance=instance, actor=request.user, reason=reason)
         formset.save_m2m()
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        # History is evidence and never reverted (SIMPLE_HISTORY_REVERT_DISABLED); simple-history's
-        # page of one old version would still save a POSTed form without checking the change permission.
-        if request.method != "GET":
-            raise PermissionDenied
-        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def delete_model(self, request, obj):
         record_delete(instance=obj, actor=request.user, reason=str(_("Deleted in the back office")))

@@ -15,7 +15,7 @@ class AuditConfig(AppConfig):
             pre_create_historical_record,
         )
 
-        from . import history, tamper, trail
+        from . import checks, history, tamper, trail  # noqa: F401 (checks registers itself)
         from .guards import install_guards_after_migrate
 
         pre_create_historical_record.connect(history.stamp_request_address)

@@ -10,13 +10,12 @@ from django.utils import translation
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from shipex_privacy.audit.access import access_record
-from shipex_privacy.audit.admin import AuditedAdmin
+from shipex_privacy.audit.admin import AuditedAdmin, HistoryAdmin, ReadOnlyHistoryAdmin
 from shipex_privacy.audit.models import AccessEvent
 from shipex_privacy.catalogue.models import PersonalDataField
-from shipex_privacy.core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin, admin_page
+from shipex_privacy.core.admin import ReadOnlyAdmin, admin_page
 from shipex_privacy.core.masking import mask_phone
 from shipex_privacy.subjects.models import DataSubject
 
@@ -105,7 +104,7 @@ class PolicyVersionAdmin(AuditedAdmin):
 
 
 @admin.register(PolicyAcceptance)
-class PolicyAcceptanceAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class PolicyAcceptanceAdmin(ReadOnlyHistoryAdmin):
     list_display = ("subject", "version", "accepted_at", "channel")
     list_filter = ("version", "channel")
     list_select_related = ("subject", "version")
@@ -165,7 +164,7 @@ class ConsentEventInline(admin.TabularInline):
 
 
 @admin.register(Consent)
-class ConsentAdmin(SimpleHistoryAdmin):
+class ConsentAdmin(HistoryAdmin):
     list_display = (
         "subject", "purpose_clause", "recipient_kind", "state", "in_force", "channel", "granted_at", "expires_at",
         "withdrawn_at",

@@ -11,9 +11,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.audit.access import access_record
-from shipex_privacy.audit.admin import AuditedAdmin
+from shipex_privacy.audit.admin import AuditedAdmin, ReadOnlyHistoryAdmin
 from shipex_privacy.audit.models import AccessEvent
-from shipex_privacy.core.admin import ReadOnlyAdmin, admin_page
+from shipex_privacy.core.admin import admin_page
 
 from . import ropa, services
 from .forms import DisclosureForm, NotifiedForm, ReasonForm, RopaForm, SendForm
@@ -231,7 +231,7 @@ class DisclosureAdmin(AuditedAdmin):
 
 
 @admin.register(DisclosedSubject)
-class DisclosedSubjectAdmin(ReadOnlyAdmin):
+class DisclosedSubjectAdmin(ReadOnlyHistoryAdmin):
     """The notification queue: who must be told of a disclosure, by when (ZRU-547 art. 23)."""
 
     list_display = ("subject", "disclosure", "notify_by", "overdue", "exemption", "notified_at",

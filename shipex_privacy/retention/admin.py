@@ -9,8 +9,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from shipex_privacy.audit.admin import AuditedAdmin
-from shipex_privacy.core.admin import ReadOnlyAdmin, admin_page
+from shipex_privacy.audit.admin import AuditedAdmin, ReadOnlyHistoryAdmin
+from shipex_privacy.core.admin import admin_page
 
 from . import reports, services
 from .models import LegalHold, RetentionRun, RetentionRunCount
@@ -145,7 +145,7 @@ class RetentionRunCountInline(admin.TabularInline):
 
 
 @admin.register(RetentionRun)
-class RetentionRunAdmin(ReadOnlyAdmin):
+class RetentionRunAdmin(ReadOnlyHistoryAdmin):
     """Runs of ``manage.py apply_retention``: written only by the run itself, read here."""
 
     list_display = ("started_at", "dry_run", "status", "started_by", "finished_at", "deleted", "anonymised", "held")
