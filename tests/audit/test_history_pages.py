@@ -90,7 +90,7 @@ def test_no_role_posts_through_a_history_page(client, role, records):
     client.force_login(staff)
     before = history_rows()
     walked = 0
-    for model, model_admin in tracked_admins():
+    for model, _model_admin in tracked_admins():
         obj = model._base_manager.order_by("pk").first()
         if obj is None:
             continue
