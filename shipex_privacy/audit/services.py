@@ -4,8 +4,12 @@ from django.db import models, transaction
 
 
 @transaction.atomic
-def record_save(*, instance: models.Model, actor, reason: str) -> models.Model:
-    """Validate and save a tracked object; its history row names ``actor`` and ``reason``."""
+def record_save(*, instance: models.Model, actor, reason: str, allow_erased: bool = False) -> models.Model:
+    """Validate and save a tracked object; its history row names ``actor`` and ``reason``.
+
+    ``allow_erased`` is for the erasure and correction services alone: every other write to the
+    records of an erased or anonymised subject is refused.
+    """
     instance.full_clean()
     instance._history_user = actor
     instance._change_reason = reason
