@@ -4,14 +4,14 @@ access log."""
 
 import csv
 import io
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 from django import forms
 from django.apps import apps
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
-from django.http import StreamingHttpResponse
+from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
@@ -187,6 +187,31 @@ class RecordTypeFilter(admin.SimpleListFilter):
         return queryset.filter(model=self.value()) if self.value() else queryset
 
 
+class TrailFilterForm(forms.Form):
+    """The trail's typed filters, checked before any query: a bad value is a message, never a 500."""
+
+    # The trail starts with this back office; a day outside this range cannot be in it, and years
+    # near 1 or 9999 overflow once shifted from Tashkent time to UTC.
+    FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(9998, 12, 31)
+
+    from_date = forms.DateField(label=_("From"), required=False, input_formats=["%Y-%m-%d"])
+    before_date = forms.DateField(label=_("Before"), required=False, input_formats=["%Y-%m-%d"])
+    user_id = forms.IntegerField(label=_("staff member"), required=False, min_value=1, max_value=2**31 - 1)
+    subject_id = forms.IntegerField(label=_("data subject"), required=False, min_value=1, max_value=2**31 - 1)
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("from_date", "before_date"):
+            day = cleaned.get(name)
+            if day and not self.FIRST_DAY <= day <= self.LAST_DAY:
+                self.add_error(name, _("Give a day between %(first)s and %(last)s.") % {
+                    "first": self.FIRST_DAY.isoformat(), "last": self.LAST_DAY.isoformat()})
+        return cleaned
+
+    def error_text(self) -> str:
+        return " ".join(f"{self.fields[name].label}: {' '.join(errors)}" for name, errors in self.errors.items())
+
+
 class DateRangeFilter(admin.ListFilter):
     """``?from_date=YYYY-MM-DD&before_date=YYYY-MM-DD``, as whole days in Tashkent time.
 
@@ -242,6 +267,22 @@ class TrailEntryAdmin(ReadOnlyAdmin):
 
     def lookup_allowed(self, lookup, value, request=None):
         return lookup in ("user_id", "subject_id") or super().lookup_allowed(lookup, value, request)
+
+    def refuse_bad_filters(self, request):
+        """A redirect to the list without the bad filters, with a message naming them; None if all are good."""
+        form = TrailFilterForm(request.GET)
+        if form.is_valid():
+            return None
+        self.message_user(request, _("This filter was not applied: %(errors)s") % {"errors": form.error_text()},
+                          messages.ERROR)
+        kept = request.GET.copy()
+        for name in form.errors:
+            kept.pop(name, None)
+        url = reverse("admin:audit_trailentry_changelist")
+        return HttpResponseRedirect(f"{url}?{kept.urlencode()}" if kept else url)
+
+    def changelist_view(self, request, extra_context=None):
+        return self.refuse_bad_filters(request) or super().changelist_view(request, extra_context)
 
     @admin.display(description=_("staff member"), ordering="user_id")
     def who(self, entry):
@@ -316,7 +357,13 @@ class TrailEntryAdmin(ReadOnlyAdmin):
         """The filtered trail as CSV, streamed in batches; the export itself is logged."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        entries = self.get_changelist_instance(request).get_queryset(request)
+        if refused := self.refuse_bad_filters(request):
+            return refused  # never the whole trail in place of a filter that could not be read
+        try:
+            entries = self.get_changelist_instance(request).get_queryset(request)
+        except IncorrectLookupParameters:  # a parameter the list does not know
+            self.message_user(request, _("This filter was not applied: the list has no such filter."), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:audit_trailentry_changelist"))
         access_record(request=request, action=AccessEvent.Action.EXPORT,
                       detail=f"Audit trail CSV: {request.GET.urlencode() or 'all'}"[:500])
 
