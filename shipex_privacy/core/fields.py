@@ -19,6 +19,11 @@ class NormalisedFormField(forms.CharField):
         return self.normalise(value) if value else value
 
 
+# Staff type spaces and dashes that the stored form drops ("+998 90 123 45 67" is 17 characters,
+# its E.164 form 13): the form field takes this much, the column's own length holds what is stored.
+TYPED_MAX_LENGTH = 64
+
+
 class NormalisedCharField(models.CharField):
     """A CharField whose value is normalised before it is validated and stored."""
 
@@ -29,7 +34,8 @@ class NormalisedCharField(models.CharField):
         return self.normalise(value) if value else value
 
     def formfield(self, **kwargs):
-        return super().formfield(**{"form_class": NormalisedFormField, "normalise": self.normalise, **kwargs})
+        return super().formfield(**{
+            "form_class": NormalisedFormField, "normalise": self.normalise, "max_length": TYPED_MAX_LENGTH, **kwargs})
 
 
 class PhoneField(NormalisedCharField):

@@ -2,9 +2,14 @@
 
 Every function that normalises returns the single stored form (phone in E.164, PINFL as 14
 digits, passport as ``AA1234567``, e-mail lower-cased) so that searches are exact lookups.
+
+Digits typed in another script (full-width ``１２３``, Arabic-Indic ``١٢٣``…) are the same
+number: they are turned into ASCII digits first, and every pattern below says ``[0-9]``, never
+``\\d``, which in Python matches any Unicode digit and would let them through as typed.
 """
 
 import re
+import unicodedata
 
 import phonenumbers
 from django.core.exceptions import ValidationError
@@ -14,13 +19,25 @@ from django.utils.translation import gettext_lazy as _
 DEFAULT_PHONE_REGION = "UZ"
 PINFL_LENGTH = 14
 PINFL_WEIGHTS = (7, 3, 1)
-PASSPORT_RE = re.compile(r"^[A-Z]{2}\d{7}$")
+EMAIL_MAX_LENGTH = 254  # RFC 5321's limit for an address in a mail path, and the column's length
+PASSPORT_RE = re.compile(r"[A-Z]{2}[0-9]{7}")
+PINFL_RE = re.compile(r"[0-9]{14}")
+# What a phone number may be typed with once its digits are ASCII: no letters (phonenumbers would
+# read "90 SHIPEX1" as a keypad word) and no extension (E.164 would silently drop it).
+PHONE_CHARACTERS_RE = re.compile(r"[0-9\s().+-]+")
+SEPARATORS_RE = re.compile(r"[\s-]")
+
+
+def ascii_digits(value: str) -> str:
+    """``value`` with every decimal digit of any script (what ``\\d`` matches) as its ASCII digit."""
+    return "".join(str(unicodedata.decimal(char)) if char.isdecimal() else char for char in value)
 
 
 def normalise_phone(value: str) -> str:
     """Return the number in E.164 (``+998901234567``); Uzbek numbers may omit the country code."""
+    typed = ascii_digits(value)
     try:
-        number = phonenumbers.parse(value, DEFAULT_PHONE_REGION)
+        number = phonenumbers.parse(typed, DEFAULT_PHONE_REGION) if PHONE_CHARACTERS_RE.fullmatch(typed) else None
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
@@ -43,8 +60,8 @@ def format_phone(e164: str) -> str:
 
 def normalise_pinfl(value: str) -> str:
     """Return the 14 digits of a PINFL (JShShIR), refusing anything else. The check digit is separate."""
-    digits = re.sub(r"[\s-]", "", value)
-    if not (digits.isascii() and digits.isdigit() and len(digits) == PINFL_LENGTH):
+    digits = ascii_digits(SEPARATORS_RE.sub("", value))
+    if not PINFL_RE.fullmatch(digits):
         raise ValidationError(
             _("A PINFL has exactly 14 digits; “%(value)s” does not."),
             code="invalid_pinfl",
@@ -67,8 +84,8 @@ def pinfl_check_digit_matches(pinfl: str) -> bool:
 
 def normalise_passport(value: str) -> str:
     """Return an Uzbek passport number as two Latin capitals and seven digits: ``AA1234567``."""
-    compact = re.sub(r"[\s-]", "", value).upper()
-    if not PASSPORT_RE.match(compact):
+    compact = ascii_digits(SEPARATORS_RE.sub("", value)).upper()
+    if not PASSPORT_RE.fullmatch(compact):
         raise ValidationError(
             _("A passport number is two Latin letters and seven digits (AA1234567); “%(value)s” is not."),
             code="invalid_passport",
@@ -80,5 +97,8 @@ def normalise_passport(value: str) -> str:
 def normalise_email(value: str) -> str:
     """Return the e-mail address lower-cased, so that search in any case is one exact lookup."""
     address = value.strip().lower()
+    if len(address) > EMAIL_MAX_LENGTH:
+        raise ValidationError(_("An e-mail address has at most %(max)s characters."), code="invalid",
+                              params={"max": EMAIL_MAX_LENGTH})
     validate_email(address)
     return address

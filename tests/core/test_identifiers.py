@@ -52,9 +52,10 @@ def test_pinfl_spaces_and_dashes_are_dropped(typed, stored):
 
 
 @pytest.mark.parametrize(
-    "typed", ["3150590014001", "315059001400177", "3150590014001A", "３１５０５９００１４００１７"]
+    "typed", ["3150590014001", "315059001400177", "3150590014001A", "３１５０５９００１４００１", "3150590014001²",
+              "31505900140019\n1"]
 )
-def test_pinfl_must_be_fourteen_ascii_digits(typed):
+def test_pinfl_must_be_fourteen_digits(typed):
     with pytest.raises(ValidationError) as error:
         identifiers.normalise_pinfl(typed)
     assert error.value.code == "invalid_pinfl"
@@ -78,6 +79,86 @@ def test_invalid_passport_is_refused(typed):  # "АА" above is Cyrillic
     with pytest.raises(ValidationError) as error:
         identifiers.normalise_passport(typed)
     assert error.value.code == "invalid_passport"
+
+
+# Full-width (an East Asian keyboard, a pasted PDF) and Arabic-Indic digits (an Arabic or Persian phone
+# keyboard) are the same number: stored as ASCII, so that search and uniqueness see one value.
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+EXTENDED_ARABIC_INDIC = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
+OTHER_DIGITS = [FULL_WIDTH, ARABIC_INDIC, EXTENDED_ARABIC_INDIC, DEVANAGARI]
+
+
+@pytest.mark.parametrize("digits", OTHER_DIGITS)
+@pytest.mark.parametrize(
+    ("normalise", "typed", "stored"),
+    [
+        (identifiers.normalise_passport, "AA1234567", "AA1234567"),
+        (identifiers.normalise_passport, "ab 765 43 21", "AB7654321"),
+        (identifiers.normalise_pinfl, "31505900140019", "31505900140019"),
+        (identifiers.normalise_pinfl, "3150 5900 1400 19", "31505900140019"),
+        (identifiers.normalise_phone, "+998 90 123 45 67", "+998901234567"),
+        (identifiers.normalise_phone, "90 123-45-67", "+998901234567"),
+    ],
+)
+def test_digits_of_any_script_are_stored_as_ascii(normalise, typed, stored, digits):
+    other = typed.translate(digits)
+    assert other != typed
+    assert normalise(other) == stored
+    assert normalise(other).isascii()
+
+
+def test_mixed_scripts_in_one_value_are_one_number():
+    assert identifiers.normalise_passport("AA１٢3۴५6７") == "AA1234567"
+
+
+@pytest.mark.parametrize(
+    "typed", ["90 SHIPEX1", "+998 90 CALL NOW", "+998 90 123 45 67 ext. 5", "+998 90 123 45 67;5", "+998901234567\x00"]
+)
+def test_a_phone_with_letters_or_an_extension_is_refused_not_shortened(typed):
+    with pytest.raises(ValidationError) as error:
+        identifiers.normalise_phone(typed)
+    assert error.value.code == "invalid_phone"
+
+
+@pytest.mark.parametrize(
+    "typed", ["AA1234567\nBB7654321", "AA12345６７8", "ＡＡ1234567", "AA¹234567"]
+)
+def test_a_passport_with_anything_around_or_inside_it_is_refused(typed):
+    with pytest.raises(ValidationError) as error:
+        identifiers.normalise_passport(typed)
+    assert error.value.code == "invalid_passport"
+
+
+@pytest.mark.django_db
+def test_a_subject_saved_with_other_digits_is_stored_and_found_in_ascii(support_agent):
+    from shipex_privacy.audit.services import record_save
+    from shipex_privacy.subjects.models import DataSubject
+    from tests.subjects.factories import DataSubjectFactory
+
+    subject = DataSubjectFactory(phone="", pinfl="", passport="")
+    subject.phone = "+998 90 123 45 67".translate(ARABIC_INDIC)
+    subject.pinfl = "31505900140019".translate(FULL_WIDTH)
+    subject.passport = "AA1234567".translate(EXTENDED_ARABIC_INDIC)
+    record_save(instance=subject, actor=support_agent, reason="DSR #42: numbers typed on an Arabic keyboard")
+    stored = DataSubject.objects.values("phone", "pinfl", "passport").get(pk=subject.pk)
+    assert stored == {"phone": "+998901234567", "pinfl": "31505900140019", "passport": "AA1234567"}
+    for digits in OTHER_DIGITS:
+        for term in ("+998 90 123 45 67", "90 123 45 67", "31505900140019"):
+            assert list(DataSubject.objects.search(term.translate(digits))) == [subject], term.translate(digits)
+
+
+@pytest.mark.parametrize(("field", "typed"), [("phone", "+998 (90) 123 - 45 - 67"), ("pinfl", "3150 5900 1400 19"),
+                                              ("passport", "AA 123 45 67")])
+def test_the_form_field_takes_what_staff_type_and_stores_the_short_form(field, typed):
+    from shipex_privacy.subjects.models import DataSubject
+
+    model_field = DataSubject._meta.get_field(field)
+    form_field = model_field.formfield()
+    assert int(form_field.widget.attrs["maxlength"]) >= len(typed)  # the browser lets them type it
+    stored = form_field.clean(typed)
+    assert len(stored) <= model_field.max_length
 
 
 def test_email_is_lower_cased():
