@@ -4,7 +4,6 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone, translation
 from django.utils.html import format_html, format_html_join
@@ -14,6 +13,7 @@ from shipex_privacy.audit.access import access_record
 from shipex_privacy.audit.admin import AuditedAdmin, ReadOnlyHistoryAdmin
 from shipex_privacy.audit.models import AccessEvent
 from shipex_privacy.core.admin import admin_page
+from shipex_privacy.core.text import render_text
 
 from . import ropa, services
 from .forms import DisclosureForm, NotifiedForm, ReasonForm, RopaForm, SendForm
@@ -270,6 +270,11 @@ class DisclosedSubjectAdmin(ReadOnlyHistoryAdmin):
                                                                         "disclosure__purpose"), pk=pk)
         if not request.user.has_perm("disclosures.change_disclosedsubject"):
             raise PermissionDenied
+        if not row.disclosure.is_sent:
+            # A letter about data not (yet) given would tell the subject something untrue, dated today.
+            self.message_user(request, _("Disclosure № %(id)s has not been sent; there is no notification to "
+                                         "write yet.") % {"id": row.disclosure_id}, messages.ERROR)
+            return redirect("admin:disclosures_disclosure_change", row.disclosure_id)
         form = NotifiedForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -284,7 +289,7 @@ class DisclosedSubjectAdmin(ReadOnlyHistoryAdmin):
         access_record(request=request, action=AccessEvent.Action.SUBJECT_VIEW, obj=row, subject_id=row.subject_id,
                       detail="disclosure notification letter")
         with translation.override(row.subject.preferred_language):
-            text = render_to_string("disclosures/notification.txt", {
+            text = render_text("disclosures/notification.txt", {
                 "subject": row.subject, "disclosure": row.disclosure,
                 "fields": row.disclosure.fields.all(), "sent_on": timezone.localdate(row.disclosure.sent_at),
             })
