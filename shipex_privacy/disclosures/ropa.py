@@ -4,7 +4,6 @@ Built from the current catalogue, or as of a past date from its history: each ca
 latest history row at that moment, and the disclosures sent by then (sent ones never change).
 """
 
-import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from shipex_privacy.catalogue.models import PersonalDataField, Purpose, RetentionRule, System
+from shipex_privacy.core import exports
 
 from .models import Disclosure, Recipient
 
@@ -120,11 +120,7 @@ def build(as_of: datetime | None = None) -> list[RopaRow]:
 
 
 def as_csv(rows: list[RopaRow]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(RopaRow.HEADERS)
-    writer.writerows(row.values() for row in rows)
-    return buffer.getvalue()
+    return exports.as_csv(RopaRow.HEADERS, (row.values() for row in rows))
 
 
 def as_xlsx(rows: list[RopaRow], title: str) -> bytes:
@@ -134,12 +130,12 @@ def as_xlsx(rows: list[RopaRow], title: str) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "RoPA"
-    sheet.append([title])
-    sheet.append(list(RopaRow.HEADERS))
+    exports.xlsx_append(sheet, [title])
+    exports.xlsx_append(sheet, RopaRow.HEADERS)
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(row.values())
+        exports.xlsx_append(sheet, row.values())
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
