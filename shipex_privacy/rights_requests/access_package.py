@@ -17,6 +17,7 @@ import hashlib
 import html
 import io
 import json
+import os
 import shutil
 import tempfile
 import zipfile
@@ -26,7 +27,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files import File
 from django.db import models, transaction
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
@@ -42,8 +42,9 @@ from shipex_privacy.disclosures.models import Disclosure
 from shipex_privacy.retention.erasing import HeldModel, held_model
 from shipex_privacy.subjects.models import DataSubject
 
+from . import package_files
 from .models import AccessPackage, SubjectRequest
-from .services import lock_request, refuse_if_closed
+from .services import lock_workable
 
 FORMAT = "shipex-access-package/1"
 OPERATOR = "ShipEx"
@@ -52,17 +53,6 @@ COPY_BYTES = 1 << 20
 # The first of these a model has dates its records (first and last seen, the date column).
 RECORD_DATE_FIELDS = ("occurred_at", "accepted_at", "received_at", "created_at", "started_on", "registered_at")
 KINDS = (SubjectRequest.Kind.ACCESS, SubjectRequest.Kind.INFORMATION)
-
-
-def _refuse(request: SubjectRequest) -> None:
-    refuse_if_closed(request)
-    if request.kind not in KINDS:
-        raise ValidationError(_("Request #%(id)s is not a request for access or information; it gets no access "
-                                "package.") % {"id": request.pk})
-    if request.subject_id is None:
-        raise ValidationError(_("Match the request to a subject before building the access package."))
-    if not request.identity_verified:
-        raise ValidationError(_("Verify the requester's identity before building the access package."))
 
 
 def _catalogue() -> list[PersonalDataField]:
@@ -80,11 +70,24 @@ def _catalogue() -> list[PersonalDataField]:
     return entries
 
 
-@transaction.atomic
 def access_package_build(*, request: SubjectRequest, actor) -> AccessPackage:
-    """Build the subject's access package for ``request`` and keep it, with its SHA-256, on a new row."""
-    request = lock_request(request)
-    _refuse(request)
+    """Build the subject's access package for ``request`` and keep it, with its SHA-256, on a new row.
+
+    The zip is written under a temporary name and moved into place when the row is committed; if
+    anything fails on the way, the temporary file is removed with it (see ``package_files``).
+    """
+    staged = []
+    try:
+        return _build(request=request, actor=actor, staged=staged)
+    except BaseException:  # also an interrupted build: no row, no file
+        for file in staged:
+            file.discard()
+        raise
+
+
+@transaction.atomic
+def _build(*, request: SubjectRequest, actor, staged: list) -> AccessPackage:
+    request = lock_workable(request, *KINDS)
     entries = _catalogue()
     subject = DataSubject.objects.get(pk=request.subject_id)
     languages = dict(settings.LANGUAGES)
@@ -92,27 +95,27 @@ def access_package_build(*, request: SubjectRequest, actor) -> AccessPackage:
     reason = _("Request #%(id)s: access package built") % {"id": request.pk}  # in the actor's language
     built_at = timezone.now()
 
-    with tempfile.TemporaryFile() as archive:
+    file = package_files.stage(request.pk, built_at)
+    staged.append(file)
+    with file.open() as archive:
         with translation.override(language):
             record_count = _write_zip(archive, request=request, subject=subject, entries=entries,
                                       language=language, built_at=built_at)
+        archive.flush()
+        os.fsync(archive.fileno())
         digest, size = hashlib.sha256(), 0
         archive.seek(0)
         while chunk := archive.read(COPY_BYTES):
             digest.update(chunk)
             size += len(chunk)
-        package = AccessPackage(
-            request=request, sha256=digest.hexdigest(), size=size, language=language, record_count=record_count,
-            built_at=built_at, built_by_id=getattr(actor, "pk", None),
-            built_by_username=actor.get_username() if actor else "",
-        )
-        # No personal data in the file name: the account id is itself catalogued personal data.
-        package.file.save(f"request-{request.pk}.zip", File(archive), save=False)
-    try:
-        return record_save(instance=package, actor=actor, reason=reason)
-    except Exception:
-        package.file.delete(save=False)  # no row, no file
-        raise
+    package = AccessPackage(
+        request=request, file=file.name, sha256=digest.hexdigest(), size=size, language=language,
+        record_count=record_count, built_at=built_at, built_by_id=getattr(actor, "pk", None),
+        built_by_username=actor.get_username() if actor else "",
+    )
+    record_save(instance=package, actor=actor, reason=reason)
+    file.place_on_commit()
+    return package
 
 
 def _write_zip(archive, **context) -> int:

@@ -17,7 +17,7 @@ from shipex_privacy.audit.models import AccessEvent
 from shipex_privacy.core.admin import admin_page
 from shipex_privacy.core.masking import mask_contact
 
-from . import services
+from . import responses, services
 from .dashboard import dashboard_chart, dashboard_rows
 from .forms import (
     AssignActionForm,
@@ -30,6 +30,7 @@ from .forms import (
     SubjectRequestForm,
     TaskDoneForm,
     VerifyForm,
+    WithdrawConsentsForm,
 )
 from .models import AccessPackage, DeadlineChange, DeadlineRule, ErasureItem, ResponseTemplate, SubjectRequest
 
@@ -164,7 +165,8 @@ class SubjectRequestAdmin(AuditedAdmin):
     change_form_template = "admin/rights_requests/subjectrequest/change_form.html"
     readonly_fields = ("masked_requester_contact", "subject", "status", "due_at", "day_count", "refuse_by",
                        "paused_at", "duplicate_of", "assignee_username", "identity_method",
-                       "identity_verified_by_username", "identity_verified_at", "closed_at")
+                       "identity_verified_by_username", "identity_verified_at", "closed_at", "carried_out_at",
+                       "tasks_overridden_by_username", "tasks_overridden_at", "tasks_override_reason")
 
     def get_fieldsets(self, request, obj=None):
         request_fields = ("kind", "channel", "received_at", "requester_name", "requester_contact", "details")
@@ -178,8 +180,11 @@ class SubjectRequestAdmin(AuditedAdmin):
                     "masked_requester_contact" if name == "requester_contact" else name for name in request_fields)}),
                 (_("Identity"), {"fields": ("identity_method", "identity_verified_by_username",
                                             "identity_verified_at")}),
-                (_("Work"), {"fields": ("internal_notes", "response_text")}),
+                (_("Work"), {"fields": ("internal_notes", "response_text", "carried_out_at")}),
             ]
+            if obj.tasks_overridden:
+                fieldsets.append((_("Closing with open tasks"), {"fields": (
+                    "tasks_overridden_by_username", "tasks_overridden_at", "tasks_override_reason")}))
         if self.can_write(request, obj):
             fieldsets.append(self.reason_fieldset())
         return fieldsets
@@ -258,6 +263,8 @@ class SubjectRequestAdmin(AuditedAdmin):
             path("<int:pk>/pause/", view(self.pause_view), name="rights_requests_subjectrequest_pause"),
             path("<int:pk>/resume/", view(self.resume_view), name="rights_requests_subjectrequest_resume"),
             path("<int:pk>/stop/", view(self.stop_view), name="rights_requests_subjectrequest_stop"),
+            path("<int:pk>/withdraw/", view(self.withdraw_view), name="rights_requests_subjectrequest_withdraw"),
+            path("<int:pk>/override/", view(self.override_view), name="rights_requests_subjectrequest_override"),
             path("<int:pk>/correct/", view(self.correct_view), name="rights_requests_subjectrequest_correct"),
             path("<int:pk>/package/", view(self.build_package_view), name="rights_requests_subjectrequest_build"),
             path("<int:pk>/package/<int:package_pk>/", view(self.download_package_view),
@@ -268,10 +275,11 @@ class SubjectRequestAdmin(AuditedAdmin):
             *super().get_urls(),
         ]
 
-    def step(self, request, pk, *, title, done, form_class, run, make_form=None, intro="", **context):
+    def step(self, request, pk, *, title, done, form_class, run, make_form=None, intro="",
+             permission="rights_requests.change_subjectrequest", **context):
         """One workflow step: a form page, then the service; refusals come back as messages."""
         obj = get_object_or_404(SubjectRequest.objects.select_related("subject"), pk=pk)
-        if not request.user.has_perm("rights_requests.change_subjectrequest"):
+        if not request.user.has_perm(permission):
             raise PermissionDenied
         # Bound on any POST: a confirmation with no fields still posts (an empty QueryDict is falsy).
         data = request.POST if request.method == "POST" else None
@@ -308,7 +316,7 @@ class SubjectRequestAdmin(AuditedAdmin):
             if data is not None or outcome not in ResponseTemplate.Outcome.values:
                 return MoveForm(data)
             try:
-                draft = services.response_from_template(obj, outcome)
+                draft = responses.response_from_template(obj, outcome)
             except ValidationError as error:
                 self.message_user(request, " ".join(error.messages), messages.WARNING)
                 draft = obj.response_text
@@ -325,6 +333,31 @@ class SubjectRequestAdmin(AuditedAdmin):
         return self.step(request, pk, title=_("Stop processing (1.5.2)"), form_class=forms.Form,
                          done=_("Request #%(id)s: the subject is logged out and consents in force are withdrawn."),
                          run=lambda obj, data: services.request_stop_processing(request=obj, actor=request.user))
+
+    def withdraw_view(self, request, pk):
+        def make_form(obj, data):
+            return WithdrawConsentsForm(data, queryset=services.consents_to_withdraw(obj))
+
+        def run(obj, data):
+            return services.request_withdraw_consents(request=obj, consents=data["consents"], actor=request.user)
+
+        return self.step(request, pk, title=_("Withdraw consents (1.5)"), form_class=WithdrawConsentsForm,
+                         make_form=make_form, run=run,
+                         done=_("Request #%(id)s: the withdrawal is recorded in the consent ledger."),
+                         intro=_("Tick the consents the subject withdraws; each withdrawal is recorded in the "
+                                 "consent ledger from now on, naming this request. With no consent in force, "
+                                 "confirming records that there was nothing to withdraw."))
+
+    def override_view(self, request, pk):
+        from .erasure import erasure_override_open_tasks
+
+        return self.step(request, pk, title=_("Let the erasure close with open tasks"), form_class=ReasonForm,
+                         permission="rights_requests.override_open_tasks",
+                         done=_("Request #%(id)s may close; its open tasks stay open to be ticked off."),
+                         intro=_("For a compliance officer: the response will say that these tasks were passed on "
+                                 "to the systems' owners, not that they are done."),
+                         run=lambda obj, data: erasure_override_open_tasks(
+                             request=obj, reason=data["reason"], actor=request.user))
 
     def extend_view(self, request, pk):
         return self.step(request, pk, title=_("Extend the deadline"), form_class=ExtendForm,
@@ -351,7 +384,7 @@ class SubjectRequestAdmin(AuditedAdmin):
         if not request.user.has_perm("rights_requests.change_subjectrequest"):
             raise PermissionDenied
         try:
-            services.refuse_correction(obj)
+            obj.refuse_unless_workable(SubjectRequest.Kind.CORRECTION)
         except ValidationError as error:
             for message in error.messages:
                 self.message_user(request, message, messages.ERROR)
@@ -388,6 +421,10 @@ class SubjectRequestAdmin(AuditedAdmin):
             raise PermissionDenied  # the file holds the subject's data unmasked: for those who answer requests
         if not package.file:
             self.message_user(request, _("The file of this package was erased; its SHA-256 stays as proof."),
+                              messages.ERROR)
+            return redirect("admin:rights_requests_subjectrequest_change", pk)
+        if not package.file.storage.exists(package.file.name):
+            self.message_user(request, _("The file of this package is missing; build the package again."),
                               messages.ERROR)
             return redirect("admin:rights_requests_subjectrequest_change", pk)
         access_record(request=request, action=AccessEvent.Action.ACCESS_PACKAGE, obj=package,

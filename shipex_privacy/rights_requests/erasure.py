@@ -13,6 +13,11 @@ For every entry of the data catalogue, ``request_erase`` leaves one ``ErasureIte
 
 Consents in force are withdrawn. Everything happens in one transaction, every history row names
 the request, and a second call returns the first call's items without writing anything.
+
+While a task is open the request waits ("waiting for other systems") and cannot close as done;
+the last task ticked off, or a compliance officer's override with a reason, lets it close.
+These are the only writes, with the erasure itself, to the records of the erased subject
+(``allow_erased``).
 """
 
 from collections import defaultdict
@@ -30,7 +35,7 @@ from shipex_privacy.retention.models import LegalHold
 from shipex_privacy.subjects.models import DataSubject
 
 from .models import AccessPackage, ErasureItem, SubjectRequest
-from .services import lock_request, refuse_if_closed, withdraw_consents_in_force
+from .services import lock_request, lock_workable, withdraw_consents_in_force
 
 Outcome = ErasureItem.Outcome
 TASK, KEPT, ERASE = "task", "kept", "erase"
@@ -55,15 +60,6 @@ def _route(entry: PersonalDataField) -> tuple[str, erasing.HeldModel | None]:
     if entry.retention_rule.is_statutory:
         return KEPT, held
     return ERASE, held
-
-
-def _refuse(request: SubjectRequest) -> None:
-    refuse_if_closed(request)
-    if request.kind != SubjectRequest.Kind.ERASURE:
-        raise ValidationError(_("Request #%(id)s is not an erasure request.") % {"id": request.pk})
-    if request.subject_id is None or not request.identity_verified:
-        raise ValidationError(_("Match the request to a subject and verify the requester's identity before "
-                                "erasing anything."))
 
 
 def _refuse_held(subject_id: int) -> None:
@@ -113,8 +109,7 @@ def _erase(subject: DataSubject, groups: dict, *, actor, reason: str) -> dict[in
 @transaction.atomic
 def request_erase(*, request: SubjectRequest, actor) -> list[ErasureItem]:
     """Carry out an erasure request, entry by entry of the catalogue; see the module's docstring."""
-    request = lock_request(request)
-    _refuse(request)
+    request = lock_workable(request, SubjectRequest.Kind.ERASURE)
     done = list(request.erasure_items.select_related("field", "system"))
     if done:
         return done  # already carried out: nothing more changes
@@ -150,13 +145,18 @@ def request_erase(*, request: SubjectRequest, actor) -> list[ErasureItem]:
             item.outcome = Outcome.KEPT
             item.kept_under = rule.legal_reference if rule.is_statutory else rule.code
             item.kept_until = erasing.kept_until(held, rule, subject.pk) if held else None
-        items.append(record_save(instance=item, actor=actor, reason=reason))
+        items.append(record_save(instance=item, actor=actor, reason=reason, allow_erased=True))
+    if any(item.is_open_task for item in items):
+        request.status = SubjectRequest.Status.WAITING_SYSTEMS
+        record_save(instance=request, actor=actor, reason=_("Request #%(id)s: waiting for other systems' owners") % {
+            "id": request.pk}, allow_erased=True)
     return items
 
 
 @transaction.atomic
 def erasure_task_done(*, item: ErasureItem, actor, note: str = "") -> ErasureItem:
     """Tick off one task of an erasure: the system's owner has erased the data in their system."""
+    request = lock_request(item.request)  # the request's state follows its tasks
     item = ErasureItem.objects.select_for_update().select_related("field", "system").get(pk=item.pk)
     if item.outcome != Outcome.TASK:
         raise ValidationError(_("“%(field)s” is not a task for a system's owner (%(outcome)s); there is nothing "
@@ -170,8 +170,37 @@ def erasure_task_done(*, item: ErasureItem, actor, note: str = "") -> ErasureIte
     item.task_done_by_id = getattr(actor, "pk", None)
     item.task_done_by_username = actor.get_username() if actor else ""
     item.task_note = note.strip()
-    return record_save(instance=item, actor=actor, reason=_("Request #%(id)s: %(field)s erased in %(system)s") % {
-        "id": item.request_id, "field": item.field.name, "system": item.system.name})
+    record_save(instance=item, actor=actor, reason=_("Request #%(id)s: %(field)s erased in %(system)s") % {
+        "id": item.request_id, "field": item.field.name, "system": item.system.name}, allow_erased=True)
+    if request.status == SubjectRequest.Status.WAITING_SYSTEMS and not request.open_tasks().exists():
+        request.status = SubjectRequest.Status.IN_PROGRESS
+        record_save(instance=request, actor=actor, reason=_("Request #%(id)s: every task for other systems is "
+                                                            "done") % {"id": request.pk}, allow_erased=True)
+    return item
+
+
+@transaction.atomic
+def erasure_override_open_tasks(*, request: SubjectRequest, reason: str, actor) -> SubjectRequest:
+    """A compliance officer lets an erasure close as done although tasks for other systems are still
+    open, saying why (an owner who cannot be reached, a system switched off); the letter then says
+    those tasks are passed on, not done. The tasks stay open to be ticked off later."""
+    if not actor.has_perm("rights_requests.override_open_tasks"):
+        raise ValidationError(_("Only a compliance officer may let an erasure close with open tasks."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Say why the request may close while these tasks are open."))
+    request = lock_request(request)
+    request.refuse_if_closed()
+    if request.status != SubjectRequest.Status.WAITING_SYSTEMS or not request.open_tasks().exists():
+        raise ValidationError(_("Request #%(id)s is not waiting for other systems; there is nothing to "
+                                "override.") % {"id": request.pk})
+    request.tasks_overridden_at = timezone.now()
+    request.tasks_overridden_by_id, request.tasks_overridden_by_username = actor.pk, actor.get_username()
+    request.tasks_override_reason = reason
+    request.status = SubjectRequest.Status.IN_PROGRESS
+    return record_save(instance=request, actor=actor, reason=_("Request #%(id)s: may close with %(count)s open "
+                                                               "tasks: %(reason)s") % {
+        "id": request.pk, "count": request.open_tasks().count(), "reason": reason}, allow_erased=True)
 
 
 def _kept_line(item: ErasureItem, rules: dict[str, RetentionRule]) -> str:
@@ -201,7 +230,8 @@ def erasure_report(request: SubjectRequest) -> list[str]:
             owner = item.system.owner
             if item.system.owner_email:
                 owner = f"{owner} ({item.system.owner_email})"
-            state = _("done") if item.task_done_at else _("open")
+            state = (_("done") if item.task_done_at else
+                     _("passed on to the owner, not yet confirmed") if request.tasks_overridden else _("open"))
             lines.append(_("%(field)s: task for %(owner)s — %(state)s") % {
                 "field": name, "owner": owner, "state": state})
         else:

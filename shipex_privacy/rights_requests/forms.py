@@ -131,6 +131,24 @@ class ResponseTemplateForm(ChangeReasonForm):
         widgets = {"body": forms.Textarea(attrs={"rows": 14, "cols": 90})}
 
 
+class ConsentChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, consent):
+        # Purpose and scope only: the page names the subject already.
+        label = str(consent.purpose)
+        if consent.recipient_kind:
+            label += f" · {consent.get_recipient_kind_display()}"
+        return f"{label} · {_('granted')} {timezone.localtime(consent.granted_at):%d.%m.%Y}"
+
+
+class WithdrawConsentsForm(forms.Form):
+    consents = ConsentChoiceField(label=_("Consents the subject withdraws"), queryset=None, required=False,
+                                  widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, data=None, *, queryset=None):
+        super().__init__(data)
+        self.fields["consents"].queryset = queryset
+
+
 class TaskDoneForm(forms.Form):
     note = forms.CharField(label=_("What the system's owner did"), max_length=500, required=False,
                            widget=forms.Textarea(attrs={"rows": 2, "cols": 80}))

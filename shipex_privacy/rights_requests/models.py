@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.audit.history import audited_history
+from shipex_privacy.consents.models import Consent
 from shipex_privacy.subjects.models import DataSubject
 
 TO_BE_CONFIRMED = "to be confirmed by counsel"
@@ -50,6 +51,11 @@ def end_of_day(day: date) -> datetime:
 class SubjectRequestQuerySet(models.QuerySet):
     def open(self):
         return self.exclude(status__in=SubjectRequest.CLOSED)
+
+    def workable(self, *kinds: str):
+        """Open requests of ``kinds`` matched to a subject whose requester's identity is verified:
+        the ones whose work (package, correction, erasure, withdrawal, stop) may be carried out."""
+        return self.open().filter(kind__in=kinds, subject__isnull=False, identity_verified_at__isnull=False)
 
     def overdue(self, now: datetime | None = None):
         """Open, not paused, and past the end of their due day."""
@@ -93,6 +99,8 @@ class SubjectRequest(models.Model):
         VERIFYING = "verifying", _("Verifying identity")
         IN_PROGRESS = "in_progress", _("In progress")
         WAITING = "waiting", _("Waiting for the subject")
+        # An erasure carried out here whose tasks for other systems' owners are not all done yet.
+        WAITING_SYSTEMS = "waiting_systems", _("Waiting for other systems")
         DONE = "done", _("Done")
         REFUSED = "refused", _("Refused")
 
@@ -110,11 +118,16 @@ class SubjectRequest(models.Model):
         Status.VERIFYING: (Status.IN_PROGRESS, Status.REFUSED),
         Status.IN_PROGRESS: (Status.WAITING, Status.DONE, Status.REFUSED),
         Status.WAITING: (Status.IN_PROGRESS, Status.DONE, Status.REFUSED),
+        # Entered and left by the erasure itself (last task ticked off, or an officer's override);
+        # closing from here is refused while a task is open and not overridden.
+        Status.WAITING_SYSTEMS: (Status.DONE,),
         Status.DONE: (),
         Status.REFUSED: (),
     }
     # States reached only after the requester's identity is verified.
-    NEEDS_IDENTITY = (Status.IN_PROGRESS, Status.WAITING, Status.DONE)
+    NEEDS_IDENTITY = (Status.IN_PROGRESS, Status.WAITING, Status.WAITING_SYSTEMS, Status.DONE)
+    # Purposes an objection to advertising is about (1.3.2.5).
+    ADVERTISING_CLAUSES = ("1.3.2.5",)
 
     PERSONAL_DATA_FIELDS = ("requester_name", "requester_contact", "details", "internal_notes", "response_text",
                             "response_language")
@@ -122,6 +135,8 @@ class SubjectRequest(models.Model):
         "id", "kind", "channel", "received_at", "subject", "identity_method", "identity_verified_by_id",
         "identity_verified_by_username", "identity_verified_at", "status", "assignee_id", "assignee_username",
         "due_at", "day_count", "refuse_by", "paused_at", "duplicate_of", "closed_at", "created_at",
+        "carried_out_at", "tasks_overridden_at", "tasks_overridden_by_id", "tasks_overridden_by_username",
+        "tasks_override_reason",
     )
 
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
@@ -156,6 +171,14 @@ class SubjectRequest(models.Model):
                                          choices=DataSubject.Language.choices, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # The work of a correction or a consent withdrawal is on record only here: set by its step.
+    carried_out_at = models.DateTimeField(_("correction or withdrawal recorded at"), null=True, blank=True)
+    # A compliance officer may let an erasure close while other systems' tasks are still open.
+    tasks_overridden_at = models.DateTimeField(_("open tasks overridden at"), null=True, blank=True)
+    tasks_overridden_by_id = models.IntegerField(_("open tasks overridden by (id)"), null=True, blank=True)
+    tasks_overridden_by_username = models.CharField(_("open tasks overridden by"), max_length=150, blank=True)
+    tasks_override_reason = models.CharField(_("why the request may close with open tasks"), max_length=500,
+                                             blank=True)
 
     objects = SubjectRequestQuerySet.as_manager()
     history = audited_history()
@@ -164,6 +187,7 @@ class SubjectRequest(models.Model):
         ordering = ["due_at", "id"]
         verbose_name = _("data-subject request")
         verbose_name_plural = _("data-subject requests")
+        permissions = [("override_open_tasks", _("Can let an erasure close while other systems' tasks are open"))]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status__in=["done", "refused"]) | (Q(closed_at__isnull=False) & ~Q(response_text="")),
@@ -171,7 +195,8 @@ class SubjectRequest(models.Model):
                 violation_error_message=_("A request is closed only with a response to the subject."),
             ),
             models.CheckConstraint(
-                condition=~Q(status__in=["in_progress", "waiting", "done"]) | Q(identity_verified_at__isnull=False),
+                condition=~Q(status__in=["in_progress", "waiting", "waiting_systems", "done"])
+                | Q(identity_verified_at__isnull=False),
                 name="subject_request_work_needs_identity",
                 violation_error_message=_("The requester's identity must be verified first."),
             ),
@@ -179,6 +204,11 @@ class SubjectRequest(models.Model):
                 condition=Q(identity_verified_at__isnull=True) | ~Q(identity_method=""),
                 name="subject_request_identity_has_method",
                 violation_error_message=_("Say how the identity was verified."),
+            ),
+            models.CheckConstraint(
+                condition=Q(tasks_overridden_at__isnull=True) | ~Q(tasks_override_reason=""),
+                name="subject_request_override_has_reason",
+                violation_error_message=_("An override of open tasks needs a reason."),
             ),
         ]
         indexes = [
@@ -208,6 +238,88 @@ class SubjectRequest(models.Model):
 
     def can_move_to(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.Status(self.status)]
+
+    def refuse_if_closed(self) -> None:
+        if not self.is_open:
+            raise ValidationError(_("Request #%(id)s is closed (%(status)s).") % {
+                "id": self.pk, "status": self.get_status_display().lower()})
+
+    def refuse_unless_workable(self, *kinds: str) -> None:
+        """Refuse (``ValidationError``) the work of a step for ``kinds`` unless the request is open,
+        of one of those kinds, matched to a subject, and its requester's identity verified."""
+        self.refuse_if_closed()
+        if self.kind not in kinds:
+            raise ValidationError(_("Request #%(id)s is a request of the kind “%(kind)s”; this step is for: "
+                                    "%(kinds)s.") % {"id": self.pk, "kind": self.get_kind_display(),
+                                                     "kinds": "; ".join(str(self.Kind(kind).label)
+                                                                        for kind in kinds)})
+        if self.subject_id is None or not self.identity_verified:
+            raise ValidationError(_("Match the request to a subject and verify the requester's identity first."))
+
+    def open_tasks(self):
+        """This erasure's tasks for other systems' owners not yet ticked off."""
+        return self.erasure_items.filter(outcome=ErasureItem.Outcome.TASK, task_done_at__isnull=True)
+
+    @property
+    def tasks_overridden(self) -> bool:
+        return self.tasks_overridden_at is not None
+
+    def work_missing(self) -> str:
+        """Why the request cannot close as *done* yet (empty when it can): done means the work of
+        its kind is on record. Every kind is listed in ``DONE_NEEDS``; refusing needs no work."""
+        return DONE_NEEDS[self.Kind(self.kind)](self)
+
+
+def _package_built(request: SubjectRequest) -> str:
+    if not request.access_packages.exists():
+        return _("Build the access package before closing the request as done.")
+    return ""
+
+
+def _carried_out(message):
+    return lambda request: "" if request.carried_out_at else message
+
+
+def _erased_and_tasks_done(request: SubjectRequest) -> str:
+    if not request.erasure_items.exists():
+        return _("Carry out the erasure before closing the request as done.")
+    if not request.tasks_overridden and (count := request.open_tasks().count()):
+        return _("%(count)s tasks for other systems' owners are still open; the request closes as done once "
+                 "each is ticked off, or a compliance officer records why it may close without them.") % {
+            "count": count}
+    return ""
+
+
+def _consents_in_force(request: SubjectRequest, clauses=None):
+    consents = Consent.objects.filter(subject_id=request.subject_id).in_force()
+    return consents.filter(purpose__clause__in=clauses) if clauses else consents
+
+
+def _advertising_stopped(request: SubjectRequest) -> str:
+    if not request.carried_out_at or _consents_in_force(request, request.ADVERTISING_CLAUSES).exists():
+        return _("Withdraw the subject's consent to advertising (1.3.2.5) before closing the request as done.")
+    return ""
+
+
+def _stopped(request: SubjectRequest) -> str:
+    if request.subject.status == DataSubject.Status.ACTIVE or _consents_in_force(request).exists():
+        return _("Stop processing for the subject before closing the request as done.")
+    return ""
+
+
+K = SubjectRequest.Kind
+# What "done" needs, for every kind: a kind added without its rule fails a test.
+DONE_NEEDS = {
+    K.ACCESS: _package_built,
+    K.INFORMATION: _package_built,
+    K.CORRECTION: _carried_out(_("Correct the subject's data from the request before closing it as done.")),
+    K.ERASURE: _erased_and_tasks_done,
+    K.CONSENT_WITHDRAWAL: _carried_out(_("Record the withdrawal of the consents before closing the request as "
+                                         "done.")),
+    K.ADVERTISING_OBJECTION: _advertising_stopped,
+    K.STOP: _stopped,
+    K.COMPLAINT: lambda request: "",  # a complaint is answered by the written response itself
+}
 
 
 class DeadlineRule(models.Model):

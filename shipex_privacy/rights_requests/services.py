@@ -9,23 +9,27 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shipex_privacy.audit.services import record_save
-from shipex_privacy.subjects.models import DataSubject
+from shipex_privacy.consents.models import Consent
+from shipex_privacy.consents.services import Evidence, consent_withdraw
+from shipex_privacy.subjects.models import Address, DataSubject
 
-from .models import DeadlineChange, DeadlineRule, ResponseTemplate, SubjectRequest, add_days, end_of_day
+from .models import DeadlineChange, DeadlineRule, SubjectRequest, add_days, end_of_day
 
 
 def lock_request(request: SubjectRequest) -> SubjectRequest:
+    """The request re-read under a row lock: two steps on one request never interleave."""
     return SubjectRequest.objects.select_for_update().get(pk=request.pk)
 
 
-def refuse_if_closed(request: SubjectRequest) -> None:
-    if not request.is_open:
-        raise ValidationError(_("Request #%(id)s is closed (%(status)s).") % {
-            "id": request.pk, "status": request.get_status_display().lower()})
+def lock_workable(request: SubjectRequest, *kinds: str) -> SubjectRequest:
+    """The request locked, refused unless its work for ``kinds`` may be carried out now."""
+    request = lock_request(request)
+    request.refuse_unless_workable(*kinds)
+    return request
 
 
 def _rule(kind: str) -> DeadlineRule:
@@ -75,7 +79,7 @@ def subjects_matching(term: str):
 def request_match_subject(*, request: SubjectRequest, term: str, actor) -> SubjectRequest:
     """Link the request to the one subject found by ``term``; refuses none or several."""
     request = lock_request(request)
-    refuse_if_closed(request)
+    request.refuse_if_closed()
     if request.identity_verified:
         raise ValidationError(_("The identity is already verified for this subject; the match cannot change."))
     found = list(subjects_matching(term)[:2])
@@ -94,7 +98,7 @@ def request_match_subject(*, request: SubjectRequest, term: str, actor) -> Subje
 @transaction.atomic
 def request_verify_identity(*, request: SubjectRequest, method: str, actor) -> SubjectRequest:
     request = lock_request(request)
-    refuse_if_closed(request)
+    request.refuse_if_closed()
     if request.subject_id is None:
         raise ValidationError(_("Match the request to a subject before verifying the requester's identity."))
     if request.identity_verified:
@@ -127,24 +131,14 @@ def request_move(*, request: SubjectRequest, status: str, actor, response_text: 
     if target in SubjectRequest.CLOSED:
         if not request.response_text.strip():
             raise ValidationError(_("Write the response to the subject before closing the request."))
-        if target == SubjectRequest.Status.DONE:
-            _refuse_done_without_the_work(request)
+        if target == SubjectRequest.Status.DONE and (missing := request.work_missing()):
+            raise ValidationError(missing)
         request.closed_at = timezone.now()
         request.paused_at = None
     request.status = target
+    # An erasure request outlives the erasure of its subject: closing it is the erasure's last step.
     return record_save(instance=request, actor=actor, reason=note.strip() or _("Moved to “%(status)s”") % {
-        "status": target.label})
-
-
-def _refuse_done_without_the_work(request: SubjectRequest) -> None:
-    """A request of these kinds is done only once its work is on record; refusing it needs no work."""
-    kind = request.kind
-    if kind in (SubjectRequest.Kind.ACCESS, SubjectRequest.Kind.INFORMATION) and not request.access_packages.exists():
-        raise ValidationError(_("Build the access package before closing the request as done."))
-    if kind == SubjectRequest.Kind.ERASURE and not request.erasure_items.exists():
-        raise ValidationError(_("Carry out the erasure before closing the request as done."))
-    if kind == SubjectRequest.Kind.STOP and request.subject.status == DataSubject.Status.ACTIVE:
-        raise ValidationError(_("Stop processing for the subject before closing the request as done."))
+        "status": target.label}, allow_erased=request.kind == SubjectRequest.Kind.ERASURE)
 
 
 def _deadline_change(request, kind, *, actor, reason, due_before, days=0) -> DeadlineChange:
@@ -165,7 +159,7 @@ def request_extend(*, request: SubjectRequest, days: int, reason: str, actor) ->
     """Move the deadline ``days`` later, counted as the request's deadline is counted."""
     reason = _reason(reason, _("Say why the deadline is extended."))
     request = lock_request(request)
-    refuse_if_closed(request)
+    request.refuse_if_closed()
     if days < 1:
         raise ValidationError(_("An extension is at least one day."))
     before = request.due_at
@@ -180,7 +174,7 @@ def request_pause(*, request: SubjectRequest, reason: str, actor) -> SubjectRequ
     """Stop the clock (e.g. a legal hold); the request is neither overdue nor due soon while paused."""
     reason = _reason(reason, _("Say why the request is paused."))
     request = lock_request(request)
-    refuse_if_closed(request)
+    request.refuse_if_closed()
     if request.paused_at:
         raise ValidationError(_("The request is already paused."))
     request.paused_at = timezone.now()
@@ -194,7 +188,7 @@ def request_resume(*, request: SubjectRequest, reason: str, actor) -> SubjectReq
     """Restart the clock; the deadline moves by the whole calendar days the request was paused."""
     reason = _reason(reason, _("Say why the request resumes."))
     request = lock_request(request)
-    refuse_if_closed(request)
+    request.refuse_if_closed()
     if not request.paused_at:
         raise ValidationError(_("The request is not paused."))
     before = request.due_at
@@ -209,7 +203,7 @@ def request_resume(*, request: SubjectRequest, reason: str, actor) -> SubjectReq
 def request_assign(*, request: SubjectRequest, assignee, actor) -> SubjectRequest:
     """Give the request to ``assignee`` (None: back to the unassigned queue)."""
     request = lock_request(request)
-    refuse_if_closed(request)
+    request.refuse_if_closed()
     if assignee is not None and not (assignee.is_active and assignee.has_perm("rights_requests.change_subjectrequest")):
         raise ValidationError(_("%(user)s cannot work on requests.") % {"user": assignee.get_username()})
     new_id = assignee.pk if assignee else None
@@ -224,19 +218,19 @@ def request_assign(*, request: SubjectRequest, assignee, actor) -> SubjectReques
 CONSENT_CHANNEL = {"app": "app", "web": "web", "phone": "call_centre"}
 
 
+def _evidence(request: SubjectRequest) -> Evidence:
+    return Evidence(channel=CONSENT_CHANNEL.get(request.channel, "office"), reference=f"DSR #{request.pk}")
+
+
 def withdraw_consents_in_force(*, request: SubjectRequest, subject: DataSubject, actor, reason: str,
                                now: datetime) -> int:
     """Withdraw, from ``now``, every consent of the subject in force, as asked by ``request``; how many.
 
     Used inside a request's own transaction (stop processing, erasure), each ledger event naming it.
     """
-    from shipex_privacy.consents.models import Consent
-    from shipex_privacy.consents.services import Evidence, consent_withdraw
-
-    evidence = Evidence(channel=CONSENT_CHANNEL.get(request.channel, "office"), reference=f"DSR #{request.pk}")
     withdrawn = 0
     for consent in Consent.objects.filter(subject=subject).in_force(now):
-        consent_withdraw(consent=consent, occurred_at=now, evidence=evidence, actor=actor, note=reason)
+        consent_withdraw(consent=consent, occurred_at=now, evidence=_evidence(request), actor=actor, note=reason)
         withdrawn += 1
     return withdrawn
 
@@ -245,12 +239,7 @@ def withdraw_consents_in_force(*, request: SubjectRequest, subject: DataSubject,
 def request_stop_processing(*, request: SubjectRequest, actor) -> SubjectRequest:
     """Carry out a stop / log-out request (1.5.2): the subject is logged out and every consent in
     force is withdrawn from now on, each step naming the request in its history."""
-    request = lock_request(request)
-    refuse_if_closed(request)
-    if request.kind != SubjectRequest.Kind.STOP:
-        raise ValidationError(_("Request #%(id)s is not a request to stop processing.") % {"id": request.pk})
-    if request.subject_id is None or not request.identity_verified:
-        raise ValidationError(_("Match the request to a subject and verify the requester's identity first."))
+    request = lock_workable(request, SubjectRequest.Kind.STOP)
     reason = _("Request #%(id)s: processing stopped (1.5.2)") % {"id": request.pk}
     now = timezone.now()
     subject = DataSubject.objects.select_for_update().get(pk=request.subject_id)
@@ -262,48 +251,38 @@ def request_stop_processing(*, request: SubjectRequest, actor) -> SubjectRequest
         "Processing stopped: subject logged out, %(count)s consents withdrawn") % {"count": withdrawn})
 
 
-def response_language(request: SubjectRequest) -> str:
-    """The language the subject had when the request was matched, or Uzbek (the default)."""
-    if request.response_language:
-        return request.response_language
-    return request.subject.preferred_language if request.subject_id else DataSubject.Language.UZ
+WITHDRAWAL_KINDS = (SubjectRequest.Kind.CONSENT_WITHDRAWAL, SubjectRequest.Kind.ADVERTISING_OBJECTION)
 
 
-def _erasure_lines(request: SubjectRequest) -> str:
-    if request.kind != SubjectRequest.Kind.ERASURE:
-        return ""
-    from .erasure import erasure_report  # the erasure module builds on these services
+def consents_to_withdraw(request: SubjectRequest):
+    """The subject's consents in force that ``request`` may withdraw: all of them for a consent
+    withdrawal, those to advertising (1.3.2.5) for an objection to advertising."""
+    consents = Consent.objects.filter(subject_id=request.subject_id).in_force().select_related("purpose")
+    if request.kind == SubjectRequest.Kind.ADVERTISING_OBJECTION:
+        consents = consents.filter(purpose__clause__in=SubjectRequest.ADVERTISING_CLAUSES)
+    return consents.order_by("purpose__clause", "recipient_kind", "pk")
 
-    return "\n".join(f"- {line}" for line in erasure_report(request))
 
-
-def response_from_template(request: SubjectRequest, outcome: str) -> str:
-    """The response to the subject drafted from the template of the request's kind, in the
-    subject's language, filled from the request. Writes nothing: the agent reviews it first."""
-    language = response_language(request)
-    template = ResponseTemplate.objects.filter(kind=request.kind, outcome=outcome, language=language).first()
-    if template is None:
-        raise ValidationError(_("There is no response template for this kind, outcome and language; the "
-                                "compliance team can add one."))
-    package = request.access_packages.first()
-    with translation.override(language):
-        values = {
-            "request_id": str(request.pk),
-            "subject_name": (request.subject.full_name if request.subject_id else "") or request.requester_name,
-            "received_on": f"{timezone.localtime(request.received_at):%d.%m.%Y}",
-            "closed_on": f"{timezone.localdate():%d.%m.%Y}",
-            "kind": str(request.get_kind_display()),
-            "package_sha256": package.sha256 if package else "",
-            "erasure_report": _erasure_lines(request),
-        }
-    if missing := sorted(name for name in template.placeholders() if not values[name]):
-        raise ValidationError(_("The template needs %(names)s, which this request does not have yet.") % {
-            "names": ", ".join(f"{{{name}}}" for name in missing)})
-    try:
-        return template.render(values)
-    except (ValueError, KeyError, IndexError, AttributeError):  # a text saved without the admin's checks
-        raise ValidationError(_("The response template cannot be filled in; the compliance team must correct "
-                                "it.")) from None
+@transaction.atomic
+def request_withdraw_consents(*, request: SubjectRequest, consents, actor) -> SubjectRequest:
+    """Withdraw, from now, the ``consents`` the subject asked to withdraw, each ledger event naming the
+    request; then the request may close as done. With no consent in force, it records just that."""
+    request = lock_workable(request, *WITHDRAWAL_KINDS)
+    subject = DataSubject.objects.select_for_update().get(pk=request.subject_id)  # as granting locks it
+    offered = {consent.pk: consent for consent in consents_to_withdraw(request)}
+    chosen = {getattr(consent, "pk", consent) for consent in consents}
+    if chosen - set(offered):
+        raise ValidationError(_("Only consents of this subject that are in force can be withdrawn here."))
+    if offered and not chosen:
+        raise ValidationError(_("Choose the consents the subject withdraws."))
+    now = timezone.now()
+    reason = _("Request #%(id)s: consent withdrawn (1.5)") % {"id": request.pk}
+    for pk in sorted(chosen):
+        consent_withdraw(consent=offered[pk], occurred_at=now, evidence=_evidence(request), actor=actor, note=reason)
+    request.carried_out_at = now
+    return record_save(instance=request, actor=actor, reason=_(
+        "Consents withdrawn for subject %(account)s: %(count)s") % {"account": subject.account_id,
+                                                                   "count": len(chosen)})
 
 
 # The subject's fields an agent may correct from a correction request (1.5.1); the account id
@@ -316,25 +295,13 @@ def _labels(model, names) -> str:
     return ", ".join(str(model._meta.get_field(name).verbose_name) for name in names)
 
 
-def refuse_correction(request: SubjectRequest) -> None:
-    """Why the subject's data may not be corrected from ``request`` (nothing when it may)."""
-    refuse_if_closed(request)
-    if request.kind != SubjectRequest.Kind.CORRECTION:
-        raise ValidationError(_("Request #%(id)s is not a correction request.") % {"id": request.pk})
-    if request.subject_id is None or not request.identity_verified:
-        raise ValidationError(_("Match the request to a subject and verify the requester's identity first."))
-
-
 @transaction.atomic
 def request_correct_subject(*, request: SubjectRequest, changes: dict, actor,
                             address_changes: dict[int, dict] | None = None) -> DataSubject:
     """Correct the subject's data — their own fields and their addresses (by address id) — as a
     correction request asks (1.5.1); each history row's reason names the request, whatever the
     agent types. Everything is validated before anything is saved."""
-    from shipex_privacy.subjects.models import Address
-
-    request = lock_request(request)
-    refuse_correction(request)
+    request = lock_workable(request, SubjectRequest.Kind.CORRECTION)
     address_changes = address_changes or {}
     unknown = set(changes) - set(CORRECTABLE_FIELDS)
     unknown |= {name for values in address_changes.values() for name in values} - set(CORRECTABLE_ADDRESS_FIELDS)
@@ -357,6 +324,10 @@ def request_correct_subject(*, request: SubjectRequest, changes: dict, actor,
     if not to_save:
         raise ValidationError(_("Nothing was changed."))
     for record, changed in to_save:
+        # A correction is one of the two services that may write the records of an erased subject.
         record_save(instance=record, actor=actor, reason=_("Request #%(id)s: correction (1.5.1) of %(fields)s") % {
-            "id": request.pk, "fields": _labels(type(record), changed)})
+            "id": request.pk, "fields": _labels(type(record), changed)}, allow_erased=True)
+    request.carried_out_at = timezone.now()
+    record_save(instance=request, actor=actor, reason=_("Request #%(id)s: correction recorded") % {"id": request.pk},
+                allow_erased=True)
     return subject

@@ -28,14 +28,13 @@ from shipex_privacy.disclosures.services import (
     disclosure_set_subjects,
     disclosure_submit,
 )
-from shipex_privacy.rights_requests.access_package import access_package_build
 from shipex_privacy.rights_requests.models import AccessPackage, SubjectRequest
 from shipex_privacy.rights_requests.services import request_move, request_receive, request_verify_identity
 from shipex_privacy.subjects.models import ServiceUse
 from tests.accounts.factories import StaffFactory
 from tests.consents.factories import PolicyVersionFactory
 from tests.disclosures.factories import DisclosureFactory, RecipientFactory
-from tests.rights_requests.factories import SubjectRequestFactory
+from tests.rights_requests.factories import SubjectRequestFactory, build_package
 from tests.subjects.factories import AddressFactory, DataSubjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -82,9 +81,9 @@ def subject_with_everything(agent, **subject_values):
 
 
 @pytest.mark.parametrize(("situation", "message"), [
-    ("identity not verified", "Verify the requester's identity"),
+    ("identity not verified", "verify the requester's identity first"),
     ("request closed", "is closed"),
-    ("another kind of request", "not a request for access or information"),
+    ("another kind of request", "this step is for: Access"),
     ("no subject", "Match the request to a subject"),
 ])
 def test_a_package_is_refused_until_the_request_allows_it_and_nothing_changes(support_agent, tmp_path,
@@ -102,7 +101,7 @@ def test_a_package_is_refused_until_the_request_allows_it_and_nothing_changes(su
     history = request.history.count()
 
     with pytest.raises(ValidationError, match=message):
-        access_package_build(request=request, actor=support_agent)
+        build_package(request, support_agent)
 
     assert not AccessPackage.objects.exists()
     assert request.history.count() == history
@@ -118,8 +117,8 @@ def test_the_package_is_complete_against_the_catalogue(support_agent):
     stranger = subject_with_everything(support_agent, preferred_language="en")
     request = access_request(support_agent, subject)
 
-    access_package_build(request=request, actor=support_agent)  # a copy sent before is data held too
-    data, html, _names = contents(access_package_build(request=request, actor=support_agent))
+    build_package(request, support_agent)  # a copy sent before is data held too
+    data, html, _names = contents(build_package(request, support_agent))
 
     catalogue = PersonalDataField.objects.select_related("retention_rule", "system").prefetch_related("purposes")
     bound = {entry.code for entry in catalogue if entry.binding}
@@ -205,7 +204,7 @@ def test_consents_acceptances_and_sent_disclosures_are_in_the_package(support_ag
     draft = court_order(compliance_officer, subject, fields)  # never sent: the recipient has nothing yet
     request = access_request(support_agent, subject)
 
-    data, html, _names = contents(access_package_build(request=request, actor=support_agent))
+    data, html, _names = contents(build_package(request, support_agent))
 
     [state] = data["consents"]
     assert (state["purpose"]["clause"], state["state"], state["state_label"]) == ("1.3.2.5", "withdrawn", "Withdrawn")
@@ -235,7 +234,7 @@ def test_the_readable_copy_is_in_the_subjects_language_and_escapes_every_value(s
                                       full_name="<script>alert('x')</script> Ivanova")
     request = access_request(support_agent, subject)
 
-    package = access_package_build(request=request, actor=support_agent)
+    package = build_package(request, support_agent)
     data, html, _names = contents(package)
 
     full_name = PersonalDataField.objects.get(code="identity.full_name")
@@ -259,7 +258,7 @@ def test_the_stored_zip_matches_its_sha256_and_stays_in_private_storage(support_
     subject = subject_with_everything(support_agent, preferred_language="en")
     request = access_request(support_agent, subject, kind="information")
 
-    package = access_package_build(request=request, actor=support_agent)
+    package = build_package(request, support_agent)
 
     package.refresh_from_db()
     stored = (tmp_path / "access-packages" / package.file.name).read_bytes()
@@ -277,8 +276,8 @@ def test_the_stored_zip_matches_its_sha256_and_stays_in_private_storage(support_
 def test_each_build_keeps_a_new_package_and_history_names_the_request(support_agent):
     request = access_request(support_agent, subject_with_everything(support_agent))
 
-    first = access_package_build(request=request, actor=support_agent)
-    second = access_package_build(request=request, actor=support_agent)
+    first = build_package(request, support_agent)
+    second = build_package(request, support_agent)
 
     assert list(request.access_packages.order_by("id")) == [first, second]
     assert first.file.name != second.file.name
@@ -319,7 +318,7 @@ def peak_while_building(agent, request) -> tuple[int, AccessPackage]:
     gc.collect()
     tracemalloc.start()
     try:
-        package = access_package_build(request=request, actor=agent)
+        package = build_package(request, agent)
         return tracemalloc.get_traced_memory()[1], package
     finally:
         tracemalloc.stop()
@@ -328,7 +327,7 @@ def peak_while_building(agent, request) -> tuple[int, AccessPackage]:
 def test_memory_stays_bounded_however_many_records_the_subject_has(support_agent):
     small_request, large_request = subject_with_events(support_agent, 2_000), subject_with_events(support_agent, 20_000)
     # Warm up first: templates compiled and the Russian catalogue loaded once do not count for the small one.
-    access_package_build(request=subject_with_events(support_agent, 20), actor=support_agent)
+    build_package(subject_with_events(support_agent, 20), support_agent)
 
     small, small_package = peak_while_building(support_agent, small_request)
     large, large_package = peak_while_building(support_agent, large_request)

@@ -5,10 +5,10 @@ from django.urls import reverse
 
 from shipex_privacy.accounts.roles import AUDITOR
 from shipex_privacy.audit.models import AccessEvent
-from shipex_privacy.rights_requests.access_package import access_package_build
 from shipex_privacy.rights_requests.models import ErasureItem
 from shipex_privacy.rights_requests.services import request_receive, request_verify_identity
 from tests.accounts.factories import StaffFactory
+from tests.rights_requests.factories import build_package
 from tests.subjects.factories import AddressFactory, DataSubjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +22,7 @@ def verified(agent, kind, subject):
 def test_the_download_is_logged_for_the_agent_and_refused_to_the_auditor(client, support_agent, auditor):
     subject = DataSubjectFactory()
     request = verified(support_agent, "access", subject)
-    package = access_package_build(request=request, actor=support_agent)
+    package = build_package(request, support_agent)
     url = reverse("admin:rights_requests_subjectrequest_package", args=[request.pk, package.pk])
 
     client.force_login(auditor)
@@ -76,7 +76,7 @@ def test_the_auditor_reads_the_request_with_the_contact_masked_and_no_download(c
     request = request_receive(kind="access", channel="phone", actor=support_agent, subject=subject,
                               requester_contact="+998 90 123 45 67")
     request = request_verify_identity(request=request, method="sms_code", actor=support_agent)
-    package = access_package_build(request=request, actor=support_agent)
+    package = build_package(request, support_agent)
     download = reverse("admin:rights_requests_subjectrequest_package", args=[request.pk, package.pk])
     change = reverse("admin:rights_requests_subjectrequest_change", args=[request.pk])
 
@@ -95,7 +95,7 @@ def test_an_erasure_takes_the_files_of_earlier_access_packages_and_keeps_their_p
     from shipex_privacy.rights_requests.erasure import request_erase
 
     subject = DataSubjectFactory()
-    package = access_package_build(request=verified(support_agent, "access", subject), actor=support_agent)
+    package = build_package(verified(support_agent, "access", subject), support_agent)
     stored, storage = package.file.name, package.file.storage
 
     with django_capture_on_commit_callbacks() as on_commit:

@@ -35,7 +35,7 @@ def test_the_correction_is_saved_and_its_history_names_the_request(support_agent
 
 
 @pytest.mark.parametrize(("kind", "verified", "changes", "message"), [
-    ("access", True, {"full_name": "X"}, "is not a correction request"),
+    ("access", True, {"full_name": "X"}, "this step is for: Correction"),
     ("correction", False, {"full_name": "X"}, "verify the requester's identity first"),
     ("correction", True, {"account_id": "SX1"}, "cannot be corrected here: account_id"),
     ("correction", True, {}, "Nothing was changed"),

@@ -205,7 +205,7 @@ def _closed(agent, subject):
 @pytest.mark.parametrize(("situation", "message"), [
     ("identity not verified", "verify the requester's identity"),
     ("no subject", "Match the request to a subject"),
-    ("another kind of request", "is not an erasure request"),
+    ("another kind of request", "this step is for: Erasure"),
     ("closed", r"is closed \(refused\)"),
     ("legal hold", r"under a legal hold \(Tashkent city economic court"),
 ])

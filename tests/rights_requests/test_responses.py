@@ -4,8 +4,16 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from shipex_privacy.audit.services import record_save
 from shipex_privacy.rights_requests.models import ResponseTemplate, SubjectRequest
-from shipex_privacy.rights_requests.services import request_receive, response_from_template
+from shipex_privacy.rights_requests.responses import response_from_template
+from shipex_privacy.rights_requests.services import (
+    request_correct_subject,
+    request_match_subject,
+    request_receive,
+    request_verify_identity,
+    request_withdraw_consents,
+)
 from tests.subjects.factories import DataSubjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +36,9 @@ def test_the_draft_is_in_the_subjects_language_and_filled_from_the_request(suppo
                                                                            kind_label):
     subject = DataSubjectFactory(full_name="Dilnoza Karimova", preferred_language=language)
     request = request_receive(kind="correction", channel="app", actor=support_agent, subject=subject)
+    request_verify_identity(request=request, method="app_login", actor=support_agent)
+    request_correct_subject(request=request, changes={"email": "dilnoza.karimova@mail.uz"}, actor=support_agent)
+    request.refresh_from_db()
 
     draft = response_from_template(request, "done")
 
@@ -55,6 +66,8 @@ def test_the_move_page_offers_the_draft_and_closing_sends_it(client, support_age
     client.cookies["django_language"] = "en"
     subject = DataSubjectFactory(full_name="Otabek Yusupov", preferred_language="ru")
     request = request_receive(kind="advertising_objection", channel="email", actor=support_agent, subject=subject)
+    request_verify_identity(request=request, method="registered_email", actor=support_agent)
+    request_withdraw_consents(request=request, consents=[], actor=support_agent)  # none was in force
     move = reverse("admin:rights_requests_subjectrequest_move", args=[request.pk])
 
     form = client.get(move, {"template": "done"}).context["form"]
@@ -94,8 +107,7 @@ def test_the_compliance_team_edits_a_template_with_a_reason(client, compliance_o
 
 
 def test_after_an_erasure_the_answer_keeps_the_language_and_name_the_subject_asked_in(support_agent):
-    from shipex_privacy.rights_requests.erasure import request_erase
-    from shipex_privacy.rights_requests.services import request_match_subject, request_verify_identity
+    from shipex_privacy.rights_requests.erasure import erasure_task_done, request_erase
 
     subject = DataSubjectFactory(full_name="Ольга Ким", preferred_language="ru")
     request = request_receive(kind="erasure", channel="email", actor=support_agent, requester_name="Ольга Ким")
@@ -104,6 +116,8 @@ def test_after_an_erasure_the_answer_keeps_the_language_and_name_the_subject_ask
     request_erase(request=request, actor=support_agent)
     subject.refresh_from_db()
     assert (subject.full_name, subject.preferred_language) == ("", "uz")  # the erasure reset both
+    for task in request.open_tasks():
+        erasure_task_done(item=task, actor=support_agent)
 
     draft = response_from_template(request, "done")
 
@@ -111,11 +125,14 @@ def test_after_an_erasure_the_answer_keeps_the_language_and_name_the_subject_ask
     assert "С вашими данными сделано следующее:" in draft
 
 
-def test_a_draft_that_would_leave_a_placeholder_empty_is_refused(support_agent):
-    subject = DataSubjectFactory(preferred_language="en")
-    request = request_receive(kind="access", channel="app", actor=support_agent, subject=subject)
+def test_a_draft_that_would_leave_a_placeholder_empty_is_refused(support_agent, compliance_officer):
+    template = ResponseTemplate.objects.get(kind="complaint", outcome="done", language="en")
+    template.body = "Your complaint is answered; the package we sent had the checksum {package_sha256}."
+    record_save(instance=template, actor=compliance_officer, reason="test: a placeholder this kind has no value for")
+    request = request_receive(kind="complaint", channel="app", actor=support_agent,
+                              subject=DataSubjectFactory(preferred_language="en"))
     with pytest.raises(ValidationError, match=r"needs \{package_sha256\}"):
-        response_from_template(request, "done")  # no package built yet: no checksum to quote
+        response_from_template(request, "done")  # no package built: no checksum to quote
 
 
 @pytest.mark.parametrize("body", ["Closed on {closed_on:d}", "Request {request_id!r}", "{request_id:>999999999}"])

@@ -60,7 +60,7 @@ def test_stopping_twice_changes_nothing_more(support_agent):
 
 @pytest.mark.parametrize(("situation", "message"), [
     ("identity not verified", "verify the requester's identity"),
-    ("another kind of request", "not a request to stop processing"),
+    ("another kind of request", "this step is for: Stop processing"),
 ])
 def test_stopping_is_refused_until_the_request_allows_it(support_agent, situation, message):
     subject = DataSubjectFactory()

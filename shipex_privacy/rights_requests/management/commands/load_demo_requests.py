@@ -15,6 +15,7 @@ from shipex_privacy.rights_requests import services
 from shipex_privacy.rights_requests.access_package import access_package_build
 from shipex_privacy.rights_requests.erasure import request_erase
 from shipex_privacy.rights_requests.models import SubjectRequest
+from shipex_privacy.rights_requests.responses import response_from_template
 from shipex_privacy.subjects.models import DataSubject
 
 K, S = SubjectRequest.Kind, SubjectRequest.Status
@@ -42,7 +43,7 @@ class Command(BaseCommand):
             self.receive(agent, K.COMPLAINT, "letter", now - timedelta(days=35), subjects[2], match=False)
             # Matched, identity being checked; a correction due tomorrow.
             self.receive(agent, K.CORRECTION, "office", now - timedelta(days=2), subjects[3], to=S.VERIFYING)
-            # In progress, assigned to the agent: access (package built), erasure (done, tasks open), objection.
+            # Assigned to the agent: access (package built), erasure (waiting for other systems), objection.
             access = self.receive(agent, K.ACCESS, "email", now - timedelta(days=6), subjects[4], to=S.IN_PROGRESS,
                                   assign=agent)
             access_package_build(request=access, actor=agent)
@@ -62,6 +63,8 @@ class Command(BaseCommand):
             self.close(agent, stop, S.DONE)
             withdrawal = self.receive(agent, K.CONSENT_WITHDRAWAL, "phone", now - timedelta(days=15), subjects[9],
                                       to=S.IN_PROGRESS)
+            withdrawal = services.request_withdraw_consents(request=withdrawal, actor=agent,
+                                                            consents=list(services.consents_to_withdraw(withdrawal)))
             self.close(agent, withdrawal, S.DONE)
             first = self.receive(agent, K.ACCESS, "app", now - timedelta(days=8), subjects[10], to=S.IN_PROGRESS)
             duplicate = self.receive(agent, K.ACCESS, "web", now - timedelta(days=7), subjects[10])
@@ -99,5 +102,5 @@ class Command(BaseCommand):
 
     def close(self, agent, request, status, note=""):
         outcome = "done" if status == S.DONE else "refused"
-        text = services.response_from_template(request, outcome)
+        text = response_from_template(request, outcome)
         return services.request_move(request=request, status=status, actor=agent, response_text=text, note=note)
