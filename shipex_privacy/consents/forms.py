@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from shipex_privacy.catalogue.models import Purpose
 
 from .models import Channel, PolicyVersion, RecipientKind
+from .services import MAX_IMPORT_BYTES, import_file_lines
 
 
 class WithdrawConsentForm(forms.Form):
@@ -43,21 +44,19 @@ class GrantConsentForm(forms.Form):
 
 
 class ConsentImportForm(forms.Form):
+    # An empty file is refused by the import itself, with the same words as in the command.
     file = forms.FileField(
+        allow_empty_file=True,
         label=_("CSV file from the ShipEx app"),
         help_text=_("UTF-8, comma-separated, header row first. All rows or none are recorded."),
     )
 
-    MAX_BYTES = 10 * 1024 * 1024
-
-    def clean_file(self):
+    def clean_file(self) -> list[str]:
         upload = self.cleaned_data["file"]
-        if upload.size > self.MAX_BYTES:
+        if upload.size > MAX_IMPORT_BYTES:  # before reading it into memory
             raise forms.ValidationError(_("The file is larger than 10 MB; split it."))
-        try:
-            return upload.read().decode("utf-8-sig").splitlines()
-        except UnicodeDecodeError:
-            raise forms.ValidationError(_("The file is not UTF-8 text.")) from None
+        # The same reading as the command's, so that both refuse the same files with the same words.
+        return import_file_lines(upload.read())
 
 
 class CompareVersionsForm(forms.Form):

@@ -4,8 +4,10 @@ Every function validates first and writes nothing when it refuses; each write na
 staff member and why, in one transaction with the change.
 """
 
+import csv
+import io
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -96,7 +98,31 @@ def _event(consent: Consent, kind: str, occurred_at: datetime, evidence: Evidenc
     return event
 
 
+# No ShipEx record is older than this, and no term runs past LATEST_MOMENT: outside them a date is a
+# typing error, and near year 1 or 9999 it cannot even be converted between Tashkent time and UTC.
+EARLIEST_MOMENT = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_MOMENT = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _refuse_out_of_range(moment: datetime | None) -> None:
+    if moment is not None and not EARLIEST_MOMENT <= moment < LATEST_MOMENT:
+        raise ValidationError(_("%(moment)s is not a plausible date; dates from 2000 to 2099 are accepted.") % {
+            "moment": moment.isoformat()})
+
+
+def _lock_subject(subject_id: int) -> DataSubject:
+    """Lock the subject's row: the one lock every consent write of a subject takes first.
+
+    A first grant has no consent row to lock yet, so two at once would both insert one and the
+    second would hit ``consent_one_state_per_scope``; with the subject locked, the second waits,
+    then sees the first's grant and is told it is already in force. An erasure (which withdraws
+    consents) takes the same lock first, so a grant or a cookie choice never slips in beside it.
+    """
+    return DataSubject.objects.select_for_update().get(pk=subject_id)
+
+
 def _refuse_out_of_order(consent: Consent, occurred_at: datetime) -> None:
+    _refuse_out_of_range(occurred_at)
     if occurred_at > timezone.now():
         raise ValidationError(_("A consent event cannot be recorded for a moment in the future."))
     if consent.pk and consent.events.filter(occurred_at__gt=occurred_at).exists():
@@ -111,6 +137,9 @@ def consent_grant(
 ) -> ConsentEvent:
     """Record that the subject consented: in force from ``occurred_at`` until withdrawn or ``expires_at``."""
     document = document or ConsentDocument()
+    _refuse_out_of_range(occurred_at)
+    _refuse_out_of_range(expires_at)
+    subject = _lock_subject(subject.pk)
     if not purpose.requires_consent and not recipient_kind:
         raise ValidationError(
             _("Purpose %(clause)s does not rest on consent; there is nothing to grant.") % {"clause": purpose.clause}
@@ -147,6 +176,7 @@ def consent_withdraw(
     *, consent: Consent, occurred_at: datetime, evidence: Evidence, actor, note: str = ""
 ) -> ConsentEvent:
     """Record that the subject withdrew a consent in force; processing on it stops from ``occurred_at``."""
+    _lock_subject(consent.subject_id)
     consent = Consent.objects.select_for_update().get(pk=consent.pk)
     _refuse_out_of_order(consent, occurred_at)
     if not consent.is_in_force(occurred_at):
@@ -177,6 +207,11 @@ def cookie_consent_record(
     subject: DataSubject | None = None, visitor_id: str = "",
 ) -> CookieConsentEvent:
     """Record a visitor's or subject's choice about a cookie category (1.6.2)."""
+    if subject is not None:
+        subject = _lock_subject(subject.pk)
+        if subject.is_erased:
+            raise ValidationError(_("The subject's account is closed or anonymised."))
+    _refuse_out_of_range(occurred_at)
     if occurred_at > timezone.now():
         raise ValidationError(_("A cookie choice cannot be recorded for a moment in the future."))
     event = CookieConsentEvent(
@@ -193,7 +228,8 @@ def cookie_consent_record(
 #
 # A file is all-or-nothing: every row is checked against the same rules as a grant or withdrawal
 # recorded by hand, in order; if any row is refused, the report lists every refused row and nothing
-# from the file is recorded. Half a file would leave the ledger out of step with the app.
+# from the file is recorded. Half a file would leave the ledger out of step with the app. A file that
+# cannot be read as CSV is refused the same way, with the line where reading stopped.
 
 IMPORT_COLUMNS = (
     "account_id", "purpose", "action", "occurred_at", "channel", "policy_version",
@@ -201,6 +237,7 @@ IMPORT_COLUMNS = (
 )
 REQUIRED_COLUMNS = ("account_id", "purpose", "action", "occurred_at", "channel")
 MAX_IMPORT_ROWS = 50_000
+MAX_IMPORT_BYTES = 10 * 1024 * 1024
 
 
 @dataclass
@@ -219,6 +256,76 @@ class _FileRefused(Exception):
     """Raised inside the import transaction to roll the whole file back."""
 
 
+def _lines(text: str) -> list[str]:
+    # Only where the csv module ends a line (\n, \r\n, \r); str.splitlines() would also cut at
+    # \x1c, \x85 or \u2028 inside a value, and drop the line break of a quoted multi-line value.
+    return io.StringIO(text, newline="").readlines()
+
+
+def import_file_lines(data: bytes) -> list[str]:
+    """The lines of an import file as uploaded or read from disk; refuses what is not UTF-8 text.
+
+    The web form and the command both read a file through this, so they refuse the same files.
+    """
+    if len(data) > MAX_IMPORT_BYTES:
+        raise ValidationError(_("The file is larger than 10 MB; split it."))
+    try:
+        return _lines(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as error:
+        line = len(_lines(data[:error.start].decode("utf-8-sig") + "x"))
+        raise ValidationError(
+            _("Line %(line)s is not UTF-8 text. Save the file as UTF-8 (in Excel: CSV UTF-8) and import it again.")
+            % {"line": line}
+        ) from None
+
+
+class _Unreadable(Exception):
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line, self.message = line, message
+
+
+def _csv_records(lines):
+    """Yield (line number where the record starts, its values); blank lines are skipped.
+
+    ``strict`` makes a stray or unclosed double quote an error instead of a silently merged value.
+    """
+    reader = csv.reader(lines, strict=True)
+    while True:
+        start = reader.line_num + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            reason = str(error)
+            if "field limit" in reason:
+                message = _("A value is longer than %(max)s characters.") % {"max": csv.field_size_limit()}
+            elif "unexpected end of data" in reason:
+                message = _("A double quote opened here is never closed.")
+            else:
+                message = _("This is not valid CSV (%(reason)s). A value with a comma, a double quote or a line "
+                            "break must be in double quotes, each double quote inside it doubled.") % {
+                    "reason": reason}
+            raise _Unreadable(start, message) from None
+        if values:
+            yield start, values
+
+
+def _check_header(header: list[str]) -> list[str]:
+    problems = []
+    duplicates = sorted({column for column in header if header.count(column) > 1})
+    if duplicates:
+        problems.append(_("Columns named more than once: %(columns)s.") % {"columns": ", ".join(duplicates)})
+    unknown = sorted(set(header) - set(IMPORT_COLUMNS))
+    absent = [column for column in REQUIRED_COLUMNS if column not in header]
+    if absent or unknown:
+        problems.append(_("Columns missing: %(absent)s; not understood: %(unknown)s. Expected: %(expected)s.")
+                        % {"absent": ", ".join(absent) or "—", "unknown": ", ".join(unknown) or "—",
+                           "expected": ", ".join(IMPORT_COLUMNS)})
+    return problems
+
+
 def _parse_moment(value: str, column: str) -> datetime | None:
     from django.utils.dateparse import parse_datetime
 
@@ -233,7 +340,9 @@ def _parse_moment(value: str, column: str) -> datetime | None:
             _("%(column)s “%(value)s” is not a date and time; use for example 2026-11-25T14:30:00+05:00.")
             % {"column": column, "value": value}
         )
-    return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+    moment = moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+    _refuse_out_of_range(moment)
+    return moment
 
 
 def _import_row(row: dict[str, str], actor) -> str:
@@ -241,6 +350,9 @@ def _import_row(row: dict[str, str], actor) -> str:
     missing = [column for column in REQUIRED_COLUMNS if not row.get(column, "").strip()]
     if missing:
         raise ValidationError(_("Empty: %(columns)s.") % {"columns": ", ".join(missing)})
+    if any("\x00" in value for value in row.values()):
+        # PostgreSQL cannot store (or even compare) text with a NUL character in it.
+        raise ValidationError(_("A value contains a NUL character (a zero byte); the file is damaged."))
     account_id = row["account_id"].strip().upper()
     subject = DataSubject.objects.filter(account_id=account_id).first()
     if subject is None:
@@ -282,38 +394,59 @@ def _import_row(row: dict[str, str], actor) -> str:
 
 
 def consent_import(*, lines, actor) -> ImportReport:
-    """Import a CSV of grants and withdrawals (header row first); all rows or none."""
-    import csv
+    """Import a CSV of grants and withdrawals (header row first); all rows or none.
 
+    ``lines`` are the file's lines with their line breaks (``import_file_lines``). Whatever they
+    hold, the answer is a report: refused rows by line number, and then nothing recorded.
+    """
     report = ImportReport()
-    reader = csv.DictReader(lines)
-    unknown = sorted(set(reader.fieldnames or ()) - set(IMPORT_COLUMNS))
-    absent = [column for column in REQUIRED_COLUMNS if column not in (reader.fieldnames or ())]
-    if absent or unknown:
-        report.errors.append((1, _("Columns missing: %(absent)s; not understood: %(unknown)s. Expected: %(expected)s.")
-                              % {"absent": ", ".join(absent) or "—", "unknown": ", ".join(unknown) or "—",
-                                 "expected": ", ".join(IMPORT_COLUMNS)}))
+    records = _csv_records(lines)
+    try:
+        header_line, header = next(records, (1, None))
+    except _Unreadable as error:
+        report.errors.append((error.line, error.message))
+        return report
+    if header is None:
+        report.errors.append((1, _("The file is empty.")))
+        return report
+    header = [column.strip() for column in header]
+    if problems := _check_header(header):
+        report.errors.extend((header_line, problem) for problem in problems)
         return report
     try:
         with transaction.atomic():
-            for number, row in enumerate(reader, start=2):
-                report.rows += 1
-                if report.rows > MAX_IMPORT_ROWS:
-                    report.errors.append((number, _("More than %(max)s rows; split the file.") % {
-                        "max": MAX_IMPORT_ROWS}))
-                    break
-                try:
-                    with transaction.atomic():
-                        action = _import_row(row, actor)
-                except ValidationError as error:
-                    report.errors.append((number, " ".join(error.messages)))
-                    continue
-                if action == "grant":
-                    report.granted += 1
-                else:
-                    report.withdrawn += 1
+            _import_records(records, header, actor, report)
+            if not report.rows and not report.errors:
+                report.errors.append((header_line, _("The file has no rows below its header.")))
             if report.errors:
                 raise _FileRefused
     except _FileRefused:
         report.granted = report.withdrawn = 0
     return report
+
+
+def _import_records(records, header: list[str], actor, report: ImportReport) -> None:
+    try:
+        for number, values in records:
+            report.rows += 1
+            if report.rows > MAX_IMPORT_ROWS:
+                report.errors.append((number, _("More than %(max)s rows; split the file.") % {"max": MAX_IMPORT_ROWS}))
+                return
+            if len(values) != len(header):
+                report.errors.append((number, _(
+                    "%(found)s values where the header has %(expected)s columns. A value with a comma in it "
+                    "must be in double quotes.") % {"found": len(values), "expected": len(header)}))
+                continue
+            try:
+                with transaction.atomic():
+                    action = _import_row(dict(zip(header, values, strict=True)), actor)
+            except ValidationError as error:
+                report.errors.append((number, " ".join(error.messages)))
+                continue
+            if action == "grant":
+                report.granted += 1
+            else:
+                report.withdrawn += 1
+    except _Unreadable as error:
+        # The reader cannot find where the next record starts: the rest of the file is not read.
+        report.errors.append((error.line, error.message))

@@ -1,6 +1,7 @@
 """Cookie choices (1.6.2): a ledger per subject or visitor and category; the latest choice wins."""
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -9,6 +10,7 @@ from django.utils import timezone
 
 from shipex_privacy.consents.models import ConsentEvent, CookieConsentEvent
 from shipex_privacy.consents.services import Evidence, cookie_consent_record, cookie_consent_state
+from shipex_privacy.subjects.models import DataSubject
 from tests.consents.factories import PolicyVersionFactory
 from tests.subjects.factories import DataSubjectFactory
 
@@ -48,6 +50,24 @@ def test_subject_choices_are_kept_apart_from_visitors():
 def test_cookie_choice_refusals(values, message):
     with pytest.raises(ValidationError, match=message):
         cookie_consent_record(kind="grant", evidence=WEB, **{"occurred_at": NOW, **values})
+    assert not CookieConsentEvent.objects.exists()
+
+
+@pytest.mark.parametrize("status", [DataSubject.Status.CLOSED, DataSubject.Status.ANONYMISED])
+def test_no_cookie_choice_is_recorded_for_an_erased_subject(status):
+    # It would tie a new IP address and browser to an account whose data was erased.
+    subject = DataSubjectFactory()
+    subject.status = status
+    subject.save()
+    with pytest.raises(ValidationError, match="closed or anonymised"):
+        cookie_consent_record(subject=subject, category="analytics", kind="grant", occurred_at=NOW, evidence=WEB)
+    assert not CookieConsentEvent.objects.exists()
+
+
+def test_a_cookie_choice_dated_year_1_is_refused_not_a_server_error():
+    moment = NOW.replace(year=1, tzinfo=ZoneInfo("Asia/Tashkent"))
+    with pytest.raises(ValidationError, match="not a plausible date"):
+        cookie_consent_record(visitor_id="v1", category="analytics", kind="grant", occurred_at=moment, evidence=WEB)
     assert not CookieConsentEvent.objects.exists()
 
 

@@ -1,6 +1,7 @@
 """Consents are a ledger: grant, withdraw, expire, grant again — and the state at any moment."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -113,10 +114,12 @@ def test_every_event_keeps_who_recorded_it_and_what_the_document_covered(subject
         ("unknown data code", "Unknown catalogue codes: contact.pager"),
         ("already in force", "already in force"),
         ("closed account", "closed or anonymised"),
+        ("year 1", "not a plausible date"),
+        ("term ending in year 9999", "not a plausible date"),
     ],
 )
 def test_grant_refusals_say_why_and_change_nothing(situation, message, subject, advertising, policy, support_agent):
-    purpose, version, at, document = advertising, policy, days_ago(1), None
+    purpose, version, at, document, expires_at = advertising, policy, days_ago(1), None, None
     if situation == "purpose without consent":
         purpose = Purpose.objects.get(clause="1.3.2.2")
     elif situation == "unpublished version":
@@ -132,15 +135,20 @@ def test_grant_refusals_say_why_and_change_nothing(situation, message, subject, 
     elif situation == "closed account":
         subject.status = DataSubject.Status.CLOSED
         subject.save()
+    elif situation == "year 1":  # a typing slip; in Tashkent time it cannot even be converted to UTC
+        at = datetime(1, 1, 1, tzinfo=ZoneInfo("Asia/Tashkent"))
+    elif situation == "term ending in year 9999":
+        expires_at = datetime(9999, 12, 31, 23, 59, tzinfo=ZoneInfo("America/New_York"))
     events_before = ConsentEvent.objects.count()
     states_before = list(Consent.objects.values_list("pk", "state", "granted_at"))
     with pytest.raises(ValidationError, match=message):
-        grant(subject, purpose, version, at, support_agent, document=document)
+        grant(subject, purpose, version, at, support_agent, document=document, expires_at=expires_at)
     assert ConsentEvent.objects.count() == events_before
     assert list(Consent.objects.values_list("pk", "state", "granted_at")) == states_before
 
 
-@pytest.mark.parametrize("situation", ["withdrawn already", "expired", "before the grant", "before the last event"])
+@pytest.mark.parametrize(
+    "situation", ["withdrawn already", "expired", "before the grant", "before the last event", "year 1"])
 def test_withdrawing_a_consent_not_in_force_is_refused(situation, subject, advertising, policy, support_agent):
     event = grant(subject, advertising, policy, days_ago(30), support_agent,
                   expires_at=days_ago(10) if situation == "expired" else None)
@@ -152,8 +160,10 @@ def test_withdrawing_a_consent_not_in_force_is_refused(situation, subject, adver
     elif situation == "before the last event":
         consent_withdraw(consent=consent, occurred_at=days_ago(5), evidence=APP, actor=support_agent)
         at = days_ago(8)
+    elif situation == "year 1":
+        at = datetime(1, 1, 1, tzinfo=ZoneInfo("Asia/Tashkent"))
     events_before = consent.events.count()
-    with pytest.raises(ValidationError, match=r"not in force|later event"):
+    with pytest.raises(ValidationError, match=r"not in force|later event|not a plausible date"):
         consent_withdraw(consent=consent, occurred_at=at, evidence=APP, actor=support_agent)
     assert consent.events.count() == events_before
 

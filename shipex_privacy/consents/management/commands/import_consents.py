@@ -3,9 +3,10 @@
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management import BaseCommand, CommandError
 
-from shipex_privacy.consents.services import IMPORT_COLUMNS, consent_import
+from shipex_privacy.consents.services import IMPORT_COLUMNS, consent_import, import_file_lines
 
 
 class Command(BaseCommand):
@@ -20,16 +21,16 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(f"No active staff member {actor!r}.")
         try:
-            lines = path.read_text(encoding="utf-8-sig").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CommandError(f"Cannot read {path}: {exc}") from exc
+            lines = import_file_lines(path.read_bytes())
+        except OSError as exc:
+            raise CommandError(f"Cannot read {path}: {exc.strerror}") from exc
+        except ValidationError as exc:
+            raise CommandError(f"{path}: {' '.join(exc.messages)} Nothing was recorded.") from exc
         report = consent_import(lines=lines, actor=user)
         for line, message in report.errors:
             self.stderr.write(f"line {line}: {message}")
         if report.errors:
             raise CommandError(f"{len(report.errors)} row(s) refused; nothing was recorded.")
-        if not report.rows:
-            raise CommandError("The file has no rows.")
         self.stdout.write(self.style.SUCCESS(
             f"{report.rows} rows: {report.granted} grants and {report.withdrawn} withdrawals recorded."
         ))
