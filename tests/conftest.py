@@ -8,7 +8,30 @@ from factory.random import reseed_random
 
 from shipex_privacy.accounts.roles import AUDITOR, COMPLIANCE_OFFICER, SUPPORT_AGENT
 from shipex_privacy.catalogue.models import PersonalDataField
+from shipex_privacy.core import dbroles
 from tests.accounts.factories import StaffFactory
+from tests.owner import install_owner_function
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """With DATABASE_OWNER_URL (CI's split roles), the test database is created and migrated by the owner.
+
+    pytest-django creates ``test_<NAME>`` itself; the owner role may create databases, the app
+    role may not, and only the owner may install the guards after migrate. See django_db_setup.
+    """
+    dbroles.use_owner_credentials()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """...and the tests run as the app role, which owns nothing (docs/database-roles.md)."""
+    with django_db_blocker.unblock():
+        install_owner_function()  # only for the tests that play the owner; see tests/owner.py
+        dbroles.use_app_credentials()
+    yield
+    with django_db_blocker.unblock():
+        dbroles.use_owner_credentials()  # pytest-django drops the test database as its owner
 
 
 @pytest.fixture(autouse=True)

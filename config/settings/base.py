@@ -36,6 +36,23 @@ def database_from_url(url: str) -> dict:
 
 
 DATABASES = {"default": database_from_url(env("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))}
+
+
+def owner_credentials(url: str, app_database: dict) -> dict | None:
+    """DATABASE_OWNER_URL: the role that owns the tables, used by migrate (docs/database-roles.md).
+
+    Only its credentials are kept; they replace the app role's on the default connection while
+    migrate (and the guards it installs) runs. Unset, the one URL serves both (demo, SQLite, dev).
+    """
+    if not url:
+        return None
+    owner = database_from_url(url)
+    if owner["ENGINE"] != app_database["ENGINE"] or owner["NAME"] != app_database["NAME"]:
+        sys.exit("DATABASE_OWNER_URL must name the same database as DATABASE_URL, as its owner role")
+    return {key: owner.get(key, "") for key in ("USER", "PASSWORD", "HOST", "PORT")}
+
+
+DATABASE_OWNER = owner_credentials(env("DATABASE_OWNER_URL", default=""), DATABASES["default"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [

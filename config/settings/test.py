@@ -1,7 +1,28 @@
-"""Settings for the test suite (pytest-django)."""
+"""Settings for the test suite (pytest-django).
+
+These settings can lift the append-only guards, so they refuse a database that is not a test
+database (shipex_privacy/core/testdb.py says which are). Under pytest the configured name is the
+base name and pytest-django connects to ``test_<NAME>`` (or SQLite in memory), so the name is
+checked here only outside pytest; the guarded flush checks the database it is really connected to.
+"""
+
+import sys
+
+from django.core.exceptions import ImproperlyConfigured
+
+from shipex_privacy.core.testdb import is_test_database_name
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import DATABASES, env
+
+if "pytest" not in sys.modules:
+    for alias, database in DATABASES.items():
+        vendor = "sqlite" if database["ENGINE"].endswith("sqlite3") else "postgresql"
+        if not is_test_database_name(vendor, database["NAME"]):
+            raise ImproperlyConfigured(
+                f"The test settings refuse database {alias!r}: its name does not start with test_ "
+                "(nor is it SQLite in memory): these settings can lift the audit guards."
+            )
 
 DEBUG = False
 SECRET_KEY = "test-suite-only-not-a-secret"  # noqa: S105

@@ -1,8 +1,8 @@
 """Third-party recipients and disclosures of personal data, checked against clause 1.4.
 
 A disclosure names exactly one ground of 1.4.3, is approved by a second person, and is frozen
-once sent: the database refuses any change to a sent disclosure; a correction is a new
-disclosure that points to the one it corrects.
+once sent: the database refuses any change to a sent disclosure, its fields and its subjects;
+a correction is a new disclosure that points to the one it corrects.
 """
 
 from dataclasses import dataclass
@@ -103,8 +103,11 @@ class PublicChoice(models.Model):
 class Disclosure(models.Model):
     """Personal data given to a third party: who got which fields of which subjects, on which ground."""
 
-    # Once sent, the database refuses any change (core/freeze.py); a correction is a new disclosure.
+    # Once sent, the database refuses any change or removal (core/freeze.py); a correction is a new
+    # disclosure. Frozen with it: the fields it disclosed (the m2m rows) and its subjects' rows,
+    # whose notification (when and how the subject was told) may still be recorded, once.
     FROZEN_ONCE_SET = "sent_at"
+    FROZEN_WITH = {"fields": (), "disclosed_subjects": ("notified_at", "notification_channel")}
 
     class Ground(models.TextChoices):
         CONSENT = "1.4.3.1", _("1.4.3.1 — the user has consented")

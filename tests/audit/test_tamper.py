@@ -22,6 +22,7 @@ from shipex_privacy.audit.models import AccessEvent, AuditedTable, RowDigest, Ro
 from shipex_privacy.audit.services import record_save
 from shipex_privacy.catalogue.models import PersonalDataField, Purpose
 from shipex_privacy.subjects.models import Address, DataSubject
+from tests.owner import owner_connection
 from tests.subjects.factories import AddressFactory, DataSubjectFactory
 
 SUBJECT_HISTORY = DataSubject.history.model._meta.db_table
@@ -35,14 +36,19 @@ def quote(name: str) -> str:
 
 
 def as_database_owner(sql: str, params=()) -> None:
-    """Tamper the way the owner of the database could: lift the guards, write, put them back."""
-    remove_append_only_guards(connection)
+    """Tamper the way the owner of the database could: lift the guards, write, put them back.
+
+    With split roles (CI) the app role cannot lift a guard: the test database's owner does it,
+    inside the test's transaction (tests/owner.py).
+    """
+    owner = owner_connection()
+    remove_append_only_guards(owner)
     try:
         # A test's own raw SQL, on purpose: this is the attack verify_audit must catch.
-        with connection.cursor() as cursor:
+        with owner.cursor() as cursor:
             cursor.execute(sql, params)
     finally:
-        install_append_only_guards(connection)
+        install_append_only_guards(owner)
 
 
 def copy_row(model, row_id) -> int:
@@ -336,7 +342,7 @@ STRONG_SEAL = "s" * 16 + "-seal-key-from-the-secret-store-" + "y" * 16
 def start_production(**env: str) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "AUDIT_"))}
     environment.update(DJANGO_SETTINGS_MODULE="config.settings.production", DJANGO_ALLOWED_HOSTS="privacy.shipex.uz",
-                       DJANGO_SECRET_KEY=STRONG_SECRET, **env)
+                       DJANGO_SECRET_KEY=STRONG_SECRET, DATABASE_URL="postgres://shipex@db.example/shipex", **env)
     return subprocess.run(  # our own interpreter and settings
         [sys.executable, "-c", "import django; django.setup()"], cwd=PROJECT, env=environment,
         capture_output=True, text=True, timeout=60, check=False,

@@ -42,7 +42,8 @@ def test_unreachable_database_gives_one_clear_line():
 PRODUCTION = {
     "DJANGO_SETTINGS_MODULE": "config.settings.production",
     "DJANGO_ALLOWED_HOSTS": "privacy.shipex.uz",
-    "AUDIT_SEAL_KEY": "seal-" + "s" * 40,
+    "AUDIT_SEAL_KEY": "seal-key-from-the-vault-" + "s" * 20,
+    "DATABASE_URL": "postgres://shipex_app@db.example:5432/shipex",
 }
 STRONG_KEY = "k" * 20 + "-production-key-from-the-secret-store-" + "x" * 20
 
@@ -58,12 +59,41 @@ STRONG_KEY = "k" * 20 + "-production-key-from-the-secret-store-" + "x" * 20
         ({"DJANGO_SECRET_KEY": STRONG_KEY, "AUDIT_SEAL_KEY": "local-development-only-audit-seal-key"},
          "AUDIT_SEAL_KEY must be set"),
         ({"DJANGO_SECRET_KEY": STRONG_KEY, "AUDIT_SEAL_KEY": STRONG_KEY}, "AUDIT_SEAL_KEY must be set"),
+        # Keys that are long enough but not secret or not random (issue 10, item 7).
+        ({"DJANGO_SECRET_KEY": "a" * 50}, "DJANGO_SECRET_KEY must be set"),
+        ({"DJANGO_SECRET_KEY": "django-insecure-" + STRONG_KEY}, "DJANGO_SECRET_KEY must be set"),
+        ({"DJANGO_SECRET_KEY": "abcdefgh" * 8}, "fewer than 10 different characters"),
+        ({"DJANGO_SECRET_KEY": STRONG_KEY + " "}, "white space"),
+        ({"DJANGO_SECRET_KEY": "local-development-only-not-a-secret" + "-padded-out-to-fifty-chars"},
+         "development key"),
+        ({"DJANGO_SECRET_KEY": STRONG_KEY, "AUDIT_SEAL_KEY": "x" * 32}, "AUDIT_SEAL_KEY must be set"),
+        ({"DJANGO_SECRET_KEY": STRONG_KEY, "AUDIT_SEAL_KEY": "local-development-only-audit-seal-key "},
+         "AUDIT_SEAL_KEY must be set"),
+        ({"DJANGO_SECRET_KEY": STRONG_KEY, "AUDIT_SEAL_KEY": STRONG_KEY[:40]}, "contained in DJANGO_SECRET_KEY"),
+        ({"DJANGO_SECRET_KEY": STRONG_KEY, "AUDIT_SEAL_KEY": "extra-" + STRONG_KEY}, "contained in DJANGO_SECRET_KEY"),
+        ({"DJANGO_SECRET_KEY": STRONG_KEY, "AUDIT_SEAL_KEY": STRONG_KEY[10:50]}, "contained in DJANGO_SECRET_KEY"),
+        ({"DJANGO_SECRET_KEY": STRONG_KEY, "DJANGO_ALLOWED_HOSTS": "*"}, "DJANGO_ALLOWED_HOSTS must list"),
+        ({"DJANGO_SECRET_KEY": STRONG_KEY, "DJANGO_ALLOWED_HOSTS": "privacy.shipex.uz,*"},
+         "DJANGO_ALLOWED_HOSTS must list"),
+        ({"DJANGO_SECRET_KEY": STRONG_KEY, "DJANGO_ALLOWED_HOSTS": ""}, "DJANGO_ALLOWED_HOSTS must list"),
     ],
 )
 def test_production_refuses_to_start_unsafely(env, message):
     result = run("-c", "import django; django.setup()", **{**PRODUCTION, **env})
     assert result.returncode != 0
     assert message in result.stderr
+    # One clear line: the refusal is the last line, and the key itself is never echoed.
+    assert result.stderr.strip().splitlines()[-1].startswith("django.core.exceptions.ImproperlyConfigured: ")
+    for value in env.values():
+        if len(value) >= 32:
+            assert value.strip() not in result.stderr
+
+
+def test_production_refuses_to_fall_back_to_sqlite_without_database_url():
+    environment = {key: value for key, value in PRODUCTION.items() if key != "DATABASE_URL"}
+    result = run("-c", "import django; django.setup()", **environment, DJANGO_SECRET_KEY=STRONG_KEY)
+    assert result.returncode != 0
+    assert "DATABASE_URL must be set in production" in result.stderr
 
 
 def test_production_starts_with_a_real_key():
@@ -74,7 +104,7 @@ def test_production_starts_with_a_real_key():
 def test_check_deploy_with_production_settings_is_clean(tmp_path):
     result = run(
         "manage.py", "check", "--deploy", "--fail-level", "WARNING",
-        **PRODUCTION, DJANGO_SECRET_KEY=STRONG_KEY, DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+        **{**PRODUCTION, "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}"}, DJANGO_SECRET_KEY=STRONG_KEY,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout, result.stdout + result.stderr
@@ -89,3 +119,65 @@ def test_production_requires_two_factor_and_secure_cookies(tmp_path):
     result = run("-c", script, **PRODUCTION, DJANGO_SECRET_KEY=STRONG_KEY, SHIPEX_TWO_FACTOR_REQUIRED="false")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True", "True", "__Host-sessionid", "1800", "5"]
+
+
+# The test settings can lift the audit guards (for the test runner's flush): never on real data.
+
+
+@pytest.mark.parametrize("command", ["flush", "check"])
+@pytest.mark.parametrize("url", [
+    # Nothing is there to harm (an unreachable port, a file that does not exist): the refusal comes first.
+    f"sqlite:///{PROJECT / 'var' / 'not-a-test-database.sqlite3'}", "postgres://postgres@127.0.0.1:1/shipex_privacy",
+])
+def test_test_settings_refuse_a_database_that_is_not_a_test_database(command, url):
+    result = run("manage.py", command, "--settings=config.settings.test", DATABASE_URL=url)
+    assert result.returncode != 0
+    assert "The test settings refuse database 'default'" in result.stderr.strip().splitlines()[-1]
+
+
+def test_test_settings_start_against_a_test_database(tmp_path):
+    result = run("manage.py", "check", "--settings=config.settings.test",
+                 DATABASE_URL=f"sqlite:///{tmp_path / 'test_scratch.sqlite3'}")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(("vendor", "name", "is_test"), [
+    ("postgresql", "test_shipex_privacy", True),
+    ("postgresql", "shipex_privacy", False),
+    ("postgresql", "shipex_test_privacy", False),
+    ("sqlite", ":memory:", True),
+    ("sqlite", "file:memorydb_default?mode=memory&cache=shared", True),
+    ("sqlite", str(PROJECT / "db.sqlite3"), False),
+    ("sqlite", str(PROJECT / "test_db.sqlite3"), True),
+])
+def test_which_databases_are_test_databases(vendor, name, is_test):
+    from shipex_privacy.core.testdb import is_test_database_name
+
+    assert is_test_database_name(vendor, name) is is_test
+
+
+@pytest.mark.django_db
+def test_the_guarded_flush_refuses_a_connection_to_a_real_database(monkeypatch):
+    """Under pytest the name check moves to the flush itself: it asks the database what it is."""
+    from django.core.management import CommandError, call_command
+    from django.db import connection
+
+    from shipex_privacy.audit.guards import guarded_operations
+    from shipex_privacy.subjects.models import DataSubject
+    from tests.subjects.factories import DataSubjectFactory
+
+    subject = DataSubjectFactory()
+    monkeypatch.setattr("shipex_privacy.audit.management.commands.flush.is_test_connection", lambda c: False)
+    with pytest.raises(CommandError, match="is not a test database"):
+        call_command("flush", interactive=False, verbosity=0)
+    assert DataSubject.objects.filter(pk=subject.pk).exists()
+    assert DataSubject.history.model._meta.db_table in guarded_operations(connection)
+
+
+@pytest.mark.django_db
+def test_the_suite_runs_on_a_test_database():
+    from django.db import connection
+
+    from shipex_privacy.core.testdb import connected_database_name, is_test_connection
+
+    assert is_test_connection(connection), connected_database_name(connection)
