@@ -3,14 +3,19 @@ read, never reverted or deleted, and saves that leave no empty history rows; and
 access log."""
 
 import csv
+import functools
 import io
+from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import Max
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -30,8 +35,58 @@ from .access import access_record
 from .models import AccessEvent, TrailEntry
 from .services import record_delete, record_save
 
+# A page's version: for its record and each inline model, the newest history row it was built
+# from ("subjects.datasubject:41;subjects.address:97"). History ids only grow, so a newer row in any
+# of them means somebody saved in between; no version column is needed.
+VERSION_FIELD = "page_version"
+CHANGES_LISTED = 5
+
+
+@dataclass(frozen=True)
+class VersionPart:
+    """The history of one model on a page: the record itself, or the rows of one inline."""
+
+    model: type[models.Model]
+    filters: dict
+
+    @property
+    def key(self) -> str:
+        return self.model._meta.label_lower
+
+    def rows(self):
+        return self.model.history.filter(**self.filters)
+
+    def latest(self) -> int:
+        return self.rows().aggregate(latest=Max("history_id"))["latest"] or 0
+
+
+def parse_version(text: str) -> dict[str, int] | None:
+    """``{"subjects.datasubject": 41, …}``; None when the text is not a version this admin wrote."""
+    version = {}
+    for part in (text or "").split(";"):
+        key, _sep, number = part.partition(":")
+        if not key or not number.isascii() or not number.isdigit() or len(number) > 18:
+            return None
+        version[key] = int(number)
+    return version
+
+
+def format_version(parts: list[VersionPart]) -> str:
+    return ";".join(f"{part.key}:{part.latest()}" for part in parts)
+
+
+def accepts_edits(obj) -> bool:
+    """Whether a record may be edited in the admin: the records of an erased subject may not."""
+    check = getattr(obj, "accepts_edits", None)
+    return check is None or check()
+
 
 class ChangeReasonForm(forms.ModelForm):
+    # The version of the page the change was made on (see VERSION_FIELD); AuditedAdmin fills it in.
+    page_version = forms.CharField(widget=forms.HiddenInput, required=False)
+    # Set by AuditedAdmin.get_form: the history this page shows, as a list of VersionPart.
+    version_parts = None
+
     change_reason = forms.CharField(
         label=_("Reason for this change"),
         max_length=500,
@@ -39,6 +94,11 @@ class ChangeReasonForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
         help_text=_("Kept in the history. Example: “DSR #42: subject asked to correct the address”."),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.version_parts and self.instance.pk and not self.is_bound:
+            self.initial[VERSION_FIELD] = format_version(self.version_parts(self.instance))
 
     def has_data_changes(self) -> bool:
         """Whether a field of the record changed (the reason and other helper fields do not count)."""
@@ -51,7 +111,42 @@ class ChangeReasonForm(forms.ModelForm):
             self.add_error(
                 "change_reason", _("Say why you are changing this record; the reason is kept in its history.")
             )
+        if self.instance.pk and self.version_parts and cleaned.get(VERSION_FIELD):
+            self.check_version(cleaned[VERSION_FIELD])
         return cleaned
+
+    def check_version(self, text: str) -> None:
+        """Refuse the save when anything on the page was saved since the page was built.
+
+        The record's row is locked first (the admin's save runs in one transaction), so two saves
+        built from the same page never both pass. A POST without a version (a script) is held only
+        by the model's rules; every page this admin renders carries one.
+        """
+        model = type(self.instance)
+        list(model._default_manager.select_for_update().filter(pk=self.instance.pk).values_list("pk"))
+        base = parse_version(text)
+        if base is None:
+            self.add_error(None, _("This page's version could not be read. Reload the page and make the "
+                                   "change again; nothing was saved."))
+            return
+        newer = []
+        for part in self.version_parts(self.instance):
+            newer.extend(part.rows().filter(history_id__gt=base.get(part.key, 0)).order_by("-history_id")
+                         [:CHANGES_LISTED])
+        if not newer:
+            return
+        newer.sort(key=lambda row: row.history_date, reverse=True)
+        changes = "; ".join(
+            _("%(record)s %(action)s by %(who)s on %(when)s (“%(reason)s”)") % {
+                "record": capfirst(row.instance_type._meta.verbose_name),
+                "action": {"+": _("added"), "-": _("deleted")}.get(row.history_type, _("changed")),
+                "who": row.history_username or _("the system"),
+                "when": f"{timezone.localtime(row.history_date):%d.%m.%Y %H:%M}",
+                "reason": row.history_change_reason or "—",
+            } for row in newer[:CHANGES_LISTED])
+        self.add_error(None, _("Somebody saved this record after you opened the page, so your changes were "
+                               "not saved: %(changes)s. Reload the page to see the record as it is now, then "
+                               "make your change again.") % {"changes": changes})
 
 
 class HistoryAdmin(SimpleHistoryAdmin):
@@ -82,8 +177,9 @@ class AuditedAdmin(HistoryAdmin):
     reason_fieldset_title = _("Why")
 
     def get_fieldsets(self, request, obj=None):
+        helpers = ("change_reason", VERSION_FIELD)
         fieldsets = [
-            (name, {**options, "fields": [f for f in options["fields"] if f != "change_reason"]})
+            (name, {**options, "fields": [f for f in options["fields"] if f not in helpers]})
             for name, options in super().get_fieldsets(request, obj)
         ]
         if self.can_write(request, obj):
@@ -94,7 +190,52 @@ class AuditedAdmin(HistoryAdmin):
         return self.has_change_permission(request, obj) if obj else self.has_add_permission(request)
 
     def reason_fieldset(self):
-        return (self.reason_fieldset_title, {"fields": ["change_reason"], "classes": ["change-reason"]})
+        return (self.reason_fieldset_title, {"fields": ["change_reason", VERSION_FIELD], "classes": ["change-reason"]})
+
+    # Optimistic concurrency: the page carries the version it was built from (ChangeReasonForm).
+
+    def version_parts(self, request, obj) -> list[VersionPart]:
+        """The record's own history and that of every inline's rows of it (a subject's addresses)."""
+        parts = [VersionPart(type(obj), {obj._meta.pk.attname: obj.pk})]
+        for inline in self.get_inline_instances(request, obj):
+            if not hasattr(inline.model, "history"):
+                continue
+            key = inline.get_formset(request, obj).fk
+            parts.append(VersionPart(inline.model, {key.attname: obj.pk}))
+        return parts
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if not issubclass(form, ChangeReasonForm):
+            return form
+        parts = staticmethod(functools.partial(self.version_parts, request))
+        return type(form.__name__, (form,), {"version_parts": parts, "__module__": form.__module__})
+
+    # The records of an erased or anonymised subject are read only (their model's accepts_edits()).
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (obj is None or accepts_edits(obj))
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or accepts_edits(obj))
+
+    def get_inline_instances(self, request, obj=None):
+        instances = super().get_inline_instances(request, obj)
+        if obj is not None and not accepts_edits(obj):
+            for inline in instances:  # fresh instances for this request: their rows are read only too
+                inline.has_add_permission = inline.has_change_permission = inline.has_delete_permission = \
+                    lambda request, obj=None: False
+        return instances
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "POST" and object_id is not None:
+            obj = self.get_object(request, unquote(object_id))
+            if obj is not None and not accepts_edits(obj) and self.has_view_permission(request, obj):
+                self.message_user(request, _("The data of this record was erased or anonymised; it changes only "
+                                             "through an erasure or a correction request. Nothing was saved."),
+                                  messages.ERROR)
+                return HttpResponseRedirect(request.get_full_path())
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def reason(self, form) -> str:
         return form.cleaned_data.get("change_reason", "").strip() or str(self.default_reason)

@@ -397,7 +397,7 @@ def apply_plan(plan: Plan, *, actor, reason: str, close_account: bool = False) -
     """
     instance = plan.instance
     if plan.delete_row:
-        record_delete(instance=instance, actor=actor, reason=reason)
+        record_delete(instance=instance, actor=actor, reason=reason, allow_erased=True)
         return
     for change in plan.changes:
         model_field = instance._meta.get_field(change.attname)
@@ -408,7 +408,7 @@ def apply_plan(plan: Plan, *, actor, reason: str, close_account: bool = False) -
         setattr(instance, change.attname, change.value)
     closed = close_account and instance._meta.label == "subjects.DataSubject" and close_subject(instance)
     if plan or closed:
-        record_save(instance=instance, actor=actor, reason=reason)
+        record_save(instance=instance, actor=actor, reason=reason, allow_erased=True)
 
 
 def close_subject(subject) -> bool:

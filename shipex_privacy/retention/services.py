@@ -152,12 +152,18 @@ def _apply_one(work: Work, pk, *, run: RetentionRun, count: RetentionRunCount, d
     """Erase one record's data under the work's rule, in its own transaction; True when it changed."""
     try:
         with transaction.atomic():
-            instance = work.held.model.objects.select_for_update().filter(pk=pk).first()
+            instance = work.held.model.objects.filter(pk=pk).first()
             if instance is None:
                 return False  # deleted since the batch was read
             subject_id = work.held.subject_id_of(instance)
-            if subject_id:  # the lock legal_hold_place takes too: a hold and this erasure never cross
+            if subject_id:
+                # The subject first, as every save of its records locks it (record_save's guard) and as
+                # legal_hold_place does: a hold, an agent's save and this erasure never cross or deadlock.
                 DataSubject.objects.select_for_update().filter(pk=subject_id).first()
+            # Then the record itself, re-read under its lock: a save that committed meanwhile is erased too.
+            instance = work.held.model.objects.select_for_update().filter(pk=pk).first()
+            if instance is None:
+                return False
             if subject_id and LegalHold.objects.active().filter(subject_id=subject_id).exists():
                 count.held += 1  # placed since the records were counted
                 return False

@@ -1,6 +1,9 @@
 """Data subjects (ShipEx users) and the personal data this back office holds about them."""
 
+import re
+import unicodedata
 from contextlib import suppress
+from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -14,7 +17,71 @@ from django.utils.translation import pgettext_lazy
 from shipex_privacy.audit.history import audited_history
 from shipex_privacy.catalogue.models import PersonalDataField
 from shipex_privacy.core import identifiers
-from shipex_privacy.core.fields import LowercaseEmailField, PassportField, PhoneField, PinflField
+from shipex_privacy.core.fields import (
+    LowercaseEmailField,
+    NormalisedCharField,
+    PassportField,
+    PhoneField,
+    PinflField,
+)
+
+# The one shape of a ShipEx account id, used by the model field, the search and every lookup:
+# "SX" and 7 to 10 digits. An erased subject's id is replaced by ERASED-<its pk> (retention).
+ACCOUNT_ID_RE = re.compile(r"SX[0-9]{7,10}")
+ERASED_ACCOUNT_ID_RE = re.compile(r"ERASED-[0-9]{1,12}")
+ACCOUNT_ID_SEPARATORS_RE = re.compile(r"[\s\-‐-―]")  # spaces, hyphens and dashes staff type
+FIRST_BIRTH_DATE = date(1900, 1, 1)
+
+
+def normalise_account_id(value: str) -> str:
+    """The stored form of an account id typed any way (``sx 1000 001`` → ``SX1000001``).
+
+    Full-width letters and digits become ASCII (NFKC); anything else that does not fit the one
+    pattern is refused with a ValidationError, so a stored id is always one a search finds.
+    """
+    typed = unicodedata.normalize("NFKC", str(value)).strip().upper()
+    if ERASED_ACCOUNT_ID_RE.fullmatch(typed):
+        return typed
+    compact = ACCOUNT_ID_SEPARATORS_RE.sub("", typed)
+    if not ACCOUNT_ID_RE.fullmatch(compact):
+        raise ValidationError(
+            _("“%(value)s” is not a ShipEx account id: SX and 7 to 10 digits, e.g. SX1002345."),
+            code="invalid_account_id", params={"value": str(value)[:40]},
+        )
+    return compact
+
+
+def validate_birth_date(value: date) -> None:
+    """A birth date is a day between 1 January 1900 and today (Tashkent)."""
+    if value < FIRST_BIRTH_DATE:
+        raise ValidationError(_("A date of birth before 1900 cannot be right; check the year."),
+                              code="birth_date_too_early")
+    if value > timezone.localdate():
+        raise ValidationError(_("A date of birth cannot be in the future."), code="birth_date_in_future")
+
+
+class AccountIdField(NormalisedCharField):
+    """The ShipEx account id, normalised and validated by ``normalise_account_id``."""
+
+    normalise = staticmethod(normalise_account_id)
+
+
+def subject_accepts_edits(subject_id: int | None, *, lock: bool = False) -> bool:
+    """Whether the stored subject is open to edits; ``lock`` reads it under a row lock (in a transaction)."""
+    if subject_id is None:
+        return True
+    subjects = DataSubject.objects.filter(pk=subject_id)
+    if lock:
+        subjects = subjects.select_for_update()
+    status = subjects.values_list("status", flat=True).first()
+    return status not in (DataSubject.Status.CLOSED, DataSubject.Status.ANONYMISED)
+
+
+class SubjectHeldMixin:
+    """A record of one subject's data (an address, a service used): read only once the subject is erased."""
+
+    def accepts_edits(self, *, lock: bool = False) -> bool:
+        return subject_accepts_edits(self.subject_id, lock=lock)
 
 
 class DataSubjectQuerySet(models.QuerySet):
@@ -27,7 +94,9 @@ class DataSubjectQuerySet(models.QuerySet):
         term = term.strip()
         if not term:
             return self.none()
-        condition = Q(account_id=term.upper())
+        condition = Q(pk__in=[])
+        with suppress(ValidationError):
+            condition |= Q(account_id=normalise_account_id(term))
         if "@" in term:
             condition |= Q(email=term.lower())
         for normalise, field in (
@@ -61,7 +130,7 @@ class DataSubject(models.Model):
     )
     NON_PERSONAL_FIELDS = ("id", "status", "status_changed_at")
 
-    account_id = models.CharField(
+    account_id = AccountIdField(
         _("account id"), max_length=20, unique=True, help_text=_("The ShipEx account number, e.g. SX1002345.")
     )
     full_name = models.CharField(_("full name"), max_length=200, blank=True)
@@ -69,7 +138,7 @@ class DataSubject(models.Model):
     email = LowercaseEmailField(_("e-mail"), blank=True)
     pinfl = PinflField(_("PINFL"), blank=True)
     passport = PassportField(_("passport"), blank=True)
-    birth_date = models.DateField(_("date of birth"), null=True, blank=True)
+    birth_date = models.DateField(_("date of birth"), null=True, blank=True, validators=[validate_birth_date])
     preferred_language = models.CharField(
         _("preferred language"), max_length=2, choices=Language.choices, default=Language.UZ
     )
@@ -117,6 +186,14 @@ class DataSubject(models.Model):
     def is_erased(self) -> bool:
         return self.status in (self.Status.CLOSED, self.Status.ANONYMISED)
 
+    def accepts_edits(self, *, lock: bool = False) -> bool:
+        """False once the subject is erased or anonymised: only erasure and correction change it then.
+
+        With ``lock`` the state is read from the database under a row lock, as a save must (the
+        object in hand may be older than an erasure that committed meanwhile).
+        """
+        return subject_accepts_edits(self.pk, lock=lock) if lock else not self.is_erased
+
     def clean_fields(self, exclude=None) -> None:
         # The catalogue decides what is mandatory (1.2.1.1). Fields that already failed (and are
         # in ``exclude``) are not reported twice; a closed or anonymised account keeps only what it must.
@@ -125,6 +202,12 @@ class DataSubject(models.Model):
             super().clean_fields(exclude)
         except ValidationError as error:
             errors = error.update_error_dict(errors)
+        marker = self.account_id or ""
+        if "account_id" not in errors and ERASED_ACCOUNT_ID_RE.fullmatch(marker) and marker != f"ERASED-{self.pk}":
+            # Only retention writes this marker, and only as the subject's own number.
+            errors["account_id"] = [ValidationError(
+                _("“%(value)s” is the mark of an erased account, not an account id."),
+                code="invalid_account_id", params={"value": marker})]
         if not self.is_erased:
             for name, entry in PersonalDataField.objects.bound_to(DataSubject).items():
                 skipped = name in (exclude or ()) or name in errors
@@ -138,7 +221,7 @@ class DataSubject(models.Model):
             raise ValidationError(errors)
 
 
-class Address(models.Model):
+class Address(SubjectHeldMixin, models.Model):
     """A delivery or registration address of a subject."""
 
     class Kind(models.TextChoices):
@@ -172,7 +255,7 @@ class Address(models.Model):
         return ", ".join(part for part in (self.street, self.city, self.region) if part)
 
 
-class ServiceUse(models.Model):
+class ServiceUse(SubjectHeldMixin, models.Model):
     """A ShipEx service the subject uses (1.4.3.2: contractors may receive only what it needs)."""
 
     PERSONAL_DATA_FIELDS = ("service", "started_on")

@@ -247,7 +247,7 @@ def test_the_error_of_a_record_still_referenced_names_no_personal_data(monkeypat
     subject = closed_with_records()
     address = Address.objects.filter(subject=subject).first()
 
-    def protected(*, instance, actor, reason):
+    def protected(*, instance, actor, reason, **options):
         raise ProtectedError("Cannot delete: referenced.", {address})
 
     monkeypatch.setattr(erasing, "record_delete", protected)
