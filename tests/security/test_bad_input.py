@@ -135,3 +135,62 @@ def test_a_forged_version_of_a_real_subject_is_not_found(client, catalogue, supp
     client.force_login(support_agent)
     response = client.get(f"/admin/subjects/datasubject/{subject.pk}/history/{version}/")
     assert response.status_code == 404
+
+
+# ---- Dates no consent can have: a form error, never a 500 ----------------------------------------
+# Year 1 in Tashkent time is before year 1 in UTC; year 9999 west of Greenwich is after it. Saving
+# either raised OverflowError. The consent services accept 2000–2099 and say so.
+
+IMPLAUSIBLE_MOMENTS = ["0001-01-01 00:00:00", "1999-12-31 23:59:59", "9999-12-31 23:59:59"]
+
+
+@pytest.fixture
+def published_policy(db):
+    from tests.consents.factories import PolicyVersionFactory
+
+    return PolicyVersionFactory(published=True, version="2026.1")
+
+
+@pytest.mark.parametrize("field", ["occurred_at", "expires_at"])
+@pytest.mark.parametrize("moment", IMPLAUSIBLE_MOMENTS)
+def test_a_grant_dated_outside_any_consent_is_a_form_error(client, support_agent, published_policy, field, moment):
+    from django.utils import timezone
+
+    from shipex_privacy.catalogue.models import Purpose
+    from shipex_privacy.consents.models import Consent
+
+    DataSubjectFactory(account_id="SX3000009")
+    client.force_login(support_agent)
+    client.cookies["django_language"] = "en"
+    values = {"occurred_at": timezone.localtime().strftime("%Y-%m-%d %H:%M:%S"), "expires_at": "", field: moment}
+    response = client.post(reverse("admin:consents_consent_grant"), {
+        "account_id": "SX3000009", "purpose": Purpose.objects.get(clause="1.3.2.5").pk, "channel": "office",
+        "policy_version": published_policy.pk, **values,
+    })
+    assert response.status_code == 200
+    said = " ".join(response.context["form"].non_field_errors())
+    assert "not a plausible date" in said, said
+    assert not Consent.objects.exists()
+
+
+@pytest.mark.parametrize("moment", IMPLAUSIBLE_MOMENTS)
+def test_a_withdrawal_dated_outside_any_consent_is_a_form_error(client, support_agent, published_policy, moment):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from shipex_privacy.catalogue.models import Purpose
+    from shipex_privacy.consents.services import Evidence, consent_grant
+
+    consent = consent_grant(
+        subject=DataSubjectFactory(), purpose=Purpose.objects.get(clause="1.3.2.5"), policy_version=published_policy,
+        actor=support_agent, occurred_at=timezone.now() - timedelta(days=3), evidence=Evidence(channel="app"),
+    ).consent
+    client.force_login(support_agent)
+    client.cookies["django_language"] = "en"
+    response = client.post(reverse("admin:consents_consent_withdraw", args=[consent.pk]),
+                           {"occurred_at": moment, "channel": "app"})
+    assert response.status_code == 200
+    assert "not a plausible date" in " ".join(response.context["form"].non_field_errors())
+    consent.refresh_from_db()
+    assert consent.state == "granted" and consent.events.count() == 1
