@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from shipex_privacy.audit.services import record_save
 from shipex_privacy.catalogue.models import PersonalDataField, Purpose
-from shipex_privacy.subjects.models import DataSubject
+from shipex_privacy.subjects.models import DataSubject, normalise_account_id
 
 from .models import Channel, Consent, ConsentEvent, CookieCategory, CookieConsentEvent, PolicyAcceptance, PolicyVersion
 
@@ -353,7 +353,7 @@ def _import_row(row: dict[str, str], actor) -> str:
     if any("\x00" in value for value in row.values()):
         # PostgreSQL cannot store (or even compare) text with a NUL character in it.
         raise ValidationError(_("A value contains a NUL character (a zero byte); the file is damaged."))
-    account_id = row["account_id"].strip().upper()
+    account_id = normalise_account_id(row["account_id"])  # typed the way the subject form takes it
     subject = DataSubject.objects.filter(account_id=account_id).first()
     if subject is None:
         raise ValidationError(_("No subject with account id %(id)s.") % {"id": account_id})

@@ -49,6 +49,7 @@ BAD_FILES = [
     ("missing column", HEADER.replace(",channel", "") + GOOD, 1, "Columns missing: channel"),
     ("unknown column", HEADER.replace("evidence_reference", "phone") + GOOD, 1, "not understood: phone"),
     ("header is not a header", "SX4000001,1.3.2.5\n", 1, "Columns missing"),
+    ("not an account id", HEADER + GOOD + grant(account_id="<b>x</b>"), 3, "is not a ShipEx account id"),
     ("year 1", HEADER + GOOD + grant(occurred_at="0001-01-01T00:00:00+05:00"), 3, "not a plausible date"),
     ("year 9999 term", HEADER.replace("evidence_reference", "expires_at") + GOOD.replace("APP-1", "")
      + grant(evidence_reference="9999-12-31T23:59:59-05:00"), 3, "not a plausible date"),
@@ -129,8 +130,9 @@ def test_a_file_that_is_not_utf8_is_refused_with_the_line(client, tmp_path, read
 def test_the_same_file_fixed_is_recorded(client, ready, support_agent):
     """The table above is not refusing everything: its good rows, alone, go in."""
     client.force_login(support_agent)
+    content = "\ufeff" + HEADER + GOOD.replace("SX4000001", "sx 4000 001") + WITHDRAW  # BOM, id typed loosely
     response = client.post(reverse("admin:consents_consent_import"),
-                           {"file": SimpleUploadedFile("c.csv", ("\ufeff" + HEADER + GOOD + WITHDRAW).encode())})
+                           {"file": SimpleUploadedFile("c.csv", content.encode())})
     report = response.context["report"]
     assert (report.recorded, report.granted, report.withdrawn) == (True, 1, 1)
     assert ConsentEvent.objects.count() == 2
