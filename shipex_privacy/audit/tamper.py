@@ -531,9 +531,147 @@ def _verify_table(model, alias: str, batch_size: int, report: VerifyReport,
     progress(table, rows_seen, True)
 
 
+# --- records that must agree with their history, or with a ledger ----------------------------
+# A frozen record (core/freeze.py: FROZEN_ONCE_SET, FROZEN_WITH) can no longer change through the
+# application, so it must equal its latest history row, which the digests above prove; and a
+# record whose history shows it frozen must still be there. Apps add checks of their own (a
+# state kept beside a ledger must equal the ledger) in an ``integrity`` module that calls
+# ``register_record_check``; verify finds those modules the way the admin finds ``admin`` modules.
+
+FROZEN_NO_HISTORY = _("frozen record without history: written behind the application's back")
+FROZEN_REMOVED = _("frozen record removed: its history shows it frozen and not deleted")
+FROZEN_CHANGED = _("frozen record changed: %(columns)s differ from its history")
+FROZEN_M2M_CHANGED = _("%(field)s of frozen record changed behind the application's back: %(change)s")
+
+RecordCheck = Callable[[str], list[Finding]]
+_record_checks: dict[str, RecordCheck] = {}
+
+
+def register_record_check(check: RecordCheck) -> RecordCheck:
+    """Register ``check(using) -> [Finding]``, run by verify_audit (decorator)."""
+    _record_checks[f"{check.__module__}.{check.__qualname__}"] = check
+    return check
+
+
+def _history_model(model):
+    manager = getattr(model._meta, "simple_history_manager_attribute", None)
+    return getattr(model, manager).model if manager else None
+
+
+def _latest_history(history, pk_name: str, ids, attnames, using) -> dict:
+    """{record id: (history id, history type, values)} of each record's latest history row."""
+    latest = {}
+    ids = sorted(ids)
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start:start + 1000]
+        last_ids = (history._base_manager.using(using).filter(**{f"{pk_name}__in": chunk})
+                    .values(pk_name).annotate(last=Max("history_id")).values_list("last", flat=True))
+        for row in history._base_manager.using(using).filter(history_id__in=list(last_ids)).values_list(
+                pk_name, "history_id", "history_type", *attnames):
+            latest[row[0]] = (row[1], row[2], row[3:])
+    return latest
+
+
+def _rows_against_history(model, using, current: dict, ever_ids: set) -> list[Finding]:
+    """Compare rows ``current`` ({id: values}) and the ids history says belong, with the history."""
+    history = _history_model(model)
+    pk_name = model._meta.pk.attname
+    attnames = [f.attname for f in model._meta.concrete_fields]
+    latest = _latest_history(history, pk_name, set(current) | ever_ids, attnames, using)
+    findings = []
+    table = model._meta.db_table
+    for record_id in sorted(set(current) | ever_ids):
+        row, last = current.get(record_id), latest.get(record_id)
+        if row is not None and last is None:
+            findings.append(Finding(table, record_id, str(FROZEN_NO_HISTORY)))
+        elif row is None and last is not None and last[1] != "-":
+            findings.append(Finding(table, record_id, str(FROZEN_REMOVED)))
+        elif row is not None:
+            changed = [name for name, now, then in zip(attnames, row, last[2], strict=True) if now != then]
+            if changed or last[1] == "-":
+                findings.append(Finding(table, record_id, str(FROZEN_CHANGED % {
+                    "columns": ", ".join(changed) or pk_name})))
+    return findings
+
+
+def frozen_record_findings(using: str) -> list[Finding]:
+    """Every frozen record, and each part frozen with it, against its history."""
+    from shipex_privacy.core.freeze import frozen_models
+
+    findings = []
+    for model in frozen_models(connections[using]):
+        history = _history_model(model)
+        if history is None:
+            continue
+        column = model._meta.get_field(model.FROZEN_ONCE_SET).attname
+        attnames = [f.attname for f in model._meta.concrete_fields]
+        current = {row[0]: row for row in model._base_manager.using(using).filter(**{f"{column}__isnull": False})
+                   .values_list(*attnames)}
+        current = {pk: tuple(values) for pk, values in current.items()}
+        ever = set(history._base_manager.using(using).filter(**{f"{column}__isnull": False})
+                   .values_list(model._meta.pk.attname, flat=True))
+        findings += _rows_against_history(model, using, current, ever)
+        frozen_ids = set(current) | ever
+        latest = _latest_history(history, model._meta.pk.attname, frozen_ids, [], using)
+        for name in getattr(model, "FROZEN_WITH", {}):
+            field = model._meta.get_field(name)
+            if isinstance(field, models.ManyToManyField):
+                findings += _m2m_against_history(model, field, using, frozen_ids, latest)
+            elif _history_model(field.related_model) is not None:
+                part, fk = field.related_model, field.field.attname
+                part_attnames = [f.attname for f in part._meta.concrete_fields]
+                rows = {row[0]: tuple(row) for row in part._base_manager.using(using)
+                        .filter(**{f"{fk}__in": frozen_ids}).values_list(*part_attnames)}
+                part_ever = set(_history_model(part)._base_manager.using(using).filter(**{f"{fk}__in": frozen_ids})
+                                .values_list(part._meta.pk.attname, flat=True))
+                findings += _rows_against_history(part, using, rows, part_ever)
+    return findings
+
+
+def _m2m_against_history(model, field, using, frozen_ids, latest) -> list[Finding]:
+    """The through rows of each frozen record against the m2m history of its latest history row."""
+    from simple_history.models import HistoricalRecords
+
+    m2m_history = HistoricalRecords.m2m_models.get(field)
+    if m2m_history is None:
+        return []
+    through = field.remote_field.through
+    source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
+    now: dict[int, set] = {}
+    for record_id, target_id in through._base_manager.using(using).filter(
+            **{f"{source}_id__in": frozen_ids}).values_list(f"{source}_id", f"{target}_id"):
+        now.setdefault(record_id, set()).add(target_id)
+    by_history = {history_id: record_id for record_id, (history_id, _type, _values) in latest.items()}
+    then: dict[int, set] = {}
+    for history_id, target_id in m2m_history._base_manager.using(using).filter(
+            history_id__in=list(by_history)).values_list("history_id", f"{target}_id"):
+        then.setdefault(by_history[history_id], set()).add(target_id)
+    findings = []
+    for record_id in sorted(frozen_ids):
+        added, removed = now.get(record_id, set()) - then.get(record_id, set()), \
+            then.get(record_id, set()) - now.get(record_id, set())
+        if added or removed:
+            change = ", ".join([*(f"+{t}" for t in sorted(added)), *(f"-{t}" for t in sorted(removed))])
+            findings.append(Finding(model._meta.db_table, record_id, str(FROZEN_M2M_CHANGED % {
+                "field": field.name, "change": change})))
+    return findings
+
+
+def record_findings(using: str) -> list[Finding]:
+    """Frozen records and the apps' registered checks, read in one snapshot."""
+    from django.utils.module_loading import autodiscover_modules
+
+    autodiscover_modules("integrity")
+    with _one_snapshot(using):
+        findings = frozen_record_findings(using)
+        for check in _record_checks.values():
+            findings += check(using)
+    return findings
+
+
 def verify(*, using: str = "default", batch_size: int = 2000,
            progress: "Progress | None" = None) -> VerifyReport:
-    """Check every append-only row and the seal chain; memory stays within one batch."""
+    """Check every append-only row, the seal chain and the records that must agree with their history."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     progress = progress or (lambda table, count, done: None)
@@ -544,6 +682,7 @@ def verify(*, using: str = "default", batch_size: int = 2000,
     for model in digested_models():
         if model._meta.db_table in tables:
             _verify_table(model, using, batch_size, report, sealed_missing, progress)
+    report.findings.extend(record_findings(using))
     # Sealed rows whose row and digest are both gone were never met in the tables.
     report.findings.extend(sealed_missing.values())
     report.findings.sort(key=lambda finding: (finding.table, finding.row_id))

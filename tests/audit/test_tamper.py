@@ -361,3 +361,136 @@ def test_production_refuses_to_start_without_a_real_seal_key(key):
 def test_production_starts_with_a_real_seal_key():
     result = start_production(AUDIT_SEAL_KEY=STRONG_SEAL)
     assert result.returncode == 0, result.stderr
+
+
+# Sent disclosures and the consent state are under verify_audit too (issue 10, item 5).
+
+DISCLOSURE = "disclosures_disclosure"
+DISCLOSED_SUBJECT = "disclosures_disclosedsubject"
+CONSENT = "consents_consent"
+
+
+def with_freeze_lifted(sql: str, params=()) -> None:
+    """What the owner could do to a sent disclosure: lift its freeze, write, put the freeze back."""
+    from shipex_privacy.core.freeze import install_freeze_guards, remove_freeze_guards
+
+    owner = owner_connection()
+    remove_freeze_guards(owner)
+    try:
+        with owner.cursor() as cursor:
+            cursor.execute(sql, params)
+    finally:
+        install_freeze_guards(owner)
+
+
+@pytest.fixture
+def sent_disclosure(compliance_officer):
+    from tests.accounts.factories import StaffFactory
+    from tests.disclosures.test_workflow import sent
+
+    approver = StaffFactory(username="malika", role=compliance_officer.groups.first().name)
+    return sent(compliance_officer, approver, DataSubjectFactory.create_batch(2), notify=True)
+
+
+@pytest.mark.django_db
+def test_an_untouched_sent_disclosure_and_its_notification_verify_clean(sent_disclosure, compliance_officer):
+    from shipex_privacy.disclosures.services import notification_mark_sent
+
+    row = sent_disclosure.disclosed_subjects.first()
+    notification_mark_sent(disclosed=row, channel="sms", at=timezone.now(), actor=compliance_officer)
+    assert tamper.verify().findings == []
+
+
+@pytest.mark.django_db
+def test_a_sent_disclosure_changed_behind_the_back_is_named(sent_disclosure):
+    rows = list(sent_disclosure.disclosed_subjects.order_by("id").values_list("id", flat=True))
+    email = PersonalDataField.objects.get(code="contact.email").pk
+    with_freeze_lifted(f"UPDATE {DISCLOSURE} SET record_count = 99 WHERE id = %s", [sent_disclosure.pk])
+    with_freeze_lifted(f"DELETE FROM {DISCLOSED_SUBJECT} WHERE id = %s", [rows[0]])
+    with_freeze_lifted(f"INSERT INTO {DISCLOSURE}_fields (disclosure_id, personaldatafield_id) VALUES (%s, %s)",
+                       [sent_disclosure.pk, email])
+    # The freeze lets a notification be filled in once; written behind the back it has no history.
+    with_freeze_lifted(f"UPDATE {DISCLOSED_SUBJECT} SET notified_at = %s, notification_channel = 'sms' "
+                       "WHERE id = %s", [timezone.now(), rows[1]])
+    assert {(f.table, f.row_id, f.problem) for f in tamper.verify().findings} == {
+        (DISCLOSURE, sent_disclosure.pk, "frozen record changed: record_count differ from its history"),
+        (DISCLOSURE, sent_disclosure.pk, f"fields of frozen record changed behind the application's back: +{email}"),
+        (DISCLOSED_SUBJECT, rows[0], "frozen record removed: its history shows it frozen and not deleted"),
+        (DISCLOSED_SUBJECT, rows[1], "frozen record changed: notified_at, notification_channel differ from its "
+                                     "history"),
+    }
+    code, output = run_verify()
+    assert code == 1
+    assert f"{DISCLOSURE} id={sent_disclosure.pk}: frozen record changed" in output
+    assert "4 problem(s) found" in output
+
+
+@pytest.mark.django_db
+def test_a_sent_disclosure_removed_or_planted_is_named(sent_disclosure, compliance_officer):
+    rows = list(sent_disclosure.disclosed_subjects.values_list("id", flat=True))
+    with_freeze_lifted(f"DELETE FROM {DISCLOSED_SUBJECT} WHERE disclosure_id = %s", [sent_disclosure.pk])
+    with_freeze_lifted(f"DELETE FROM {DISCLOSURE}_fields WHERE disclosure_id = %s", [sent_disclosure.pk])
+    with_freeze_lifted(f"DELETE FROM {DISCLOSURE} WHERE id = %s", [sent_disclosure.pk])
+    planted = copy_row_frozen(sent_disclosure.pk)  # after the delete: a sent disclosure with no history
+    found = {(f.table, f.row_id, f.problem.split(":")[0]) for f in tamper.verify().findings}
+    subject_rows = {(DISCLOSED_SUBJECT, row_id, "frozen record removed") for row_id in rows}
+    assert found == {
+        (DISCLOSURE, sent_disclosure.pk, "frozen record removed"),
+        (DISCLOSURE, sent_disclosure.pk, "fields of frozen record changed behind the application's back"),
+        (DISCLOSURE, planted, "frozen record without history"),
+    } | subject_rows
+
+
+def copy_row_frozen(row_id: int) -> int:
+    from shipex_privacy.disclosures.models import Disclosure
+
+    columns = [field.column for field in Disclosure._meta.concrete_fields if not field.primary_key]
+    listed = ", ".join(quote(column) for column in columns)
+    with connection.cursor() as cursor:  # inserting a sent row is not refused; verify names it
+        cursor.execute(
+            f"INSERT INTO {DISCLOSURE} ({listed}) SELECT {listed} FROM disclosures_historicaldisclosure "
+            "WHERE id = %s ORDER BY history_id DESC LIMIT 1", [row_id])
+    return Disclosure.objects.order_by("-pk").values_list("pk", flat=True).first()
+
+
+@pytest.fixture
+def withdrawn_consent(support_agent):
+    from shipex_privacy.consents.services import Evidence, consent_grant, consent_withdraw
+    from tests.consents.factories import PolicyVersionFactory
+
+    app = Evidence(channel="app", ip_address="213.230.10.20", user_agent="ShipEx/5.2 (Android 14)")
+    now = timezone.now()
+    event = consent_grant(subject=DataSubjectFactory(), purpose=Purpose.objects.get(clause="1.3.2.5"),
+                          occurred_at=now - datetime.timedelta(days=30), evidence=app,
+                          policy_version=PolicyVersionFactory(published=True), actor=support_agent)
+    consent_withdraw(consent=event.consent, occurred_at=now - datetime.timedelta(days=2), evidence=app,
+                     actor=support_agent)
+    return event.consent
+
+
+@pytest.mark.django_db
+def test_a_consent_state_that_disagrees_with_its_ledger_is_named(withdrawn_consent):
+    assert tamper.verify().findings == []
+    # No guard stops this one (the state is a working table); the ledger is the evidence.
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {CONSENT} SET state = 'granted', withdrawn_at = NULL WHERE id = %s",
+                       [withdrawn_consent.pk])
+    [finding] = tamper.verify().findings
+    assert (finding.table, finding.row_id) == (CONSENT, withdrawn_consent.pk)
+    assert finding.problem == ("consent state disagrees with the consent ledger's latest event (withdraw): "
+                               "state, withdrawn_at")
+    code, output = run_verify()
+    assert code == 1
+    assert f"{CONSENT} id={withdrawn_consent.pk}: consent state disagrees" in output
+
+
+@pytest.mark.django_db
+def test_a_consent_state_without_any_ledger_event_is_named(withdrawn_consent):
+    columns = [f.column for f in withdrawn_consent._meta.concrete_fields if f.column not in ("id", "recipient_kind")]
+    listed = ", ".join(quote(column) for column in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {CONSENT} ({listed}, recipient_kind) SELECT {listed}, 'research_partner' "
+                       f"FROM {CONSENT} WHERE id = %s", [withdrawn_consent.pk])
+    planted = withdrawn_consent._meta.model.objects.order_by("-pk").values_list("pk", flat=True).first()
+    assert {(f.table, f.row_id, f.problem) for f in tamper.verify().findings} == {
+        (CONSENT, planted, "consent state without any event in the consent ledger")}

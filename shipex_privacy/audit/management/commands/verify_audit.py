@@ -1,4 +1,7 @@
-"""Check every history and access-log row against its keyed digest, and the seal chain.
+"""Check every history and access-log row against its keyed digest, and the seal chain; and the
+records that must agree with that evidence: every frozen record (a sent disclosure with its
+fields and subjects, a published policy) against its history, the consent state against the
+consent ledger.
 
 Reports each row changed, removed or inserted behind the application's back, by table and id,
 and exits with status 1 if there is any. Works in batches; prints progress on long runs.
@@ -16,7 +19,8 @@ PROGRESS_EVERY_SECONDS = 5
 
 
 class Command(BaseCommand):
-    help = "Verify that no history or access-log row was changed, removed or inserted (docs/audit.md)."
+    help = ("Verify that no history or access-log row was changed, removed or inserted, and that frozen records "
+            "and the consent state agree with their history and ledger (docs/audit.md).")
 
     def add_arguments(self, parser):
         parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
