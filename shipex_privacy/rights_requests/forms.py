@@ -45,7 +45,10 @@ class VerifyForm(forms.Form):
 
 
 class MoveForm(forms.Form):
-    status = forms.ChoiceField(label=_("Move to"), choices=SubjectRequest.Status.choices)
+    # "Waiting for other systems" is entered and left by the erasure and its tasks, never by hand.
+    status = forms.ChoiceField(label=_("Move to"), choices=[
+        (value, label) for value, label in SubjectRequest.Status.choices
+        if value != SubjectRequest.Status.WAITING_SYSTEMS])
     response_text = forms.CharField(label=_("Response to the subject"), required=False,
                                     widget=forms.Textarea(attrs={"rows": 18, "cols": 90}),
                                     help_text=_("Required to close the request as done or refused."))

@@ -16,6 +16,7 @@ from django.utils import timezone
 from shipex_privacy.rights_requests import access_package, package_files
 from shipex_privacy.rights_requests.models import AccessPackage
 from shipex_privacy.rights_requests.services import request_receive, request_verify_identity
+from tests.accounts.factories import StaffFactory
 from tests.rights_requests.factories import build_package
 from tests.subjects.factories import DataSubjectFactory
 
@@ -149,3 +150,15 @@ def test_a_package_whose_file_is_missing_is_said_not_a_500(client, support_agent
 
     assert response.status_code == 200
     assert "The file of this package is missing" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_the_row_really_commits_the_file_lands_under_its_name(catalogue, root):
+    """Without any test help: a real commit runs the move (the other tests run it by hand)."""
+    agent = StaffFactory(username="jasur")
+    package = access_package.access_package_build(request=verified_access_request(agent), actor=agent)
+
+    assert files(root) == [package.file.name]
+    assert stat.S_IMODE((root / package.file.name).stat().st_mode) == 0o600
+    with package.file.open("rb") as stored:
+        assert stored.read(2) == b"PK"
