@@ -18,7 +18,9 @@ from shipex_privacy.core.admin import admin_page
 from shipex_privacy.core.masking import mask_contact
 
 from . import responses, services
+from .access_package import access_package_build
 from .dashboard import dashboard_chart, dashboard_rows
+from .erasure import erasure_override_open_tasks, erasure_task_done, request_erase
 from .forms import (
     AssignActionForm,
     CorrectionForms,
@@ -349,8 +351,6 @@ class SubjectRequestAdmin(AuditedAdmin):
                                  "confirming records that there was nothing to withdraw."))
 
     def override_view(self, request, pk):
-        from .erasure import erasure_override_open_tasks
-
         return self.step(request, pk, title=_("Let the erasure close with open tasks"), form_class=ReasonForm,
                          permission="rights_requests.override_open_tasks",
                          done=_("Request #%(id)s may close; its open tasks stay open to be ticked off."),
@@ -407,8 +407,6 @@ class SubjectRequestAdmin(AuditedAdmin):
                          intro=_("The history of the subject records this request as the reason."))
 
     def build_package_view(self, request, pk):
-        from .access_package import access_package_build
-
         return self.step(request, pk, title=_("Build the access package"), form_class=forms.Form,
                          done=_("The access package for request #%(id)s is built."),
                          intro=_("A zip with every piece of the subject's data we hold, as JSON and as a "
@@ -433,8 +431,6 @@ class SubjectRequestAdmin(AuditedAdmin):
                             filename=f"shipex-access-package-{pk}-{package.pk}.zip")
 
     def erase_view(self, request, pk):
-        from .erasure import request_erase
-
         return self.step(request, pk, title=_("Erase the subject's data (catalogue-driven)"), form_class=forms.Form,
                          done=_("Erasure for request #%(id)s is done; see the result report below."),
                          intro=_("Data under statutory retention is kept and the report says until when; data "
@@ -442,8 +438,6 @@ class SubjectRequestAdmin(AuditedAdmin):
                          run=lambda obj, data: request_erase(request=obj, actor=request.user))
 
     def task_view(self, request, pk, item_pk):
-        from .erasure import erasure_task_done
-
         item = get_object_or_404(ErasureItem.objects.select_related("field", "system"), pk=item_pk, request_id=pk)
         return self.step(request, pk, title=_("Mark the task done: %(code)s in %(system)s") % {
                              "code": item.field.code, "system": item.system.name},

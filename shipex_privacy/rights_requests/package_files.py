@@ -11,6 +11,7 @@ full data is for the back office's own account only.
 import functools
 import os
 import secrets
+import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -35,11 +36,11 @@ def _folder(relative: str) -> Path:
     storage's root all 0700 — also when an older version created them more open."""
     folder = Path(_storage().location)
     folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
-    folder.chmod(FOLDER_MODE)
-    for part in Path(relative).parent.parts:
+    for part in ("", *Path(relative).parent.parts):
         folder = folder / part
         folder.mkdir(mode=FOLDER_MODE, exist_ok=True)
-        folder.chmod(FOLDER_MODE)
+        if stat.S_IMODE(folder.stat().st_mode) != FOLDER_MODE:  # the umask, or an older version
+            folder.chmod(FOLDER_MODE)
     return folder
 
 

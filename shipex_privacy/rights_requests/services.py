@@ -268,9 +268,9 @@ def request_withdraw_consents(*, request: SubjectRequest, consents, actor) -> Su
     """Withdraw, from now, the ``consents`` the subject asked to withdraw, each ledger event naming the
     request; then the request may close as done. With no consent in force, it records just that."""
     request = lock_workable(request, *WITHDRAWAL_KINDS)
-    subject = DataSubject.objects.select_for_update().get(pk=request.subject_id)  # as granting locks it
+    DataSubject.objects.select_for_update().get(pk=request.subject_id)  # as a grant does: one change at a time
     offered = {consent.pk: consent for consent in consents_to_withdraw(request)}
-    chosen = {getattr(consent, "pk", consent) for consent in consents}
+    chosen = {consent.pk for consent in consents}
     if chosen - set(offered):
         raise ValidationError(_("Only consents of this subject that are in force can be withdrawn here."))
     if offered and not chosen:
@@ -280,9 +280,8 @@ def request_withdraw_consents(*, request: SubjectRequest, consents, actor) -> Su
     for pk in sorted(chosen):
         consent_withdraw(consent=offered[pk], occurred_at=now, evidence=_evidence(request), actor=actor, note=reason)
     request.carried_out_at = now
-    return record_save(instance=request, actor=actor, reason=_(
-        "Consents withdrawn for subject %(account)s: %(count)s") % {"account": subject.account_id,
-                                                                   "count": len(chosen)})
+    return record_save(instance=request, actor=actor, reason=_("Request #%(id)s: %(count)s consents withdrawn") % {
+        "id": request.pk, "count": len(chosen)})
 
 
 # The subject's fields an agent may correct from a correction request (1.5.1); the account id
