@@ -312,3 +312,17 @@ def test_the_model_and_its_queryset_agree_on_which_requests_may_be_worked_on(sup
 
     expected = {request.pk for request in requests if workable(request)}
     assert set(SubjectRequest.objects.workable(*kinds).values_list("pk", flat=True)) == expected
+
+
+def test_the_move_page_drafts_no_done_letter_while_tasks_are_open(client, support_agent):
+    request = waiting_erasure(support_agent)
+    client.force_login(support_agent)
+    client.cookies["django_language"] = "en"
+
+    response = client.get(reverse("admin:rights_requests_subjectrequest_move", args=[request.pk]),
+                          {"template": "done"})
+
+    assert response.status_code == 200
+    assert "tasks for other systems&#x27; owners are still open" in response.content.decode()
+    assert response.context["form"].initial.get("response_text", "") == ""
+    assert "waiting_systems" not in dict(response.context["form"].fields["status"].choices)
