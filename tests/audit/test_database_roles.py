@@ -64,9 +64,9 @@ def test_the_app_role_is_refused_every_bypass(bypass):
     subject = DataSubjectFactory(full_name="Karimov Aziz Rustam oʻgʻli")
     guards = guard_state()
     sql = BYPASSES[bypass].format(owner=connection.ops.quote_name(dbroles.settings.DATABASE_OWNER["USER"]))
-    with pytest.raises(DatabaseError, match=r"permission denied|must be owner|append-only"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql)
+    with (pytest.raises(DatabaseError, match=r"permission denied|must be owner|append-only"),
+          transaction.atomic(), connection.cursor() as cursor):
+        cursor.execute(sql)
     with connection.cursor() as cursor:
         cursor.execute("SHOW session_replication_role")
         assert cursor.fetchone()[0] == "origin"
@@ -136,7 +136,7 @@ def test_manage_py_check_deploy_with_production_settings(settings):
             DJANGO_SETTINGS_MODULE="config.settings.production", DJANGO_ALLOWED_HOSTS="privacy.shipex.uz",
             DJANGO_SECRET_KEY="k" * 20 + "-production-key-from-the-secret-store-" + "x" * 20,
             AUDIT_SEAL_KEY="seal-key-from-the-vault-" + "s" * 20, DATABASE_URL=database_url)
-        return subprocess.run(  # noqa: S603 — our own interpreter and manage.py
+        return subprocess.run(  # our own interpreter and manage.py
             [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=PROJECT,
             env=environment, capture_output=True, text=True, timeout=120, check=False)
 
