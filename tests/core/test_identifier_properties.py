@@ -24,23 +24,44 @@ E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 # inputs near the valid ones, which arbitrary text rarely reaches.
 DIGITS = "0123456789０１２３４５６７８９٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹०१२३४५६७८९"
 near_identifiers = st.text(alphabet=DIGITS + " -+()\u00a0.ABaz²", max_size=24)
-near_uzbek_phones = st.builds(
-    lambda prefix, digits, separator: prefix + separator.join(digits),
-    st.sampled_from(["", "+998", "998", "8", "+7", "+"]),
-    st.lists(st.text(alphabet=DIGITS, min_size=1, max_size=3), min_size=1, max_size=6),
-    st.sampled_from(["", " ", "-", "\u00a0", " - "]),
+SCRIPTS = [DIGITS[i:i + 10] for i in range(0, len(DIGITS), 10)]  # ASCII, full-width, Arabic-Indic…
+separators = st.sampled_from(["", "", " ", "-", "\u00a0", " - ", "\t"])
+
+
+@st.composite
+def digits_in_any_script(draw, count: int, first: str = "0123456789") -> str:
+    """``count`` digits, each written in a script of its own, with separators between some of them."""
+    values = [draw(st.sampled_from(first))] + [draw(st.sampled_from("0123456789")) for _ in range(count - 1)]
+    return "".join(draw(st.sampled_from(SCRIPTS))[int(value)] + draw(separators) for value in values).strip()
+
+
+# Mobile numbers of Uzbek operators (90, 91, 93, 94, 95, 97, 99…) and a Tashkent landline (71).
+uzbek_numbers = st.builds(lambda code, rest: code + rest, st.sampled_from(["90", "91", "93", "94", "97", "99", "71"]),
+                          st.text(alphabet="0123456789", min_size=7, max_size=7))
+near_uzbek_phones = st.one_of(
+    st.builds(lambda prefix, number, scripts, spacing: prefix + "".join(
+        scripts[i % len(scripts)][int(digit)] + spacing[i % len(spacing)] for i, digit in enumerate(number)).strip(),
+        st.sampled_from(["", "+998", "998", "+998 ", "+7", "8"]), uzbek_numbers,
+        st.lists(st.sampled_from(SCRIPTS), min_size=1, max_size=3), st.lists(separators, min_size=1, max_size=4)),
+    st.builds(lambda prefix, digits, separator: prefix + separator.join(digits),
+              st.sampled_from(["", "+998", "998", "8", "+7", "+"]),
+              st.lists(st.text(alphabet=DIGITS, min_size=1, max_size=3), min_size=1, max_size=6), separators),
 )
+near_pinfls = st.one_of(st.sampled_from([13, 14, 14, 14, 15]).flatmap(digits_in_any_script),
+                        st.text(alphabet=DIGITS + " -", max_size=20))
 near_passports = st.builds(
-    lambda letters, digits: letters + digits,
-    st.text(alphabet="ABCXYZabcxАВıſ", min_size=0, max_size=3),
-    st.text(alphabet=DIGITS + " -", min_size=5, max_size=10),
+    lambda letters, separator, digits: letters + separator + digits,
+    st.one_of(st.text(alphabet="ABXYZabz", min_size=2, max_size=2), st.text(alphabet="ABCabАВıſ", max_size=3)),
+    separators,
+    st.one_of(st.sampled_from([6, 7, 7, 7, 8]).flatmap(digits_in_any_script),
+              st.text(alphabet=DIGITS + " -", max_size=10)),
 )
 anything = st.one_of(st.text(), near_identifiers)
 
 # (normaliser, inputs, what the stored form must satisfy, its column)
 NORMALISERS = {
     "phone": (identifiers.normalise_phone, st.one_of(anything, near_uzbek_phones), E164.fullmatch),
-    "pinfl": (identifiers.normalise_pinfl, st.one_of(anything, st.text(alphabet=DIGITS + " -", max_size=20)),
+    "pinfl": (identifiers.normalise_pinfl, st.one_of(anything, near_pinfls),
               identifiers.PINFL_RE.fullmatch),
     "passport": (identifiers.normalise_passport, st.one_of(anything, near_passports),
                  identifiers.PASSPORT_RE.fullmatch),
