@@ -70,11 +70,13 @@ class RetentionRun(models.Model):
         RUNNING = "running", _("Running")
         FINISHED = "finished", _("Finished")
         FAILED = "failed", _("Failed")
+        # The process died (killed, machine down); the next run found it and counted from history.
+        INTERRUPTED = "interrupted", _("Interrupted")
 
     started_at = models.DateTimeField(_("started at"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     dry_run = models.BooleanField(_("dry run"), default=False)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RUNNING)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.RUNNING)
     started_by = models.CharField(_("started by"), max_length=150,
                                   help_text=_("The staff member or the scheduler that ran it."))
     error = models.TextField(_("error"), blank=True)

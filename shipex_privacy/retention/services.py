@@ -22,14 +22,20 @@ started it.
 """
 
 import contextlib
+import fcntl
+import hashlib
+import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import Count, ProtectedError, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from shipex_privacy.audit.services import record_save
@@ -186,13 +192,135 @@ def _apply_one(work: Work, pk, *, run: RetentionRun, count: RetentionRunCount, d
     return True
 
 
+# Who may be named in history as having erased data under the retention rules: whoever keeps them.
+RUN_PERMISSION = "catalogue.change_retentionrule"
+# The key of the PostgreSQL advisory lock held for a whole run ("shipex retention" in ASCII).
+RUN_LOCK_KEY = 0x7368697065787274
+_RUN_LOCK_IN_PROCESS = threading.Lock()
+
+
+def may_apply_retention(user) -> bool:
+    return bool(user is not None and user.is_active and user.is_staff and user.has_perm(RUN_PERMISSION))
+
+
+@contextlib.contextmanager
+def run_lock():
+    """Held for a whole run, so that only one runs at a time; raises ValidationError when taken.
+
+    The database (PostgreSQL: a session advisory lock) or the operating system (SQLite: a lock on
+    a file) releases it when the process dies, so a run still marked ``running`` while the lock is
+    free has died.
+    """
+    refused = ValidationError(_("Another retention run is in progress; nothing was done. Try again when it "
+                                "has finished."), code="run_in_progress")
+    if not _RUN_LOCK_IN_PROCESS.acquire(blocking=False):
+        raise refused
+    try:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_lock(%s)", [RUN_LOCK_KEY])
+                if not cursor.fetchone()[0]:
+                    raise refused
+            try:
+                yield
+            finally:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [RUN_LOCK_KEY])
+        elif connection.vendor == "sqlite" and not connection.is_in_memory_db():
+            name = hashlib.sha256(str(Path(connection.settings_dict["NAME"]).resolve()).encode()).hexdigest()[:16]
+            with open(Path(tempfile.gettempdir()) / f"shipex-retention-{name}.lock", "w") as lock_file:
+                try:
+                    fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise refused from None
+                yield  # closing the file (or the process dying) releases the lock
+        else:
+            yield  # an in-memory database: no other process can see it
+    finally:
+        _RUN_LOCK_IN_PROCESS.release()
+
+
+def _reasons(run: RetentionRun, rule: RetentionRule) -> set[str]:
+    """The history reason of ``run`` under ``rule`` in every language a run may have written it in."""
+    reasons = set()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            reasons.add(_reason(run, rule))
+    return reasons
+
+
+def _counts_from_history(run: RetentionRun, *, now: datetime) -> tuple[list[RetentionRunCount], datetime]:
+    """What a run that died had done, per rule and model, read from the history rows that name it;
+    and the moment of the last of them."""
+    counts, last = [], run.started_at
+    for work in works(now=now):
+        if not work.applicable:
+            continue  # a run never touches these records
+        rows = work.held.model.history.filter(history_date__gte=run.started_at,
+                                              history_change_reason__in=_reasons(run, work.rule))
+        deleted = anonymised = 0
+        for row in rows.order_by("history_id").iterator(chunk_size=500):
+            last = max(last, row.history_date)
+            if row.history_type == "-":
+                deleted += 1
+                continue
+            previous = row.prev_record
+            replaced = previous is not None and any(
+                change.new not in (None, "") for change in row.diff_against(previous).changes)
+            if replaced or work.rule.end_action == RetentionRule.EndAction.ANONYMISE:
+                anonymised += 1
+            else:
+                deleted += 1
+        if deleted or anonymised:
+            counts.append(RetentionRunCount(
+                run=run, rule=work.rule, model=work.label, expired=deleted + anonymised, deleted=deleted,
+                anonymised=anonymised, note=_("Counted from history: the run was interrupted.")))
+    return counts, last
+
+
+def _mark_interrupted(*, actor, now: datetime) -> list[RetentionRun]:
+    """Runs still marked running while this one holds the run lock died: say so, with what they did."""
+    dead = []
+    for run in RetentionRun.objects.filter(status=RetentionRun.Status.RUNNING).order_by("pk"):
+        with transaction.atomic():
+            run = RetentionRun.objects.select_for_update().get(pk=run.pk)
+            counts, last = _counts_from_history(run, now=now)
+            known = set(run.counts.values_list("rule_id", "model"))
+            for count in counts:
+                if (count.rule_id, count.model) not in known:
+                    record_save(instance=count, actor=actor, reason=_reason_run(run))
+            run.status, run.finished_at = RetentionRun.Status.INTERRUPTED, last
+            run.error = _("The run stopped before it finished (the process was killed or the machine went "
+                          "down). Its counts are read from the history rows that name it.")
+            record_save(instance=run, actor=actor, reason=_("Retention run #%(run)s interrupted; found by the "
+                                                             "next run") % {"run": run.pk})
+        dead.append(run)
+    return dead
+
+
 def retention_apply(*, dry_run: bool, started_by: str, actor=None, batch_size: int = 500,
                     now: datetime | None = None,
                     progress: Callable[[int, int], None] | None = None) -> RetentionRun:
-    """Apply every retention rule of the catalogue (see the module's docstring); returns the run."""
+    """Apply every retention rule of the catalogue (see the module's docstring); returns the run.
+
+    One run at a time (``run_lock``); a run it finds still marked running has died and is marked
+    interrupted first, with the counts its history shows.
+    """
     if batch_size < 1:
         raise ValidationError(_("A batch holds at least one record."))
-    now = now or timezone.now()
+    if actor is not None and not may_apply_retention(actor):
+        raise ValidationError(_("%(user)s may not erase data under the retention rules: only staff who keep "
+                                "the rules may (%(permission)s). Nothing was done.") % {
+            "user": actor.get_username(), "permission": RUN_PERMISSION}, code="not_allowed")
+    with run_lock():
+        now = now or timezone.now()
+        _mark_interrupted(actor=actor, now=now)
+        return _apply(dry_run=dry_run, started_by=started_by, actor=actor, batch_size=batch_size, now=now,
+                      progress=progress)
+
+
+def _apply(*, dry_run: bool, started_by: str, actor, batch_size: int, now: datetime,
+           progress: Callable[[int, int], None] | None) -> RetentionRun:
     run = record_save(instance=RetentionRun(dry_run=dry_run, started_by=started_by), actor=actor,
                       reason=_("Dry run of the retention rules") if dry_run else _("Retention rules applied"))
     errors: list[str] = []
