@@ -56,6 +56,12 @@ def policy_accept(
     ip_address: str | None = None, user_agent: str = "",
 ) -> PolicyAcceptance:
     _published(version, accepted_at)
+    # Two acceptances of one version at once would both pass the unique check and the second hit
+    # acceptance_once_per_version: with the subject locked, the second is refused cleanly instead.
+    _lock_subject(subject.pk)
+    if PolicyAcceptance.objects.filter(subject=subject, version=version).exists():
+        raise ValidationError(_("The subject has already accepted policy version %(version)s.") % {
+            "version": version.version})
     acceptance = PolicyAcceptance(
         subject=subject, version=version, accepted_at=accepted_at, channel=channel,
         ip_address=ip_address, user_agent=user_agent,

@@ -81,3 +81,20 @@ def test_cookie_choices_of_one_subject_at_the_same_moment_are_all_recorded():
         evidence=APP))
     assert all(isinstance(result, CookieConsentEvent) for result in results), results
     assert CookieConsentEvent.objects.filter(subject=subject).count() == AT_ONCE
+
+
+def test_acceptances_of_one_version_at_the_same_moment_record_one_and_tell_the_others():
+    from shipex_privacy.consents.models import PolicyAcceptance
+    from shipex_privacy.consents.services import policy_accept
+
+    policy = PolicyVersionFactory(published=True)
+    moment = timezone.now() - timedelta(minutes=5)
+    for _round in range(ROUNDS):
+        subject = DataSubjectFactory()
+        results = at_once(lambda _i, subject=subject: policy_accept(
+            subject=subject, version=policy, accepted_at=moment, channel="app", actor=None))
+        assert sum(isinstance(result, PolicyAcceptance) for result in results) == 1, results
+        told = [result for result in results if isinstance(result, ValidationError)]
+        assert len(told) == AT_ONCE - 1, results
+        assert all("already accepted" in " ".join(result.messages) for result in told), results
+        assert subject.policy_acceptances.count() == 1

@@ -176,3 +176,12 @@ def test_the_ledger_refuses_edits_and_deletions_even_in_raw_sql(subject, adverti
             cursor.execute(sql)
     event.refresh_from_db()
     assert event.kind == "grant"
+
+
+def test_accepting_a_policy_version_twice_says_so_and_records_nothing(subject, policy, support_agent):
+    from shipex_privacy.consents.services import policy_accept
+
+    policy_accept(subject=subject, version=policy, accepted_at=days_ago(2), channel="app", actor=support_agent)
+    with pytest.raises(ValidationError, match=f"already accepted policy version {policy.version}"):
+        policy_accept(subject=subject, version=policy, accepted_at=days_ago(1), channel="web", actor=support_agent)
+    assert subject.policy_acceptances.get().channel == "app"
