@@ -113,7 +113,7 @@ LATEST_MOMENT = datetime(2100, 1, 1, tzinfo=UTC)
 def _refuse_out_of_range(moment: datetime | None) -> None:
     if moment is not None and not EARLIEST_MOMENT <= moment < LATEST_MOMENT:
         raise ValidationError(_("%(moment)s is not a plausible date; dates from 2000 to 2099 are accepted.") % {
-            "moment": moment.isoformat()})
+            "moment": moment.date().isoformat()})
 
 
 def _lock_subject(subject_id: int) -> DataSubject:
