@@ -14,16 +14,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from shipex_privacy.core.masking import mask_email, mask_passport, mask_phone, mask_pinfl, mask_text
-
 from .models import AuditedHistoryModel, TrailEntry
-
-# Values an auditor reads masked in diffs; the subject page reveals them with a logged reason.
-MASKS = {
-    "phone": mask_phone, "email": mask_email, "pinfl": mask_pinfl, "passport": mask_passport,
-    "street": mask_text, "landmark": mask_text, "ip_address": mask_text, "user_agent": mask_text,
-    "subject_name": mask_text, "visitor_id": mask_text, "full_name": mask_text,
-}
 
 
 def audited_history_models() -> list:
@@ -77,14 +68,19 @@ def history_row_of(entry: TrailEntry):
 
 
 def _shown(field, value, reveal: bool) -> str:
-    """A value as staff read it: its choice label, local time, or masked when it identifies someone."""
+    """A value as staff read it: its choice label, local time, or masked as the catalogue says
+    (``catalogue.masking``, the rule of every page); the entry's page reveals it with a logged reason."""
+    from shipex_privacy.catalogue.masking import is_masked, mask_value
+
     if value in (None, ""):
         return "—"
+    if not reveal and is_masked(field.model, field.name):
+        return mask_value(field.model, field.name, value)
     if field.choices:
         value = dict(field.flatchoices).get(value, value)
     elif isinstance(value, datetime):
         value = date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
-    return str(value) if reveal or field.name not in MASKS else MASKS[field.name](str(value))
+    return str(value)
 
 
 def change_rows(entry: TrailEntry, *, reveal: bool = False) -> list[ChangeRow]:

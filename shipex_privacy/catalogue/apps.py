@@ -8,4 +8,4 @@ class CatalogueConfig(AppConfig):
     verbose_name = _("Data catalogue")
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import checks, masking  # noqa: F401  (registers the system checks and the masking rule's signals)

@@ -190,6 +190,17 @@ class PersonalDataField(TranslatedName):
         SPECIAL = "special", _("Special")
         BIOMETRIC = "biometric", _("Biometric")
 
+    class Masking(models.TextChoices):
+        """How staff who only read a record see a bound value (clause 1.7.1); the functions are in core.masking."""
+
+        NONE = "", _("Shown in full")
+        PHONE = "phone", _("Phone: +998 90 *** ** 67")
+        EMAIL = "email", _("E-mail: a***@mail.uz")
+        PINFL = "pinfl", _("PINFL: 3***********23")
+        PASSPORT = "passport", _("Passport: AA*****67")
+        TEXT = "text", _("Text: first letter only, N***")
+        CONTACT = "contact", _("A contact as typed: masked as an e-mail, a phone or text")
+
     code = models.CharField(
         _("code"),
         max_length=80,
@@ -229,6 +240,12 @@ class PersonalDataField(TranslatedName):
             "A field of this back office that holds this data, as app.Model.field "
             "(e.g. subjects.DataSubject.phone). Leave empty for data held only in other systems."
         ),
+    )
+
+    masking = models.CharField(
+        _("masked as"), max_length=10, choices=Masking.choices, blank=True,
+        help_text=_("How staff who only read the bound field see it, on every page and export; they see it in "
+                    "full only after giving a reason, which the access log keeps."),
     )
 
     objects = PersonalDataFieldQuerySet.as_manager()

@@ -14,9 +14,9 @@ from django.utils.translation import gettext_lazy as _
 from shipex_privacy.audit.access import access_record
 from shipex_privacy.audit.admin import AuditedAdmin, HistoryAdmin, ReadOnlyHistoryAdmin
 from shipex_privacy.audit.models import AccessEvent
+from shipex_privacy.catalogue.masking import MaskedFieldsMixin, mask_value
 from shipex_privacy.catalogue.models import PersonalDataField
 from shipex_privacy.core.admin import ReadOnlyAdmin, admin_page
-from shipex_privacy.core.masking import mask_phone
 from shipex_privacy.subjects.models import DataSubject
 
 from . import reports, services
@@ -104,7 +104,7 @@ class PolicyVersionAdmin(AuditedAdmin):
 
 
 @admin.register(PolicyAcceptance)
-class PolicyAcceptanceAdmin(ReadOnlyHistoryAdmin):
+class PolicyAcceptanceAdmin(MaskedFieldsMixin, ReadOnlyHistoryAdmin):
     list_display = ("subject", "version", "accepted_at", "channel")
     list_filter = ("version", "channel")
     list_select_related = ("subject", "version")
@@ -112,9 +112,29 @@ class PolicyAcceptanceAdmin(ReadOnlyHistoryAdmin):
 
 
 @admin.register(SubjectWithoutCurrentPolicy)
-class SubjectWithoutCurrentPolicyAdmin(ReadOnlyAdmin):
+class SubjectWithoutCurrentPolicyAdmin(MaskedFieldsMixin, ReadOnlyAdmin):
+    """A question about subjects, read by every role: identifiers masked as on the subject page, whose
+    link the page gives for anything more (revealing a value, the subject's history)."""
+
     list_display = ("account_id", "full_name", "phone_masked", "registered_at", "last_accepted")
+    fields = ("subject_page", *DataSubject.PERSONAL_DATA_FIELDS, "status", "last_accepted")
+    readonly_fields = ("subject_page", "last_accepted")
     show_full_result_count = False
+    access_detail = "subject without the current policy"
+
+    def subject_id_of(self, subject):
+        return subject.pk
+
+    @admin.display(description=_("data subject"))
+    def subject_page(self, subject):
+        return format_html('<a href="{}">{}</a>', reverse("admin:subjects_datasubject_change", args=[subject.pk]),
+                           _("Open the subject page"))
+
+    def changelist_view(self, request, extra_context=None):
+        current = PolicyVersion.objects.in_force()
+        extra_context = {**(extra_context or {}), "title": _("Subjects who have not accepted version %(version)s")
+                         % {"version": current.version} if current else _("No policy version is in force")}
+        return super().changelist_view(request, extra_context)
 
     def get_queryset(self, request):
         current = PolicyVersion.objects.in_force()
@@ -128,15 +148,9 @@ class SubjectWithoutCurrentPolicyAdmin(ReadOnlyAdmin):
             .annotate(last_version=Subquery(latest.values("version__version")[:1]))
         )
 
-    def changelist_view(self, request, extra_context=None):
-        current = PolicyVersion.objects.in_force()
-        extra_context = {**(extra_context or {}), "title": _("Subjects who have not accepted version %(version)s")
-                         % {"version": current.version} if current else _("No policy version is in force")}
-        return super().changelist_view(request, extra_context)
-
     @admin.display(description=_("phone"))
     def phone_masked(self, subject):
-        return mask_phone(subject.phone)
+        return mask_value(DataSubject, "phone", subject.phone)
 
     @admin.display(description=_("last accepted version"))
     def last_accepted(self, subject):
@@ -296,11 +310,14 @@ class ConsentAdmin(HistoryAdmin):
 
 
 @admin.register(ConsentEvent)
-class ConsentEventAdmin(ReadOnlyAdmin):
+class ConsentEventAdmin(MaskedFieldsMixin, ReadOnlyAdmin):
     list_display = ("consent", "kind", "occurred_at", "channel", "policy_version", "recorded_by_username")
     list_filter = ("kind", "channel", "occurred_at")
     list_select_related = ("consent__subject", "consent__purpose", "policy_version")
     show_full_result_count = False
+
+    def subject_id_of(self, event):
+        return event.consent.subject_id
 
     def get_urls(self):
         return [
@@ -353,8 +370,8 @@ class CounterAdmin(AuditedAdmin):
 
 
 @admin.register(CookieConsentEvent)
-class CookieConsentEventAdmin(ReadOnlyAdmin):
-    list_display = ("subject", "visitor_id", "category", "kind", "occurred_at", "channel")
+class CookieConsentEventAdmin(MaskedFieldsMixin, ReadOnlyAdmin):
+    list_display = ("subject", "masked_visitor_id", "category", "kind", "occurred_at", "channel")
     list_filter = ("category", "kind", "channel")
     list_select_related = ("subject",)
     show_full_result_count = False

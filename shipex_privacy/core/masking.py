@@ -72,3 +72,10 @@ def mask_contact(contact: str) -> str:
         except ValidationError:
             pass
     return mask_text(contact)
+
+
+# The masks by name, as the catalogue's entries name them (``PersonalDataField.masking``).
+MASKERS = {
+    "phone": mask_phone, "email": mask_email, "pinfl": mask_pinfl, "passport": mask_passport,
+    "text": mask_text, "contact": mask_contact,
+}

@@ -9,18 +9,17 @@ from django.db.models import BooleanField, Value
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 from django.utils.http import urlencode
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
-from simple_history.template_utils import HistoricalRecordContextHelper
 
 from shipex_privacy.audit.access import access_record
 from shipex_privacy.audit.admin import AuditedAdmin, ChangeReasonForm
 from shipex_privacy.audit.models import AccessEvent
+from shipex_privacy.catalogue.masking import is_masked, mask_value, masked_names, masking_history_helper, masks_for
 from shipex_privacy.catalogue.models import PersonalDataField
 from shipex_privacy.core import identifiers
-from shipex_privacy.core.masking import mask_email, mask_passport, mask_phone, mask_pinfl, mask_text
 from shipex_privacy.core.paginator import EstimatedCountPaginator
 
 from .history import recent_history
@@ -36,12 +35,13 @@ def apply_catalogue(form_class, model):
             continue
         field.required = entry.is_mandatory
         purposes = ", ".join(purpose.clause for purpose in entry.purposes.all())
-        field.help_text = _("%(requirement)s · %(method)s · purposes %(purposes)s · %(code)s") % {
+        # The admin prints help text as HTML: escape what the catalogue's editors typed.
+        field.help_text = escape(_("%(requirement)s · %(method)s · purposes %(purposes)s · %(code)s") % {
             "requirement": entry.get_requirement_display(),
             "method": entry.get_collection_method_display(),
             "purposes": purposes,
             "code": entry.code,
-        }
+        })
     return form_class
 
 
@@ -73,9 +73,8 @@ class DataSubjectForm(ChangeReasonForm):
 
 
 REVEAL_PERMISSION = "subjects.reveal_identifiers"
-# What the subject page masks for staff who only read it (clause 1.7.1), and how.
-SUBJECT_MASKS = {"phone": mask_phone, "email": mask_email, "pinfl": mask_pinfl, "passport": mask_passport}
-ADDRESS_MASKS = {"street": mask_text, "landmark": mask_text}
+# What the subject page masks for staff who only read it (clause 1.7.1), and how, is the catalogue's
+# rule (catalogue.masking): its bound entries say which fields are masked.
 ADDRESS_TARGET = "address-"
 
 
@@ -84,7 +83,7 @@ def can_reveal(request) -> Value:
     return Value(request.user.has_perm(REVEAL_PERMISSION), output_field=BooleanField())
 
 
-def masked_display(model, name: str, masks: dict, target: str | None = None):
+def masked_display(model, name: str, target: str | None = None):
     """A read-only display of ``name``, masked, with a "Reveal" link for those who may reveal it."""
     verbose_name = model._meta.get_field(name).verbose_name
 
@@ -93,7 +92,7 @@ def masked_display(model, name: str, masks: dict, target: str | None = None):
         value = getattr(obj, name)
         if not value:
             return self.get_empty_value_display()
-        masked = masks[name](value)
+        masked = mask_value(model, name, value)
         if not getattr(obj, "can_reveal_identifiers", False) or target is None:
             return masked
         subject_id = obj.pk if model is DataSubject else obj.subject_id
@@ -126,14 +125,22 @@ class MaskedAddressInline(AddressInline):
     """
 
     template = "admin/subjects/datasubject/masked_address_inline.html"
-    fields = ("kind", "region", "city", "masked_street", "masked_landmark", "postal_code")
-    readonly_fields = fields
 
-    masked_street = masked_display(Address, "street", ADDRESS_MASKS, target=ADDRESS_TARGET)
-    masked_landmark = masked_display(Address, "landmark", ADDRESS_MASKS)
+    def get_fields(self, request, obj=None):
+        return masked_names(Address, AddressInline.fields)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(can_reveal_identifiers=can_reveal(request))
+
+
+# A masked display for every personal-data field; the catalogue decides which ones are shown so.
+# The "Reveal" link of an address, on its street, reveals every masked part of it.
+for _name in Address.PERSONAL_DATA_FIELDS:
+    setattr(MaskedAddressInline, f"masked_{_name}",
+            masked_display(Address, _name, target=ADDRESS_TARGET if _name == "street" else None))
 
 
 class RevealForm(forms.Form):
@@ -162,15 +169,6 @@ class RevealTarget:
     full: str
 
 
-class MaskingHistoryHelper(HistoricalRecordContextHelper):
-    """The change history, with identifiers masked for staff who only read the subject."""
-
-    def prepare_delta_change_value(self, change, value):
-        if change.field in SUBJECT_MASKS:
-            return SUBJECT_MASKS[change.field](value or "")
-        return super().prepare_delta_change_value(change, value)
-
-
 @admin.register(DataSubject)
 class DataSubjectAdmin(AuditedAdmin):
     form = DataSubjectForm
@@ -195,11 +193,6 @@ class DataSubjectAdmin(AuditedAdmin):
         if obj is not None and not request.user.has_perm("subjects.change_address"):
             return [MaskedAddressInline]
         return self.inlines
-
-    masked_phone = masked_display(DataSubject, "phone", SUBJECT_MASKS, target="phone")
-    masked_email = masked_display(DataSubject, "email", SUBJECT_MASKS, target="email")
-    masked_pinfl = masked_display(DataSubject, "pinfl", SUBJECT_MASKS, target="pinfl")
-    masked_passport = masked_display(DataSubject, "passport", SUBJECT_MASKS, target="passport")
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(can_reveal_identifiers=can_reveal(request))
@@ -236,7 +229,7 @@ class DataSubjectAdmin(AuditedAdmin):
             fieldsets.append(self.reason_fieldset())
         if obj is not None and not self.shows_in_full(request, obj):
             fieldsets = [
-                (title, {**options, "fields": [f"masked_{f}" if f in SUBJECT_MASKS else f for f in options["fields"]]})
+                (title, {**options, "fields": masked_names(DataSubject, options["fields"])})
                 for title, options in fieldsets
             ]
         return fieldsets
@@ -245,7 +238,7 @@ class DataSubjectAdmin(AuditedAdmin):
         fields = super().get_readonly_fields(request, obj)
         if obj is None or self.shows_in_full(request, obj):
             return fields
-        return (*fields, *(f"masked_{name}" for name in SUBJECT_MASKS))
+        return (*fields, *(f"masked_{name}" for name in masks_for(DataSubject)))
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
@@ -290,7 +283,7 @@ class DataSubjectAdmin(AuditedAdmin):
     def get_historical_record_context_helper(self, request, historical_record):
         if self.shows_in_full(request):
             return super().get_historical_record_context_helper(request, historical_record)
-        return MaskingHistoryHelper(self.model, historical_record)
+        return masking_history_helper(self.model, historical_record)
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
@@ -309,10 +302,10 @@ class DataSubjectAdmin(AuditedAdmin):
         targets = {
             name: RevealTarget(
                 key=name, label=capfirst(DataSubject._meta.get_field(name).verbose_name), obj=subject,
-                fields=(name,), masked=mask(getattr(subject, name)),
-                full=identifiers.format_phone(subject.phone) if name == "phone" else getattr(subject, name),
+                fields=(name,), masked=mask(str(getattr(subject, name))),
+                full=identifiers.format_phone(subject.phone) if name == "phone" else str(getattr(subject, name)),
             )
-            for name, mask in SUBJECT_MASKS.items()
+            for name, mask in masks_for(DataSubject).items()
             if getattr(subject, name)
         }
         return targets
@@ -324,10 +317,13 @@ class DataSubjectAdmin(AuditedAdmin):
         address = subject.addresses.filter(pk=int(address_id)).first()
         if address is None:
             return None  # another subject's address, or none at all: a forged id
+        masked = [name for name in Address.PERSONAL_DATA_FIELDS if is_masked(Address, name) and getattr(address, name)]
+        if not masked:
+            return None
         return RevealTarget(
-            key=key, label=capfirst(Address._meta.verbose_name), obj=address, fields=tuple(ADDRESS_MASKS),
-            masked=", ".join(part for part in (mask_text(address.street), mask_text(address.landmark)) if part),
-            full=" — ".join(part for part in (address.street, address.landmark) if part),
+            key=key, label=capfirst(Address._meta.verbose_name), obj=address, fields=tuple(masked),
+            masked=", ".join(mask_value(Address, name, getattr(address, name)) for name in masked),
+            full=" — ".join(str(getattr(address, name)) for name in masked),
         )
 
     def reveal_view(self, request, object_id):
@@ -378,19 +374,24 @@ class DataSubjectAdmin(AuditedAdmin):
 
     @admin.display(description=_("phone"), ordering="phone")
     def phone_masked(self, subject):
-        return mask_phone(subject.phone)
+        return mask_value(DataSubject, "phone", subject.phone)
 
     @admin.display(description=_("e-mail"))
     def email_masked(self, subject):
-        return mask_email(subject.email)
+        return mask_value(DataSubject, "email", subject.email)
 
     @admin.display(description=_("PINFL"))
     def pinfl_masked(self, subject):
-        return mask_pinfl(subject.pinfl)
+        return mask_value(DataSubject, "pinfl", subject.pinfl)
+
+
+for _name in DataSubject.PERSONAL_DATA_FIELDS:
+    setattr(DataSubjectAdmin, f"masked_{_name}", masked_display(DataSubject, _name, target=_name))
 
 
 def masked_address(address) -> str:
-    return ", ".join(part for part in (mask_text(address.street), address.city, address.region) if part)
+    return ", ".join(mask_value(Address, name, getattr(address, name)) for name in ("street", "city", "region")
+                     if getattr(address, name))
 
 
 def history_panel_context(request, subject):

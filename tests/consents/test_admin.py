@@ -217,3 +217,20 @@ def test_opening_a_receipt_is_logged(client, auditor, consent):
     client.get(reverse("admin:consents_consentevent_receipt", args=[consent.events.get().pk]))
     logged = AccessEvent.objects.get(username=auditor.username, detail="consent receipt")
     assert (logged.action, logged.subject_id) == ("subject.view", consent.subject_id)
+
+
+def test_the_page_of_a_subject_without_the_current_policy_masks_identifiers_and_is_logged(client, auditor, policy):
+    from shipex_privacy.audit.models import AccessEvent
+
+    subject = DataSubjectFactory(phone="+998901234567", email="aziz.karimov@mail.uz", pinfl="31505900140019",
+                                 passport="AB1234567")
+    client.force_login(auditor)
+    response = client.get(reverse("admin:consents_subjectwithoutcurrentpolicy_change", args=[subject.pk]))
+    content = response.content.decode()
+    for full in ("+998901234567", "+998 90 123 45 67", "aziz.karimov@mail.uz", "31505900140019", "AB1234567"):
+        assert full not in content, full
+    for masked in ("+998 90 *** ** 67", "a***@mail.uz", "3***********19", "AB*****67"):
+        assert masked in content, masked
+    assert reverse("admin:subjects_datasubject_change", args=[subject.pk]) in content
+    event = AccessEvent.objects.get()
+    assert (event.action, event.subject_id, event.username) == ("subject.view", subject.pk, auditor.username)
