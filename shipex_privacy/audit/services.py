@@ -12,7 +12,7 @@ def refuse_erased(instance: models.Model) -> None:
     so a save that started before an erasure committed cannot bring the erased data back.
     """
     check = getattr(instance, "accepts_edits", None)
-    if instance.pk is not None and check is not None and not check(lock=True):
+    if check is not None and not check(lock=True):
         raise ValidationError(
             _("The data of this subject was erased or anonymised; it changes only through an erasure or a "
               "correction request. Nothing was saved."), code="erased")

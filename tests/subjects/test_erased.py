@@ -55,6 +55,15 @@ def test_no_save_or_delete_reaches_the_records_of_an_erased_subject(support_agen
     assert Address.objects.filter(pk=address.pk).exists()
 
 
+def test_no_new_address_or_service_is_added_to_an_erased_subject(support_agent):
+    subject = ClosedSubjectFactory()
+    for new in (AddressFactory.build(subject=subject), ServiceUseFactory.build(subject=subject)):
+        with pytest.raises(ValidationError) as error:
+            record_save(instance=new, actor=support_agent, reason="DSR #6: new address")
+        assert error.value.code == "erased"
+    assert not subject.addresses.exists() and not subject.service_uses.exists()
+
+
 def test_the_erasure_and_correction_services_still_may(support_agent):
     subject = ClosedSubjectFactory()
     address = AddressFactory(subject=subject)
