@@ -50,7 +50,7 @@ class PersonalDataFieldAdmin(RefuseDeletionInUseMixin, AuditedAdmin):
         "code", "name", "category", "requirement_short", "collection_clause", "sensitivity", "identifies_alone",
         "system", "retention_rule", "binding",
     )
-    list_filter = ("category", "requirement", "collection_method", "sensitivity", "system")
+    list_filter = ("category", "requirement", "collection_method", "sensitivity", "system", "masking")
     search_fields = ("code", "name_uz", "name_ru", "name_en")
     list_select_related = ("system", "retention_rule")
     filter_horizontal = ("purposes",)
@@ -58,7 +58,7 @@ class PersonalDataFieldAdmin(RefuseDeletionInUseMixin, AuditedAdmin):
         (None, {"fields": ("code", "category", "name_uz", "name_ru", "name_en", "description")}),
         (_("Collection (1.2.1)"), {"fields": ("requirement", "collection_method", "sensitivity", "identifies_alone")}),
         (_("Purposes and retention (1.3)"), {"fields": ("purposes", "retention_rule")}),
-        (_("Storage (1.4.1)"), {"fields": ("system", "storage_country", "binding")}),
+        (_("Storage (1.4.1)"), {"fields": ("system", "storage_country", "binding", "masking")}),
     )
 
     @admin.display(description=_("requirement"), ordering="requirement")

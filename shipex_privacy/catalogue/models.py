@@ -277,6 +277,9 @@ class PersonalDataField(TranslatedName):
             raise LookupError(self.binding) from exc
 
     def clean(self) -> None:
+        if self.masking and not self.binding:
+            raise ValidationError({"masking": _("Only a field bound to this back office is shown here, masked or "
+                                                "not; bind it first or leave this empty.")})
         if self.binding:
             try:
                 self.bound_model_field()

@@ -27,7 +27,8 @@ def entry_form(entry: PersonalDataField, **overrides) -> dict:
         "identifies_alone": "on" if entry.identifies_alone else "",
         "purposes": [purpose.pk for purpose in entry.purposes.all()],
         "retention_rule": entry.retention_rule_id, "system": entry.system_id,
-        "storage_country": entry.storage_country, "binding": entry.binding, "change_reason": "",
+        "storage_country": entry.storage_country, "binding": entry.binding, "masking": entry.masking,
+        "change_reason": "",
     }
     values.update(overrides)
     return {key: value for key, value in values.items() if value != ""}
@@ -123,6 +124,22 @@ def test_a_binding_must_name_a_real_field(officer_client):
     assert "binding" in response.context["adminform"].form.errors
     entry.refresh_from_db()
     assert entry.binding == ""
+
+
+def test_how_a_value_is_masked_is_a_recorded_decision_of_a_bound_entry(officer_client, compliance_officer):
+    entry = PersonalDataField.objects.get(code="identity.birth_date")
+    url = reverse("admin:catalogue_personaldatafield_change", args=[entry.pk])
+    reason = "DPO decision 2026-12: birth dates are read masked"
+    assert officer_client.post(url, entry_form(entry, masking="text", change_reason=reason)).status_code == 302
+    latest = entry.history.latest()
+    assert (latest.masking, latest.history_change_reason) == ("text", reason)
+
+    unbound = PersonalDataFieldFactory(code="contact.fax")
+    url = reverse("admin:catalogue_personaldatafield_change", args=[unbound.pk])
+    response = officer_client.post(url, entry_form(unbound, masking="phone", change_reason="Mask the fax"))
+    assert "Only a field bound to this back office" in " ".join(response.context["adminform"].form.errors["masking"])
+    unbound.refresh_from_db()
+    assert unbound.masking == ""
 
 
 def test_seeded_catalogue_has_its_history_from_the_start():
