@@ -85,6 +85,17 @@ class SubjectHeldMixin:
 
 
 class DataSubjectQuerySet(models.QuerySet):
+    def with_account_id(self, typed: str) -> "DataSubjectQuerySet":
+        """The subject with this account id, typed any way (``sx 1000 001``); none for a malformed one.
+
+        Every lookup by account id (imports, forms, matching a request) goes through here, so it
+        reads the id exactly as the model stored it.
+        """
+        try:
+            return self.filter(account_id=normalise_account_id(typed))
+        except ValidationError:
+            return self.none()
+
     def search(self, term: str) -> "DataSubjectQuerySet":
         """Subjects matching ``term`` as a phone, e-mail, account id or PINFL.
 
@@ -95,7 +106,7 @@ class DataSubjectQuerySet(models.QuerySet):
         if not term:
             return self.none()
         condition = Q(pk__in=[])
-        with suppress(ValidationError):
+        with suppress(ValidationError):  # an exact lookup on the indexed column, never a subquery
             condition |= Q(account_id=normalise_account_id(term))
         if "@" in term:
             condition |= Q(email=term.lower())

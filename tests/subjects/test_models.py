@@ -123,3 +123,13 @@ def test_birth_dates_in_the_future_or_before_1900_are_refused(support_agent, bir
     assert "birth_date" in error.value.message_dict
     subject.refresh_from_db()
     assert subject.birth_date == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("typed", "found"), [
+    ("SX1000777", True), ("sx 1000 777", True), ("ＳＸ1000777", True), ("SX1000778", False), ("<b>x</b>", False),
+    ("", False), ("SX1000777' OR 1=1 --", False),
+])
+def test_lookups_by_account_id_read_it_as_the_model_stored_it(typed, found):
+    subject = DataSubjectFactory(account_id="SX1000777")
+    assert list(DataSubject.objects.with_account_id(typed)) == ([subject] if found else [])
