@@ -97,9 +97,10 @@ def masking_history_helper(model, historical_record):
 
 
 class MaskedFieldsMixin:
-    """ModelAdmin of a record holding a subject's data that staff read there: the change page shows
-    the catalogue's masked fields masked to staff who may not change the record, and every open of
-    the page is in the access log. Subclasses say which subject a record is about (``subject_id_of``).
+    """ModelAdmin of a record about a subject (its consent, a cookie choice, a disclosure row…): the
+    change page and the history show the catalogue's masked fields masked to staff who may not change
+    the record, and every open of the page is in the access log, naming the subject
+    (``subject_id_of``: the record's ``subject_id`` unless a subclass says otherwise).
     """
 
     access_detail = ""

@@ -178,7 +178,7 @@ class ConsentEventInline(admin.TabularInline):
 
 
 @admin.register(Consent)
-class ConsentAdmin(HistoryAdmin):
+class ConsentAdmin(MaskedFieldsMixin, HistoryAdmin):
     list_display = (
         "subject", "purpose_clause", "recipient_kind", "state", "in_force", "channel", "granted_at", "expires_at",
         "withdrawn_at",

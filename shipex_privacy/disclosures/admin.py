@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from shipex_privacy.audit.access import access_record
 from shipex_privacy.audit.admin import AuditedAdmin, ReadOnlyHistoryAdmin
 from shipex_privacy.audit.models import AccessEvent
+from shipex_privacy.catalogue.masking import MaskedFieldsMixin
 from shipex_privacy.core.admin import admin_page
 from shipex_privacy.core.text import render_text
 
@@ -30,7 +31,7 @@ class RecipientAdmin(AuditedAdmin):
 
 
 @admin.register(PublicChoice)
-class PublicChoiceAdmin(AuditedAdmin):
+class PublicChoiceAdmin(MaskedFieldsMixin, AuditedAdmin):
     list_display = ("subject", "field", "made_public_on")
     list_select_related = ("subject", "field")
     raw_id_fields = ("subject",)
@@ -231,7 +232,7 @@ class DisclosureAdmin(AuditedAdmin):
 
 
 @admin.register(DisclosedSubject)
-class DisclosedSubjectAdmin(ReadOnlyHistoryAdmin):
+class DisclosedSubjectAdmin(MaskedFieldsMixin, ReadOnlyHistoryAdmin):
     """The notification queue: who must be told of a disclosure, by when (ZRU-547 art. 23)."""
 
     list_display = ("subject", "disclosure", "notify_by", "overdue", "exemption", "notified_at",

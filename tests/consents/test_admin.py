@@ -234,3 +234,16 @@ def test_the_page_of_a_subject_without_the_current_policy_masks_identifiers_and_
     assert reverse("admin:subjects_datasubject_change", args=[subject.pk]) in content
     event = AccessEvent.objects.get()
     assert (event.action, event.subject_id, event.username) == ("subject.view", subject.pk, auditor.username)
+
+
+@pytest.mark.parametrize("page", ["consent", "event"])
+def test_opening_a_consent_or_its_event_is_a_read_of_the_subject_the_access_log_keeps(client, auditor, consent,
+                                                                                     page):
+    from shipex_privacy.audit.models import AccessEvent
+
+    obj = consent if page == "consent" else consent.events.get()
+    client.force_login(auditor)
+    assert client.get(reverse(f"admin:consents_{obj._meta.model_name}_change", args=[obj.pk])).status_code == 200
+    event = AccessEvent.objects.get()
+    assert (event.action, event.subject_id, event.object_type, event.object_id) == (
+        "subject.view", consent.subject_id, obj._meta.label_lower, str(obj.pk))
