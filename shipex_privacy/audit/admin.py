@@ -98,7 +98,8 @@ class ChangeReasonForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.version_parts and self.instance.pk and not self.is_bound:
-            self.initial[VERSION_FIELD] = format_version(self.version_parts(self.instance))
+            self.initial[VERSION_FIELD] = getattr(self.instance, "_page_version", None) or format_version(
+                self.version_parts(self.instance))
 
     def has_data_changes(self) -> bool:
         """Whether a field of the record changed (the reason and other helper fields do not count)."""
@@ -203,6 +204,19 @@ class AuditedAdmin(HistoryAdmin):
             key = inline.get_formset(request, obj).fk
             parts.append(VersionPart(inline.model, {key.attname: obj.pk}))
         return parts
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        match = request.resolver_match
+        if obj is None or request.method != "GET" or not match or not match.url_name.endswith("_change"):
+            return obj
+        # The version is read before the record that the page shows (and its inline rows, read later
+        # still): a save committed in between makes the page older than its data, never the reverse.
+        version = format_version(self.version_parts(request, obj))
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            obj._page_version = version
+        return obj
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)

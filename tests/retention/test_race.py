@@ -7,6 +7,7 @@ the subject before each record and re-reads it, so every subject the run counts 
 Real concurrency needs real row locks: PostgreSQL only (SQLite serialises every writer).
 """
 
+import random
 import threading
 import time
 
@@ -81,3 +82,70 @@ def test_agents_resaving_expired_subjects_during_the_run_never_bring_their_data_
     dry = retention_apply(dry_run=True, started_by="test")
     assert dry.counts.get(rule__code="account-3y", model="subjects.DataSubject").expired == 0
     assert sum(saved) == 0 and sum(refused) > 0  # every re-save was refused, none slipped in
+
+
+@pytest.mark.django_db(transaction=True)
+def test_agents_saving_old_pages_of_open_subjects_during_the_run_never_undo_it(catalogue):
+    """Open accounts whose name a rule anonymises one year after collection: nothing makes them read
+    only, so what stops an agent's old page from writing the name back is the page's version."""
+    from datetime import timedelta
+
+    from django.test import Client
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from shipex_privacy.catalogue.models import PersonalDataField, RetentionRule
+    from tests.audit.page_forms import change_form_values
+    from tests.catalogue.factories import RetentionRuleFactory
+    from tests.subjects.factories import DataSubjectFactory
+
+    rule = RetentionRuleFactory(code="name-1y", period=1, clock_starts=RetentionRule.ClockStart.COLLECTED,
+                                end_action=RetentionRule.EndAction.ANONYMISE)
+    entry = PersonalDataField.objects.get(binding="subjects.DataSubject.full_name")
+    entry.retention_rule, entry.requirement = rule, PersonalDataField.Requirement.OPTIONAL
+    record_save(instance=entry, actor=None, reason="Test: names go a year after registration")
+    subjects = [DataSubjectFactory(registered_at=timezone.now() - timedelta(days=400)) for _ in range(AGENTS)]
+    agents = [StaffFactory(username=f"agent{n}", is_superuser=True) for n in range(AGENTS)]
+    started, finished = threading.Barrier(AGENTS + 1), threading.Event()
+    outcomes, unexpected = [], []
+
+    def agent(n: int) -> None:
+        client = Client(raise_request_exception=False)
+        client.force_login(agents[n])
+        url = reverse("admin:subjects_datasubject_change", args=[subjects[n].pk])
+        try:
+            started.wait()
+            for attempt in range(1000):
+                values = change_form_values(client.get(url))
+                if finished.is_set() or not values["full_name"][0]:
+                    break  # the page shows the name erased: nothing of it left to write back
+                # The agent corrects the e-mail on a page that still shows the name; the run may
+                # erase the name before the agent saves.
+                values.update(email=[f"agent{n}.{attempt}@mail.uz"], change_reason=[f"DSR #{n}: new e-mail"])
+                time.sleep(random.random() / 200)
+                response = client.post(url, values)
+                if response.status_code >= 500:
+                    unexpected.append(f"agent {n}: {response.status_code}")
+                outcomes.append(response.status_code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=agent, args=(n,)) for n in range(AGENTS)]
+    for thread in threads:
+        thread.start()
+    started.wait()
+    try:
+        call_command("apply_retention", "--batch-size", "2")
+    finally:
+        finished.set()
+        for thread in threads:
+            thread.join(timeout=60)
+
+    assert unexpected == []
+    run = RetentionRun.objects.get(dry_run=False)
+    count = run.counts.get(rule=rule, model="subjects.DataSubject")
+    assert (count.expired, count.anonymised, count.failed) == (AGENTS, AGENTS, 0)
+    assert list(DataSubject.objects.filter(pk__in=[s.pk for s in subjects]).exclude(full_name="")) == []
+    dry = retention_apply(dry_run=True, started_by="test")
+    assert dry.counts.get(rule=rule, model="subjects.DataSubject").expired == 0
+    assert outcomes  # the agents did post while the run went on
