@@ -31,7 +31,7 @@ from django.apps import apps as global_apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, models, router, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -594,6 +594,12 @@ def _rows_against_history(model, using, current: dict, ever_ids: set) -> list[Fi
     return findings
 
 
+def _rows_by_pk(model, queryset, attnames) -> dict:
+    """{id: every concrete value, in ``attnames`` order} — the shape _rows_against_history compares."""
+    position = attnames.index(model._meta.pk.attname)
+    return {row[position]: tuple(row) for row in queryset.values_list(*attnames)}
+
+
 def frozen_record_findings(using: str) -> list[Finding]:
     """Every frozen record, and each part frozen with it, against its history."""
     from shipex_privacy.core.freeze import frozen_models
@@ -605,11 +611,11 @@ def frozen_record_findings(using: str) -> list[Finding]:
             continue
         column = model._meta.get_field(model.FROZEN_ONCE_SET).attname
         attnames = [f.attname for f in model._meta.concrete_fields]
-        current = {row[0]: row for row in model._base_manager.using(using).filter(**{f"{column}__isnull": False})
-                   .values_list(*attnames)}
-        current = {pk: tuple(values) for pk, values in current.items()}
         ever = set(history._base_manager.using(using).filter(**{f"{column}__isnull": False})
                    .values_list(model._meta.pk.attname, flat=True))
+        # Rows frozen now, and rows history shows frozen (one unfrozen behind the back is "changed").
+        current = _rows_by_pk(model, model._base_manager.using(using).filter(
+            Q(**{f"{column}__isnull": False}) | Q(pk__in=ever)), attnames)
         findings += _rows_against_history(model, using, current, ever)
         frozen_ids = set(current) | ever
         latest = _latest_history(history, model._meta.pk.attname, frozen_ids, [], using)
@@ -620,10 +626,10 @@ def frozen_record_findings(using: str) -> list[Finding]:
             elif _history_model(field.related_model) is not None:
                 part, fk = field.related_model, field.field.attname
                 part_attnames = [f.attname for f in part._meta.concrete_fields]
-                rows = {row[0]: tuple(row) for row in part._base_manager.using(using)
-                        .filter(**{f"{fk}__in": frozen_ids}).values_list(*part_attnames)}
                 part_ever = set(_history_model(part)._base_manager.using(using).filter(**{f"{fk}__in": frozen_ids})
                                 .values_list(part._meta.pk.attname, flat=True))
+                rows = _rows_by_pk(part, part._base_manager.using(using).filter(
+                    Q(**{f"{fk}__in": frozen_ids}) | Q(pk__in=part_ever)), part_attnames)
                 findings += _rows_against_history(part, using, rows, part_ever)
     return findings
 

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
 from shipex_privacy.audit.guards import PG_FUNCTION, TRIGGER_PREFIX, install_append_only_guards
@@ -63,7 +64,7 @@ def guard_state() -> list:
 def test_the_app_role_is_refused_every_bypass(bypass):
     subject = DataSubjectFactory(full_name="Karimov Aziz Rustam oʻgʻli")
     guards = guard_state()
-    sql = BYPASSES[bypass].format(owner=connection.ops.quote_name(dbroles.settings.DATABASE_OWNER["USER"]))
+    sql = BYPASSES[bypass].format(owner=connection.ops.quote_name(settings.DATABASE_OWNER["USER"]))
     with (pytest.raises(DatabaseError, match=r"permission denied|must be owner|append-only"),
           transaction.atomic(), connection.cursor() as cursor):
         cursor.execute(sql)
@@ -121,7 +122,7 @@ def test_check_deploy_warns_when_the_app_runs_as_a_superuser():
 
 @split_roles
 @pytest.mark.django_db
-def test_manage_py_check_deploy_with_production_settings(settings):
+def test_manage_py_check_deploy_with_production_settings():
     """The real command, against the test database: clean as the app role, a warning as the owner."""
     database = connection.settings_dict
     owner = settings.DATABASE_OWNER

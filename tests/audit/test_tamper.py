@@ -441,6 +441,21 @@ def test_a_sent_disclosure_removed_or_planted_is_named(sent_disclosure, complian
     } | subject_rows
 
 
+@pytest.mark.django_db
+def test_a_sent_disclosure_unfrozen_or_its_subject_moved_away_is_named(sent_disclosure, compliance_officer):
+    from tests.disclosures.test_workflow import court_order
+
+    draft = court_order(compliance_officer, [DataSubjectFactory()])
+    moved = sent_disclosure.disclosed_subjects.order_by("id").first().pk
+    with_freeze_lifted(f"UPDATE {DISCLOSED_SUBJECT} SET disclosure_id = %s WHERE id = %s", [draft.pk, moved])
+    with_freeze_lifted(f"UPDATE {DISCLOSURE} SET sent_at = NULL, status = 'approved' WHERE id = %s",
+                       [sent_disclosure.pk])
+    assert {(f.table, f.row_id, f.problem) for f in tamper.verify().findings} == {
+        (DISCLOSURE, sent_disclosure.pk, "frozen record changed: status, sent_at differ from its history"),
+        (DISCLOSED_SUBJECT, moved, "frozen record changed: disclosure_id differ from its history"),
+    }
+
+
 def copy_row_frozen(row_id: int) -> int:
     from shipex_privacy.disclosures.models import Disclosure
 
