@@ -108,8 +108,10 @@ def catalogue(transactional_db):
     (no history signals, exactly the rows the migration writes).
     """
     if not PersonalDataField.objects.exists():
-        seed = importlib.import_module("shipex_privacy.catalogue.migrations.0002_seed_catalogue").seed
-        seed(MigrationLoader(connection).project_state().apps, None)
+        state = MigrationLoader(connection).project_state().apps
+        # The entries, then how their bound values are masked (catalogue 0006), as migrate does.
+        for migration in ("0002_seed_catalogue", "0006_masking"):
+            importlib.import_module(f"shipex_privacy.catalogue.migrations.{migration}").seed(state, None)
     # The requests' deadline table and response templates are seeded the same way.
     from shipex_privacy.rights_requests.models import DeadlineRule, ResponseTemplate
 
