@@ -2,7 +2,6 @@
 read, never reverted or deleted, and saves that leave no empty history rows; and the read-only
 access log."""
 
-import csv
 import functools
 import io
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from shipex_privacy.core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin
+from shipex_privacy.core.exports import CSV_BOM, csv_writer
 from shipex_privacy.core.paginator import CappedCountPaginator, EstimatedCountPaginator
 
 from . import trail
@@ -412,8 +412,8 @@ class TrailEntryAdmin(ReadOnlyAdmin):
     date range (``?from_date=…&before_date=…``) are each one indexed query on one table.
     """
 
-    list_display = ("at", "who", "action", "record_type", "record", "subject", "reason")
-    list_filter = ("action", RecordTypeFilter, DateRangeFilter)
+    list_display = ("at", "who", "action", "event", "record_type", "record", "subject", "reason")
+    list_filter = ("action", "event", RecordTypeFilter, DateRangeFilter)
     ordering = ("-at", "-id")
     paginator = CappedCountPaginator
     show_full_result_count = False
@@ -523,12 +523,13 @@ class TrailEntryAdmin(ReadOnlyAdmin):
                       detail=f"Audit trail CSV: {request.GET.urlencode() or 'all'}"[:500])
 
         def lines():
+            yield CSV_BOM
             buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            writer.writerow(["at", "staff_id", "staff", "action", "record_type", "record_id", "subject_id",
+            writer = csv_writer(buffer)  # reasons and usernames are typed by people: no formula runs
+            writer.writerow(["at", "staff_id", "staff", "action", "event", "record_type", "record_id", "subject_id",
                              "reason", "ip"])
             for entry in entries.iterator(chunk_size=2000):
-                writer.writerow([entry.at.isoformat(), entry.user_id or "", entry.username, entry.action,
+                writer.writerow([entry.at.isoformat(), entry.user_id or "", entry.username, entry.action, entry.event,
                                  entry.model, entry.object_id, entry.subject_id or "", entry.reason, entry.ip or ""])
                 yield buffer.getvalue()
                 buffer.seek(0)

@@ -19,9 +19,10 @@ def _get_history_user(historical_instance):
 
 
 def _set_history_user(historical_instance, user) -> None:
-    if user is None or not getattr(user, "pk", None):
+    """A staff member is kept as id and username; a ``SystemActor`` as its name alone (it has no id)."""
+    if user is None:
         return
-    historical_instance.history_user_id = user.pk
+    historical_instance.history_user_id = getattr(user, "pk", None)
     historical_instance.history_username = user.get_username()
 
 

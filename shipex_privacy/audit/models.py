@@ -2,6 +2,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .events import AuditEvent
+
 
 class AuditedHistoryModel(models.Model):
     """Abstract base of every history table; the append-only guards cover all its subclasses."""
@@ -104,6 +106,9 @@ class TrailEntry(models.Model):
     object_id = models.CharField(_("record id"), max_length=64)
     subject_id = models.BigIntegerField(_("data subject id"), null=True, blank=True)
     reason = models.TextField(_("reason"), blank=True)
+    # What kind of event the change was (audit/events.py), beside the reason in words; empty for
+    # rows written before events were typed, and for history that data migrations wrote.
+    event = models.CharField(_("event"), max_length=40, choices=AuditEvent.choices, blank=True, default="")
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     history_table = models.CharField(_("history table"), max_length=100)
     history_id = models.BigIntegerField(_("history row"))
@@ -120,6 +125,7 @@ class TrailEntry(models.Model):
             models.Index(fields=["user_id", "-at"], name="trail_user_at_idx"),
             models.Index(fields=["subject_id", "-at"], name="trail_subject_at_idx"),
             models.Index(fields=["model", "-at"], name="trail_model_at_idx"),
+            models.Index(fields=["event", "-at"], name="trail_event_at_idx"),
         ]
 
     def __str__(self) -> str:

@@ -28,12 +28,12 @@ def subject_of(history_row) -> int | None:
     return getattr(history_row, "subject_id", None)
 
 
-def entry_for(history_row) -> TrailEntry:
+def entry_for(history_row, event: str = "") -> TrailEntry:
     tracked = history_row.instance_type
     return TrailEntry(
         at=history_row.history_date, user_id=history_row.history_user_id, username=history_row.history_username,
         action=history_row.history_type, model=tracked._meta.label_lower, object_id=str(history_row.id),
-        subject_id=subject_of(history_row), reason=history_row.history_change_reason or "",
+        subject_id=subject_of(history_row), reason=history_row.history_change_reason or "", event=event,
         ip=history_row.history_ip, history_table=history_row._meta.db_table, history_id=history_row.history_id,
     )
 
@@ -41,7 +41,9 @@ def entry_for(history_row) -> TrailEntry:
 def record_entry(sender, history_instance, **kwargs) -> None:
     """post_create_historical_record: the history row's trail entry, in the same transaction."""
     if isinstance(history_instance, AuditedHistoryModel):
-        entry_for(history_instance).save(using=kwargs.get("using"))
+        # The event that audit.services stamped on the record beside its reason (audit/events.py).
+        event = getattr(kwargs.get("instance"), "_history_event", "")
+        entry_for(history_instance, event).save(using=kwargs.get("using"))
 
 
 def record_missing_entries(sender, using, **kwargs) -> None:

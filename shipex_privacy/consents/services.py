@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shipex_privacy.audit.events import AuditEvent
 from shipex_privacy.audit.services import record_save
 from shipex_privacy.catalogue.models import PersonalDataField, Purpose
 from shipex_privacy.subjects.models import DataSubject, normalise_account_id
@@ -36,7 +37,8 @@ def policy_publish(*, version: PolicyVersion, actor) -> PolicyVersion:
                                                                       "languages": ", ".join(missing)}
         )
     version.published_at = timezone.now()
-    return record_save(instance=version, actor=actor, reason=_("Published version %(version)s") % {
+    return record_save(instance=version, actor=actor,
+                       event=AuditEvent.POLICY_PUBLISHED, reason=_("Published version %(version)s") % {
         "version": version.version})
 
 
@@ -66,7 +68,8 @@ def policy_accept(
         subject=subject, version=version, accepted_at=accepted_at, channel=channel,
         ip_address=ip_address, user_agent=user_agent,
     )
-    return record_save(instance=acceptance, actor=actor, reason=_("Policy %(version)s accepted via %(channel)s") % {
+    return record_save(instance=acceptance, actor=actor,
+                       event=AuditEvent.POLICY_ACCEPTED, reason=_("Policy %(version)s accepted via %(channel)s") % {
         "version": version.version, "channel": channel})
 
 
@@ -165,7 +168,8 @@ def consent_grant(
 
     consent.state, consent.channel = Consent.State.GRANTED, evidence.channel
     consent.granted_at, consent.expires_at, consent.withdrawn_at = occurred_at, expires_at, None
-    record_save(instance=consent, actor=actor, reason=_("Consent granted via %(channel)s") % {
+    record_save(instance=consent, actor=actor,
+                event=AuditEvent.CONSENT_GRANTED, reason=_("Consent granted via %(channel)s") % {
         "channel": evidence.channel})
     return _event(
         consent, ConsentEvent.Kind.GRANT, occurred_at, evidence, actor,
@@ -191,7 +195,8 @@ def consent_withdraw(
             % {"clause": consent.purpose.clause, "date": f"{timezone.localtime(occurred_at):%d.%m.%Y %H:%M}"}
         )
     consent.state, consent.withdrawn_at = Consent.State.WITHDRAWN, occurred_at
-    record_save(instance=consent, actor=actor, reason=note or _("Consent withdrawn via %(channel)s") % {
+    record_save(instance=consent, actor=actor,
+                event=AuditEvent.CONSENT_WITHDRAWN, reason=note or _("Consent withdrawn via %(channel)s") % {
         "channel": evidence.channel})
     return _event(consent, ConsentEvent.Kind.WITHDRAW, occurred_at, evidence, actor, note=note)
 

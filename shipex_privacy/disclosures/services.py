@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shipex_privacy.audit.events import AuditEvent
 from shipex_privacy.audit.services import record_delete, record_save
 from shipex_privacy.subjects.models import DataSubject
 
@@ -35,11 +36,12 @@ def disclosure_set_subjects(*, disclosure: Disclosure, subjects: list[DataSubjec
     _refuse_unless(disclosure, Disclosure.Status.DRAFT)
     wanted = {subject.pk for subject in subjects}
     for row in disclosure.disclosed_subjects.exclude(subject_id__in=wanted):
-        record_delete(instance=row, actor=actor, reason=reason)
+        record_delete(instance=row, actor=actor, event=AuditEvent.DISCLOSURE_DRAFTED, reason=reason)
     present = set(disclosure.disclosed_subjects.values_list("subject_id", flat=True))
     for subject in subjects:
         if subject.pk not in present:
-            record_save(instance=DisclosedSubject(disclosure=disclosure, subject=subject), actor=actor, reason=reason)
+            record_save(instance=DisclosedSubject(disclosure=disclosure, subject=subject), actor=actor,
+                        event=AuditEvent.DISCLOSURE_DRAFTED, reason=reason)
 
 
 @transaction.atomic
@@ -47,7 +49,8 @@ def disclosure_submit(*, disclosure: Disclosure, actor) -> Disclosure:
     disclosure = _locked(disclosure)
     _refuse_unless(disclosure, Disclosure.Status.DRAFT)
     disclosure.status = Disclosure.Status.SUBMITTED
-    return record_save(instance=disclosure, actor=actor, reason=_("Submitted for approval"))
+    return record_save(instance=disclosure, actor=actor, event=AuditEvent.DISCLOSURE_SUBMITTED,
+                       reason=_("Submitted for approval"))
 
 
 @transaction.atomic
@@ -59,7 +62,7 @@ def disclosure_return(*, disclosure: Disclosure, actor, reason: str) -> Disclosu
         raise ValidationError(_("Say why the disclosure goes back to draft."))
     disclosure.status = Disclosure.Status.DRAFT
     disclosure.approved_by_id, disclosure.approved_by_username, disclosure.approved_at = None, "", None
-    return record_save(instance=disclosure, actor=actor, reason=reason)
+    return record_save(instance=disclosure, actor=actor, event=AuditEvent.DISCLOSURE_RETURNED, reason=reason)
 
 
 @transaction.atomic
@@ -77,7 +80,7 @@ def disclosure_approve(*, disclosure: Disclosure, approver) -> Disclosure:
     disclosure.status = Disclosure.Status.APPROVED
     disclosure.approved_by_id, disclosure.approved_by_username = approver.pk, approver.get_username()
     disclosure.approved_at = timezone.now()
-    return record_save(instance=disclosure, actor=approver, reason=_("Approved"))
+    return record_save(instance=disclosure, actor=approver, event=AuditEvent.DISCLOSURE_APPROVED, reason=_("Approved"))
 
 
 def exemption_for(disclosure: Disclosure, all_public: bool) -> str:
@@ -114,7 +117,8 @@ def disclosure_send(
         all_public = bool(fields) and all((row.subject_id, field_id) in public for field_id, _code in fields)
         row.exemption = exemption_for(disclosure, all_public)
         row.notify_by = None if row.exemption else notify_by(sent_at)
-        record_save(instance=row, actor=actor, reason=_("Disclosure № %(id)s sent") % {"id": disclosure.pk})
+        record_save(instance=row, actor=actor, event=AuditEvent.DISCLOSURE_SENT,
+                    reason=_("Disclosure № %(id)s sent") % {"id": disclosure.pk})
     disclosure.payload_sha256 = payload_sha256.lower()
     disclosure.record_count = record_count
     disclosure.manifest = {
@@ -127,7 +131,8 @@ def disclosure_send(
         "ground_check": [{"clause": f.clause, "passed": f.passed, "message": str(f.message)} for f in findings],
     }
     disclosure.status, disclosure.sent_at = Disclosure.Status.SENT, sent_at
-    return record_save(instance=disclosure, actor=actor, reason=_("Sent to %(recipient)s") % {
+    return record_save(instance=disclosure, actor=actor, event=AuditEvent.DISCLOSURE_SENT,
+                       reason=_("Sent to %(recipient)s") % {
         "recipient": disclosure.recipient})
 
 
@@ -146,11 +151,11 @@ def disclosure_correct(*, disclosure: Disclosure, actor, reason: str) -> Disclos
         recipient_request=original.recipient_request, delivery_method=original.delivery_method, corrects=original,
         created_by_id=actor.pk, created_by_username=actor.get_username(),
     )
-    record_save(instance=correction, actor=actor, reason=reason)
+    record_save(instance=correction, actor=actor, event=AuditEvent.DISCLOSURE_CORRECTED, reason=reason)
     correction.fields.set(original.fields.all())
     for row in original.disclosed_subjects.all():
         record_save(instance=DisclosedSubject(disclosure=correction, subject_id=row.subject_id), actor=actor,
-                    reason=reason)
+                    event=AuditEvent.DISCLOSURE_CORRECTED, reason=reason)
     return correction
 
 
@@ -168,5 +173,6 @@ def notification_mark_sent(*, disclosed: DisclosedSubject, channel: str, at: dat
     if at > timezone.now() or at < disclosed.disclosure.sent_at:
         raise ValidationError(_("The notification time must lie between the disclosure and now."))
     disclosed.notified_at, disclosed.notification_channel = at, channel
-    return record_save(instance=disclosed, actor=actor, reason=_("Subject notified by %(channel)s") % {
+    return record_save(instance=disclosed, actor=actor, event=AuditEvent.SUBJECT_NOTIFIED,
+                       reason=_("Subject notified by %(channel)s") % {
         "channel": channel})

@@ -36,6 +36,7 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from shipex_privacy.audit.events import AuditEvent
 from shipex_privacy.audit.services import record_delete, record_save
 from shipex_privacy.catalogue.models import PersonalDataField, RetentionRule
 
@@ -389,7 +390,7 @@ def plan_erasure(instance: models.Model, entries: list[PersonalDataField]) -> Pl
     return plan
 
 
-def apply_plan(plan: Plan, *, actor, reason: str, close_account: bool = False) -> None:
+def apply_plan(plan: Plan, *, actor, reason: str, event: AuditEvent, close_account: bool = False) -> None:
     """Write ``plan``: one audited save (or delete) of its record.
 
     ``close_account`` closes a data subject that is still open in the same save: an account
@@ -397,7 +398,7 @@ def apply_plan(plan: Plan, *, actor, reason: str, close_account: bool = False) -
     """
     instance = plan.instance
     if plan.delete_row:
-        record_delete(instance=instance, actor=actor, reason=reason, allow_erased=True)
+        record_delete(instance=instance, actor=actor, reason=reason, event=event, allow_erased=True)
         return
     for change in plan.changes:
         model_field = instance._meta.get_field(change.attname)
@@ -408,7 +409,7 @@ def apply_plan(plan: Plan, *, actor, reason: str, close_account: bool = False) -
         setattr(instance, change.attname, change.value)
     closed = close_account and instance._meta.label == "subjects.DataSubject" and close_subject(instance)
     if plan or closed:
-        record_save(instance=instance, actor=actor, reason=reason, allow_erased=True)
+        record_save(instance=instance, actor=actor, reason=reason, event=event, allow_erased=True)
 
 
 def close_subject(subject) -> bool:
@@ -420,11 +421,11 @@ def close_subject(subject) -> bool:
 
 
 def erase_fields(*, instance: models.Model, entries: list[PersonalDataField], actor, reason: str,
-                 dry_run: bool = False) -> Plan:
+                 event: AuditEvent = AuditEvent.ERASURE, dry_run: bool = False) -> Plan:
     """Plan and (unless ``dry_run``) write the erasure of ``entries`` from one record."""
     plan = plan_erasure(instance, entries)
     if plan and not dry_run:
-        apply_plan(plan, actor=actor, reason=reason)
+        apply_plan(plan, actor=actor, reason=reason, event=event)
     return plan
 
 

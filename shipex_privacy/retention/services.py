@@ -16,7 +16,7 @@ fields: a passport under the statutory customs rule stays when the account rule 
   ``dry_run``, and changes no data.
 
 History of a scheduled run: ``actor`` is the staff member who ran it (``--as``), or None; with
-None the history rows name nobody (the audit trail shows "system") and every reason names the
+None the history rows name the system actor ``system:retention`` and every reason names the
 run ("Retention run #7: rule account-3y expired (1.3.1)"), whose ``started_by`` says who or what
 started it.
 """
@@ -38,6 +38,7 @@ from django.db.models import Count, ProtectedError, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from shipex_privacy.audit.events import AuditEvent, SystemActor
 from shipex_privacy.audit.services import record_save
 from shipex_privacy.catalogue.models import PersonalDataField, RetentionRule
 from shipex_privacy.subjects.models import DataSubject
@@ -67,7 +68,8 @@ def legal_hold_place(*, subject: DataSubject, reason: str, legal_reference: str,
     reason, legal_reference = reason.strip(), legal_reference.strip()
     hold = LegalHold(subject=subject, reason=reason, legal_reference=legal_reference,
                      placed_by_id=getattr(actor, "pk", None), placed_by_username=actor.get_username() if actor else "")
-    return record_save(instance=hold, actor=actor, reason=_("Legal hold placed: %(reference)s") % {
+    return record_save(instance=hold, actor=actor,
+                       event=AuditEvent.LEGAL_HOLD_PLACED, reason=_("Legal hold placed: %(reference)s") % {
         "reference": legal_reference})
 
 
@@ -86,7 +88,7 @@ def legal_hold_release(*, hold: LegalHold, reason: str, actor) -> LegalHold:
     hold.released_by_id = getattr(actor, "pk", None)
     hold.released_by_username = actor.get_username() if actor else ""
     hold.release_reason = reason
-    return record_save(instance=hold, actor=actor, reason=reason)
+    return record_save(instance=hold, actor=actor, event=AuditEvent.LEGAL_HOLD_RELEASED, reason=reason)
 
 
 # --- The retention run --------------------------------------------------------------------------
@@ -177,7 +179,8 @@ def _apply_one(work: Work, pk, *, run: RetentionRun, count: RetentionRunCount, d
             if not plan:
                 return False
             if not dry_run:
-                erasing.apply_plan(plan, actor=actor, reason=_reason(run, work.rule),
+                erasing.apply_plan(plan, actor=actor,
+                                   event=AuditEvent.RETENTION_APPLIED, reason=_reason(run, work.rule),
                                    close_account=plan.erases_mandatory)
     except Exception as error:  # one record's failure must not stop the others
         count.failed += 1
@@ -288,14 +291,19 @@ def _mark_interrupted(*, actor, now: datetime) -> list[RetentionRun]:
             known = set(run.counts.values_list("rule_id", "model"))
             for count in counts:
                 if (count.rule_id, count.model) not in known:
-                    record_save(instance=count, actor=actor, reason=_reason_run(run))
+                    record_save(instance=count, actor=actor, event=AuditEvent.RETENTION_RUN, reason=_reason_run(run))
             run.status, run.finished_at = RetentionRun.Status.INTERRUPTED, last
             run.error = _("The run stopped before it finished (the process was killed or the machine went "
                           "down). Its counts are read from the history rows that name it.")
-            record_save(instance=run, actor=actor, reason=_("Retention run #%(run)s interrupted; found by the "
+            record_save(instance=run, actor=actor,
+                        event=AuditEvent.RETENTION_RUN, reason=_("Retention run #%(run)s interrupted; found by the "
                                                              "next run") % {"run": run.pk})
         dead.append(run)
     return dead
+
+
+# A scheduled run acts for nobody in particular: history names it "system:retention" (and the run).
+RETENTION_ACTOR = SystemActor("retention")
 
 
 def retention_apply(*, dry_run: bool, started_by: str, actor=None, batch_size: int = 500,
@@ -312,6 +320,7 @@ def retention_apply(*, dry_run: bool, started_by: str, actor=None, batch_size: i
         raise ValidationError(_("%(user)s may not erase data under the retention rules: only staff who keep "
                                 "the rules may (%(permission)s). Nothing was done.") % {
             "user": actor.get_username(), "permission": RUN_PERMISSION}, code="not_allowed")
+    actor = actor or RETENTION_ACTOR
     with run_lock():
         now = now or timezone.now()
         _mark_interrupted(actor=actor, now=now)
@@ -322,6 +331,7 @@ def retention_apply(*, dry_run: bool, started_by: str, actor=None, batch_size: i
 def _apply(*, dry_run: bool, started_by: str, actor, batch_size: int, now: datetime,
            progress: Callable[[int, int], None] | None) -> RetentionRun:
     run = record_save(instance=RetentionRun(dry_run=dry_run, started_by=started_by), actor=actor,
+                      event=AuditEvent.RETENTION_RUN,
                       reason=_("Dry run of the retention rules") if dry_run else _("Retention rules applied"))
     errors: list[str] = []
     counts: dict[Work, RetentionRunCount] = {}
@@ -387,7 +397,7 @@ def _describe(error: Exception) -> str:
 def _save_counts(run: RetentionRun, counts, *, actor) -> None:
     for count in counts:
         if count.pk is None:
-            record_save(instance=count, actor=actor, reason=_reason_run(run))
+            record_save(instance=count, actor=actor, event=AuditEvent.RETENTION_RUN, reason=_reason_run(run))
 
 
 def _reason_run(run: RetentionRun) -> str:
@@ -401,6 +411,7 @@ def _finish(run: RetentionRun, errors: list[str], *, actor) -> RetentionRun:
     if len(errors) > len(shown):
         shown.append(_("… and %(count)s more.") % {"count": len(errors) - len(shown)})
     run.error = "\n".join(shown)
-    return record_save(instance=run, actor=actor, reason=_("Retention run #%(run)s finished") % {"run": run.pk}
+    return record_save(instance=run, actor=actor,
+                       event=AuditEvent.RETENTION_RUN, reason=_("Retention run #%(run)s finished") % {"run": run.pk}
                        if not errors else _("Retention run #%(run)s: %(count)s errors") % {
                            "run": run.pk, "count": len(errors)})

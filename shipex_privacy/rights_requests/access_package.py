@@ -35,6 +35,7 @@ from django.utils.safestring import SafeData
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from shipex_privacy.audit.events import AuditEvent
 from shipex_privacy.audit.services import record_save
 from shipex_privacy.catalogue.models import PersonalDataField, Purpose
 from shipex_privacy.consents.models import Consent, ConsentEvent, CookieConsentEvent, PolicyAcceptance
@@ -113,7 +114,7 @@ def _build(*, request: SubjectRequest, actor, staged: list) -> AccessPackage:
         record_count=record_count, built_at=built_at, built_by_id=getattr(actor, "pk", None),
         built_by_username=actor.get_username() if actor else "",
     )
-    record_save(instance=package, actor=actor, reason=reason)
+    record_save(instance=package, actor=actor, event=AuditEvent.ACCESS_PACKAGE_BUILT, reason=reason)
     file.place_on_commit()
     return package
 

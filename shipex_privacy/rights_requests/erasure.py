@@ -28,6 +28,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shipex_privacy.audit.events import AuditEvent
 from shipex_privacy.audit.services import record_save
 from shipex_privacy.catalogue.models import PersonalDataField, RetentionRule
 from shipex_privacy.retention import erasing
@@ -86,11 +87,11 @@ def _erase(subject: DataSubject, groups: dict, *, actor, reason: str) -> dict[in
     try:
         # The subject first: once its account is closed, its mandatory fields may be empty.
         erasing.apply_plan(subject_plans[0] if subject_plans else erasing.Plan(subject), actor=actor,
-                           reason=reason, close_account=close)
+                           event=AuditEvent.ERASURE, reason=reason, close_account=close)
         for group in plans.values():
             for plan in group:
                 if plan and plan.instance is not subject:
-                    erasing.apply_plan(plan, actor=actor, reason=reason)
+                    erasing.apply_plan(plan, actor=actor, event=AuditEvent.ERASURE, reason=reason)
     except ProtectedError as error:
         raise ValidationError(_("A record cannot be deleted while other records point to it: %(records)s.") % {
             # Named by type and number only: the message must not carry the data being erased.
@@ -145,10 +146,12 @@ def request_erase(*, request: SubjectRequest, actor) -> list[ErasureItem]:
             item.outcome = Outcome.KEPT
             item.kept_under = rule.legal_reference if rule.is_statutory else rule.code
             item.kept_until = erasing.kept_until(held, rule, subject.pk) if held else None
-        items.append(record_save(instance=item, actor=actor, reason=reason, allow_erased=True))
+        items.append(record_save(instance=item, actor=actor,
+                                 event=AuditEvent.ERASURE, reason=reason, allow_erased=True))
     if any(item.is_open_task for item in items):
         request.status = SubjectRequest.Status.WAITING_SYSTEMS
-        record_save(instance=request, actor=actor, reason=_("Request #%(id)s: waiting for other systems' owners") % {
+        record_save(instance=request, actor=actor,
+                    event=AuditEvent.ERASURE, reason=_("Request #%(id)s: waiting for other systems' owners") % {
             "id": request.pk}, allow_erased=True)
     return items
 
@@ -170,11 +173,13 @@ def erasure_task_done(*, item: ErasureItem, actor, note: str = "") -> ErasureIte
     item.task_done_by_id = getattr(actor, "pk", None)
     item.task_done_by_username = actor.get_username() if actor else ""
     item.task_note = note.strip()
-    record_save(instance=item, actor=actor, reason=_("Request #%(id)s: %(field)s erased in %(system)s") % {
+    record_save(instance=item, actor=actor,
+                event=AuditEvent.ERASURE_TASK_DONE, reason=_("Request #%(id)s: %(field)s erased in %(system)s") % {
         "id": item.request_id, "field": item.field.name, "system": item.system.name}, allow_erased=True)
     if request.status == SubjectRequest.Status.WAITING_SYSTEMS and not request.open_tasks().exists():
         request.status = SubjectRequest.Status.IN_PROGRESS
-        record_save(instance=request, actor=actor, reason=_("Request #%(id)s: every task for other systems is "
+        record_save(instance=request, actor=actor,
+                    event=AuditEvent.ERASURE_TASK_DONE, reason=_("Request #%(id)s: every task for other systems is "
                                                             "done") % {"id": request.pk}, allow_erased=True)
     return item
 
@@ -198,7 +203,8 @@ def erasure_override_open_tasks(*, request: SubjectRequest, reason: str, actor) 
     request.tasks_overridden_by_id, request.tasks_overridden_by_username = actor.pk, actor.get_username()
     request.tasks_override_reason = reason
     request.status = SubjectRequest.Status.IN_PROGRESS
-    return record_save(instance=request, actor=actor, reason=_("Request #%(id)s: may close with %(count)s open "
+    return record_save(instance=request, actor=actor,
+                       event=AuditEvent.ERASURE_OVERRIDE, reason=_("Request #%(id)s: may close with %(count)s open "
                                                                "tasks: %(reason)s") % {
         "id": request.pk, "count": request.open_tasks().count(), "reason": reason}, allow_erased=True)
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shipex_privacy.audit.events import AuditEvent
 from shipex_privacy.audit.services import record_save
 from shipex_privacy.consents.models import Consent
 from shipex_privacy.consents.services import Evidence, consent_withdraw
@@ -66,7 +67,8 @@ def request_receive(
         refuse_by=refusal.due_at(received_at) if refusal else None,
     )
     request.duplicate_of = _open_original(request)
-    return record_save(instance=request, actor=actor, reason=_("Received via %(channel)s") % {
+    return record_save(instance=request, actor=actor,
+                       event=AuditEvent.REQUEST_RECEIVED, reason=_("Received via %(channel)s") % {
         "channel": request.get_channel_display()})
 
 
@@ -91,7 +93,8 @@ def request_match_subject(*, request: SubjectRequest, term: str, actor) -> Subje
     request.subject = found[0]
     request.response_language = request.subject.preferred_language
     request.duplicate_of = _open_original(request)
-    return record_save(instance=request, actor=actor, reason=_("Matched to subject %(account)s") % {
+    return record_save(instance=request, actor=actor,
+                       event=AuditEvent.REQUEST_MATCHED, reason=_("Matched to subject %(account)s") % {
         "account": request.subject.account_id})
 
 
@@ -109,7 +112,8 @@ def request_verify_identity(*, request: SubjectRequest, method: str, actor) -> S
     request.identity_method = method
     request.identity_verified_by_id, request.identity_verified_by_username = actor.pk, actor.get_username()
     request.identity_verified_at = timezone.now()
-    return record_save(instance=request, actor=actor, reason=_("Identity verified: %(method)s") % {
+    return record_save(instance=request, actor=actor,
+                       event=AuditEvent.REQUEST_VERIFIED, reason=_("Identity verified: %(method)s") % {
         "method": request.get_identity_method_display()})
 
 
@@ -137,7 +141,8 @@ def request_move(*, request: SubjectRequest, status: str, actor, response_text: 
         request.paused_at = None
     request.status = target
     # An erasure request outlives the erasure of its subject: closing it is the erasure's last step.
-    return record_save(instance=request, actor=actor, reason=note.strip() or _("Moved to “%(status)s”") % {
+    return record_save(instance=request, actor=actor,
+                       event=AuditEvent.REQUEST_MOVED, reason=note.strip() or _("Moved to “%(status)s”") % {
         "status": target.label}, allow_erased=request.kind == SubjectRequest.Kind.ERASURE)
 
 
@@ -145,7 +150,7 @@ def _deadline_change(request, kind, *, actor, reason, due_before, days=0) -> Dea
     return record_save(instance=DeadlineChange(
         request=request, kind=kind, days=days, reason=reason, due_before=due_before, due_after=request.due_at,
         by_id=actor.pk, by_username=actor.get_username(),
-    ), actor=actor, reason=reason)
+    ), actor=actor, event=AuditEvent.REQUEST_DEADLINE, reason=reason)
 
 
 def _reason(reason: str, message) -> str:
@@ -164,7 +169,7 @@ def request_extend(*, request: SubjectRequest, days: int, reason: str, actor) ->
         raise ValidationError(_("An extension is at least one day."))
     before = request.due_at
     request.due_at = end_of_day(add_days(timezone.localdate(before), days, request.day_count))
-    record_save(instance=request, actor=actor, reason=reason)
+    record_save(instance=request, actor=actor, event=AuditEvent.REQUEST_DEADLINE, reason=reason)
     _deadline_change(request, DeadlineChange.Kind.EXTENSION, actor=actor, reason=reason, due_before=before, days=days)
     return request
 
@@ -178,7 +183,7 @@ def request_pause(*, request: SubjectRequest, reason: str, actor) -> SubjectRequ
     if request.paused_at:
         raise ValidationError(_("The request is already paused."))
     request.paused_at = timezone.now()
-    record_save(instance=request, actor=actor, reason=reason)
+    record_save(instance=request, actor=actor, event=AuditEvent.REQUEST_DEADLINE, reason=reason)
     _deadline_change(request, DeadlineChange.Kind.PAUSE, actor=actor, reason=reason, due_before=request.due_at)
     return request
 
@@ -194,7 +199,7 @@ def request_resume(*, request: SubjectRequest, reason: str, actor) -> SubjectReq
     before = request.due_at
     days = math.ceil((timezone.now() - request.paused_at) / timedelta(days=1))
     request.due_at, request.paused_at = before + timedelta(days=days), None
-    record_save(instance=request, actor=actor, reason=reason)
+    record_save(instance=request, actor=actor, event=AuditEvent.REQUEST_DEADLINE, reason=reason)
     _deadline_change(request, DeadlineChange.Kind.RESUME, actor=actor, reason=reason, due_before=before, days=days)
     return request
 
@@ -210,7 +215,8 @@ def request_assign(*, request: SubjectRequest, assignee, actor) -> SubjectReques
     if request.assignee_id == new_id:
         return request  # nothing changes: no history row
     request.assignee_id, request.assignee_username = new_id, assignee.get_username() if assignee else ""
-    return record_save(instance=request, actor=actor, reason=_("Assigned to %(user)s") % {
+    return record_save(instance=request, actor=actor,
+                       event=AuditEvent.REQUEST_ASSIGNED, reason=_("Assigned to %(user)s") % {
         "user": request.assignee_username} if assignee else _("Unassigned"))
 
 
@@ -245,9 +251,9 @@ def request_stop_processing(*, request: SubjectRequest, actor) -> SubjectRequest
     subject = DataSubject.objects.select_for_update().get(pk=request.subject_id)
     if subject.status == DataSubject.Status.ACTIVE:
         subject.status, subject.status_changed_at = DataSubject.Status.LOGGED_OUT, now
-        record_save(instance=subject, actor=actor, reason=reason)
+        record_save(instance=subject, actor=actor, event=AuditEvent.REQUEST_STOP, reason=reason)
     withdrawn = withdraw_consents_in_force(request=request, subject=subject, actor=actor, reason=reason, now=now)
-    return record_save(instance=request, actor=actor, reason=_(
+    return record_save(instance=request, actor=actor, event=AuditEvent.REQUEST_STOP, reason=_(
         "Processing stopped: subject logged out, %(count)s consents withdrawn") % {"count": withdrawn})
 
 
@@ -280,7 +286,8 @@ def request_withdraw_consents(*, request: SubjectRequest, consents, actor) -> Su
     for pk in sorted(chosen):
         consent_withdraw(consent=offered[pk], occurred_at=now, evidence=_evidence(request), actor=actor, note=reason)
     request.carried_out_at = now
-    return record_save(instance=request, actor=actor, reason=_("Request #%(id)s: %(count)s consents withdrawn") % {
+    return record_save(instance=request, actor=actor, event=AuditEvent.REQUEST_WITHDRAWAL,
+                       reason=_("Request #%(id)s: %(count)s consents withdrawn") % {
         "id": request.pk, "count": len(chosen)})
 
 
@@ -324,9 +331,10 @@ def request_correct_subject(*, request: SubjectRequest, changes: dict, actor,
         raise ValidationError(_("Nothing was changed."))
     for record, changed in to_save:
         # A correction is one of the two services that may write the records of an erased subject.
-        record_save(instance=record, actor=actor, reason=_("Request #%(id)s: correction (1.5.1) of %(fields)s") % {
+        record_save(instance=record, actor=actor, event=AuditEvent.REQUEST_CORRECTION,
+                    reason=_("Request #%(id)s: correction (1.5.1) of %(fields)s") % {
             "id": request.pk, "fields": _labels(type(record), changed)}, allow_erased=True)
     request.carried_out_at = timezone.now()
-    record_save(instance=request, actor=actor, reason=_("Request #%(id)s: correction recorded") % {"id": request.pk},
-                allow_erased=True)
+    record_save(instance=request, actor=actor, event=AuditEvent.REQUEST_CORRECTION,
+                reason=_("Request #%(id)s: correction recorded") % {"id": request.pk}, allow_erased=True)
     return subject

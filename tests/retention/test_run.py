@@ -7,6 +7,7 @@ import pytest
 from django.db.models import ProtectedError
 from django.utils import timezone
 
+from shipex_privacy.audit.events import AuditEvent
 from shipex_privacy.audit.models import TrailEntry
 from shipex_privacy.audit.services import record_save
 from shipex_privacy.catalogue.models import PersonalDataField, Purpose, RetentionRule
@@ -163,8 +164,10 @@ def test_history_names_the_run_and_whoever_started_it(compliance_officer):
 
     row = DataSubject.history.filter(id=subject.pk).latest()
     assert row.history_change_reason == f"Retention run #{scheduled.pk}: rule account-3y expired (1.3.1)"
-    assert (row.history_user_id, row.history_username) == (None, "")
+    assert (row.history_user_id, row.history_username) == (None, "system:retention")
     assert scheduled.started_by == "scheduler"
+    entry = TrailEntry.objects.get(history_table=row._meta.db_table, history_id=row.history_id)
+    assert (entry.username, entry.event) == ("system:retention", AuditEvent.RETENTION_APPLIED)
 
     other = closed_with_records()
     by_hand = retention_apply(dry_run=False, started_by=compliance_officer.username, actor=compliance_officer)

@@ -8,10 +8,13 @@ from django.core.management import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from shipex_privacy.audit.events import SystemActor
 from shipex_privacy.catalogue.models import Purpose
 from shipex_privacy.consents import services
 from shipex_privacy.consents.models import Channel, CookieCategory, CookieConsentEvent, PolicyVersion
 from shipex_privacy.subjects.models import DataSubject
+
+DEMO = SystemActor("demo")  # history names the demo loader, not a person
 
 POLICY_2025 = {
     "uz": "ShipEx maxfiylik siyosati.\n1.1 Xizmatdan foydalanish ushbu siyosatga roziligingizni bildiradi.\n"
@@ -66,7 +69,7 @@ class Command(BaseCommand):
         version = PolicyVersion.objects.create(
             version=label, effective_date=effective, text_uz=texts["uz"], text_ru=texts["ru"], text_en=texts["en"]
         )
-        return services.policy_publish(version=version, actor=None)
+        return services.policy_publish(version=version, actor=DEMO)
 
     def moment_after(self, start: datetime, rng: random.Random) -> datetime:
         latest = timezone.now() - timedelta(hours=1)
@@ -81,25 +84,25 @@ class Command(BaseCommand):
         accepted_old = self.moment_after(start, rng)
         version = new if accepted_old.date() >= new.effective_date else old
         services.policy_accept(subject=subject, version=version, accepted_at=accepted_old, channel=channel,
-                               actor=None, ip_address=evidence.ip_address, user_agent=evidence.user_agent)
+                               actor=DEMO, ip_address=evidence.ip_address, user_agent=evidence.user_agent)
         counts["acceptances"] += 1
         if version == old and rng.random() < 0.6:
             moment = self.moment_after(start_of(new.effective_date), rng)
-            services.policy_accept(subject=subject, version=new, accepted_at=moment, channel=channel, actor=None,
+            services.policy_accept(subject=subject, version=new, accepted_at=moment, channel=channel, actor=DEMO,
                                    ip_address=evidence.ip_address, user_agent=evidence.user_agent)
             counts["acceptances"] += 1
         if rng.random() < 0.45:
             granted = self.moment_after(accepted_old, rng)
             event = services.consent_grant(
                 subject=subject, purpose=advertising, occurred_at=granted, evidence=evidence,
-                policy_version=version, actor=None,
+                policy_version=version, actor=DEMO,
                 document=services.ConsentDocument(covered_data=["contact.email", "identity.full_name"],
                                                   operator_tin="301234567"),
             )
             counts["consents"] += 1
             if rng.random() < 0.25:
                 services.consent_withdraw(consent=event.consent, occurred_at=self.moment_after(granted, rng),
-                                          evidence=evidence, actor=None)
+                                          evidence=evidence, actor=DEMO)
                 counts["withdrawals"] += 1
         if channel == Channel.WEB:
             for category in (CookieCategory.ANALYTICS, CookieCategory.ADVERTISING):

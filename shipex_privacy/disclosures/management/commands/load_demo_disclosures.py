@@ -11,11 +11,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from shipex_privacy.accounts.roles import COMPLIANCE_OFFICER
+from shipex_privacy.audit.events import AuditEvent, SystemActor
 from shipex_privacy.audit.services import record_save
 from shipex_privacy.catalogue.models import PersonalDataField, Purpose, Service
 from shipex_privacy.disclosures import services
 from shipex_privacy.disclosures.models import Disclosure, Recipient
 from shipex_privacy.subjects.models import DataSubject, ServiceUse
+
+DEMO = SystemActor("demo")  # history names the demo loader, not a person
 
 DEMO_PASSWORD = "shipex-demo"  # noqa: S105 — the demo's published password; refused outside DEBUG
 REASON = "Demo data (load_demo_disclosures)"
@@ -40,7 +43,7 @@ class Command(BaseCommand):
             for subject in subjects:
                 record_save(instance=ServiceUse(subject=subject, service=delivery,
                                                 started_on=timezone.localdate(subject.registered_at)),
-                            actor=None, reason=REASON)
+                            actor=DEMO, event=AuditEvent.DEMO, reason=REASON)
             courier, court, research = self.recipients(delivery)
             fields = {field.code: field for field in PersonalDataField.objects.all()}
 
@@ -83,15 +86,15 @@ class Command(BaseCommand):
         courier = record_save(instance=Recipient(
             legal_name="“Tez Yetkazish Servis” MChJ", tin="305123456", kind="processor",
             contract_reference="DPA-2025/014", contract_starts_on=date(2025, 1, 1), review_on=date(2027, 1, 1),
-        ), actor=None, reason=REASON)
+        ), actor=DEMO, event=AuditEvent.DEMO, reason=REASON)
         courier.services.set([delivery])
         court = record_save(instance=Recipient(
             legal_name="Toshkent shahar Yunusobod tumani fuqarolik ishlari sudi", kind="state_authority",
-        ), actor=None, reason=REASON)
+        ), actor=DEMO, event=AuditEvent.DEMO, reason=REASON)
         research = record_save(instance=Recipient(
             legal_name="Logistics Research Lab LLP", country="KZ", kind="research_partner",
             cross_border_mechanism="Standard contractual clauses, agreement LR-2026/3",
-        ), actor=None, reason=REASON)
+        ), actor=DEMO, event=AuditEvent.DEMO, reason=REASON)
         return courier, court, research
 
     def draft(self, author, recipient, ground, clause, subjects, fields, **values) -> Disclosure:
@@ -99,7 +102,7 @@ class Command(BaseCommand):
             recipient=recipient, ground=ground, purpose=Purpose.objects.get(clause=clause),
             delivery_method=Disclosure.Delivery.SECURE_EMAIL, created_by_id=author.pk,
             created_by_username=author.username, **values,
-        ), actor=author, reason=REASON)
+        ), actor=author, event=AuditEvent.DEMO, reason=REASON)
         disclosure.fields.set(fields)
         services.disclosure_set_subjects(disclosure=disclosure, subjects=subjects, actor=author, reason=REASON)
         return disclosure

@@ -9,6 +9,7 @@ from django.core.management import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from shipex_privacy.audit.events import AuditEvent
 from shipex_privacy.audit.services import record_save
 from shipex_privacy.retention.services import legal_hold_place
 from shipex_privacy.rights_requests import services
@@ -82,7 +83,8 @@ class Command(BaseCommand):
         for subject, days_ago in zip(subjects, (3 * 365 + 40, 3 * 365 + 15, 3 * 365 + 5, 3 * 365 - 9, 3 * 365 - 20,
                                                 3 * 365 - 27), strict=True):
             subject.status, subject.status_changed_at = DataSubject.Status.CLOSED, now - timedelta(days=days_ago)
-            record_save(instance=subject, actor=officer, reason="Demo data: account closed (load_demo_requests)")
+            record_save(instance=subject, actor=officer, event=AuditEvent.DEMO,
+                        reason="Demo data: account closed (load_demo_requests)")
         legal_hold_place(subject=subjects[0], reason="Tax inspection of 2023 deliveries",
                          legal_reference="Davlat soliq qoʻmitasi, soʻrov 04-17/2026", actor=officer)
 

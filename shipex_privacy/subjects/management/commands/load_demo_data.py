@@ -7,8 +7,11 @@ from django.core.management import BaseCommand, CommandError
 from django.db import transaction
 
 from shipex_privacy.accounts.roles import AUDITOR, COMPLIANCE_OFFICER, SUPPORT_AGENT
+from shipex_privacy.audit.events import AuditEvent, SystemActor
 from shipex_privacy.subjects.models import DataSubject
 from shipex_privacy.subjects.services import subject_register
+
+DEMO = SystemActor("demo")  # history names the demo loader, not a person
 
 DEMO_PASSWORD = "shipex-demo"  # noqa: S105 — printed on purpose; refused outside DEBUG
 DEMO_STAFF = [
@@ -47,7 +50,8 @@ class Command(BaseCommand):
                 for number in range(subjects):
                     subject = DataSubjectFactory.build()
                     addresses = [AddressFactory.build(subject=subject) for _ in range(1 + number % 2)]
-                    subject_register(subject=subject, addresses=addresses, actor=None, reason=REASON)
+                    subject_register(subject=subject, addresses=addresses, actor=DEMO, event=AuditEvent.DEMO,
+                                     reason=REASON)
                     if (number + 1) % 50 == 0:
                         self.stdout.write(f"  {number + 1}/{subjects} subjects")
             self.stdout.write(self.style.SUCCESS(f"Created {subjects} demo subjects."))
