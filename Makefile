@@ -34,8 +34,11 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 
 ## Recompile translations after editing locale/*/LC_MESSAGES/django.po (needs GNU gettext).
+## makemessages drops the hand-kept entries for Django's own gaps; merge them back (locale/README.md).
 messages: $(INSTALLED)
 	$(BIN)/python manage.py makemessages --locale uz --locale ru --ignore '.venv/*' --ignore 'tests/*' --no-obsolete
+	for lang in uz ru; do msgcat --use-first locale/$$lang/LC_MESSAGES/django.po locale/$$lang/admin-gaps.po \
+	    -o locale/$$lang/LC_MESSAGES/django.po; done
 	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
 clean:
