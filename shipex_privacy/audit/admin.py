@@ -163,6 +163,15 @@ class HistoryAdmin(SimpleHistoryAdmin):
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
 
+    def get_historical_record_context_helper(self, request, historical_record):
+        """The history's diffs, with the catalogue's masked values masked for staff who may not change
+        this kind of record: one rule (catalogue.masking) for the history of every tracked model."""
+        if self.has_change_permission(request):
+            return super().get_historical_record_context_helper(request, historical_record)
+        from shipex_privacy.catalogue.masking import masking_history_helper
+
+        return masking_history_helper(self.model, historical_record)
+
 
 class ReadOnlyHistoryAdmin(ReadOnlyAdminMixin, HistoryAdmin):
     """For tracked records written only by services: their pages and their history are read only."""
@@ -467,7 +476,11 @@ class TrailEntryAdmin(ReadOnlyAdmin):
         entry = get_object_or_404(TrailEntry, pk=object_id)
         if request.method != "GET" or not self.has_view_permission(request, entry):
             raise PermissionDenied  # a trail entry is only ever read
-        return self.entry_page(request, entry)
+        response = self.entry_page(request, entry)
+        if entry.subject_id is not None:  # the diff of a subject's record is a read of the subject (1.7.1)
+            access_record(request=request, action=AccessEvent.Action.SUBJECT_VIEW, obj=entry,
+                          subject_id=entry.subject_id)
+        return response
 
     def reveal_view(self, request, pk):
         """The diff with identifiers in full, for this answer only, after a stated reason (logged)."""

@@ -83,7 +83,8 @@ def masked_names(model, names) -> list[str]:
 def masking_history_helper(model, historical_record):
     """simple-history's helper for a history page's diffs, with the catalogue's masked values masked.
 
-    A ModelAdmin returns it from ``get_historical_record_context_helper`` for staff who only read.
+    ``audit.admin.HistoryAdmin``, the base of every tracked model's admin, returns it from
+    ``get_historical_record_context_helper`` for staff who may not change the record.
     """
     from simple_history.template_utils import HistoricalRecordContextHelper
 
@@ -98,9 +99,10 @@ def masking_history_helper(model, historical_record):
 
 class MaskedFieldsMixin:
     """ModelAdmin of a record about a subject (its consent, a cookie choice, a disclosure row…): the
-    change page and the history show the catalogue's masked fields masked to staff who may not change
-    the record, and every open of the page is in the access log, naming the subject
-    (``subject_id_of``: the record's ``subject_id`` unless a subclass says otherwise).
+    change page shows the catalogue's masked fields masked to staff who may not change the record
+    (its history does so in ``audit.admin.HistoryAdmin``), and every open of the page is in the
+    access log, naming the subject (``subject_id_of``: the record's ``subject_id`` unless a subclass
+    says otherwise).
     """
 
     access_detail = ""
@@ -135,11 +137,6 @@ class MaskedFieldsMixin:
         if self.shows_in_full(request, obj):
             return fields
         return (*fields, *(f"masked_{name}" for name in masks_for(self.model)))
-
-    def get_historical_record_context_helper(self, request, historical_record):
-        if self.shows_in_full(request, historical_record.instance):
-            return super().get_historical_record_context_helper(request, historical_record)
-        return masking_history_helper(self.model, historical_record)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         from django.contrib.admin.utils import unquote

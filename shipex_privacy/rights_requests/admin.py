@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -14,8 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from shipex_privacy.audit.access import access_record
 from shipex_privacy.audit.admin import AuditedAdmin
 from shipex_privacy.audit.models import AccessEvent
+from shipex_privacy.catalogue.masking import mask_value
 from shipex_privacy.core.admin import admin_page
-from shipex_privacy.core.masking import mask_contact
 
 from . import responses, services
 from .access_package import access_package_build
@@ -213,7 +214,28 @@ class SubjectRequestAdmin(AuditedAdmin):
     @admin.display(description=_("requester's contact, as given"))
     def masked_requester_contact(self, obj):
         """For staff who only read: the contact masked like the subject's identifiers (clause 1.7.1)."""
-        return mask_contact(obj.requester_contact) or "—"
+        return mask_value(SubjectRequest, "requester_contact", obj.requester_contact) or "—"
+
+    # The request page and its history show the requester's contact (masked or not) and the matched
+    # subject: each open is a read of personal data, in the access log (clause 1.7.1).
+
+    def log_read(self, request, object_id, response, detail=""):
+        obj = self.get_object(request, unquote(object_id)) if response.status_code == 200 else None
+        if obj is not None:
+            access_record(request=request, action=AccessEvent.Action.SUBJECT_VIEW, obj=obj,
+                          subject_id=obj.subject_id, detail=detail)
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return self.log_read(request, object_id, super().change_view(request, object_id, form_url, extra_context))
+
+    def history_view(self, request, object_id, extra_context=None):
+        return self.log_read(request, object_id, super().history_view(request, object_id, extra_context),
+                             detail="history")
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        response = super().history_form_view(request, object_id, version_id, extra_context)
+        return self.log_read(request, object_id, response, detail=f"version={version_id}")
 
     @admin.display(description=_("due"), ordering="due_at")
     def due(self, obj):

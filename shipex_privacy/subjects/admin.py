@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from shipex_privacy.audit.access import access_record
 from shipex_privacy.audit.admin import AuditedAdmin, ChangeReasonForm
 from shipex_privacy.audit.models import AccessEvent
-from shipex_privacy.catalogue.masking import is_masked, mask_value, masked_names, masking_history_helper, masks_for
+from shipex_privacy.catalogue.masking import is_masked, mask_value, masked_names, masks_for
 from shipex_privacy.catalogue.models import PersonalDataField
 from shipex_privacy.core import identifiers
 from shipex_privacy.core.paginator import EstimatedCountPaginator
@@ -279,11 +279,6 @@ class DataSubjectAdmin(AuditedAdmin):
                 detail=f"version={version_id}",
             )
         return response
-
-    def get_historical_record_context_helper(self, request, historical_record):
-        if self.shows_in_full(request):
-            return super().get_historical_record_context_helper(request, historical_record)
-        return masking_history_helper(self.model, historical_record)
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)

@@ -128,6 +128,27 @@ def test_a_requests_contact_is_masked_in_its_diff_by_the_same_rule_as_the_subjec
     assert "aziza.tursunova@mail.uz" not in page and "+998 90 123 45 67" not in page
 
 
+def test_opening_an_entry_about_a_subject_is_a_logged_read_of_that_subject(auditor_client, auditor, support_agent):
+    subject = DataSubjectFactory(phone="+998901234567")
+    subject.phone = "+998935551122"
+    record_save(instance=subject, actor=support_agent, reason="DSR #53: new phone")
+    entry = TrailEntry.objects.filter(model="subjects.datasubject", action="~").latest("id")
+    assert auditor_client.get(reverse("admin:audit_trailentry_change", args=[entry.pk])).status_code == 200
+    read = AccessEvent.objects.get(user_id=auditor.pk)
+    assert (read.action, read.subject_id, read.object_type, read.object_id) == (
+        AccessEvent.Action.SUBJECT_VIEW, subject.pk, "audit.trailentry", str(entry.pk))
+
+
+def test_an_entry_about_no_subject_logs_no_read_of_a_subject(auditor_client, auditor, compliance_officer):
+    from tests.protection.factories import MeasureFactory
+
+    measure = MeasureFactory()
+    entry = TrailEntry.objects.filter(model="protection.measure", object_id=str(measure.pk)).latest("id")
+    assert entry.subject_id is None
+    assert auditor_client.get(reverse("admin:audit_trailentry_change", args=[entry.pk])).status_code == 200
+    assert not AccessEvent.objects.filter(user_id=auditor.pk).exists()
+
+
 def test_a_subjects_name_reads_the_same_in_the_trail_as_on_the_subject_page(auditor_client, support_agent):
     subject = DataSubjectFactory(full_name="Karimov Aziz")
     subject.full_name = "Karimov Aziz Baxtiyor oʻgʻli"
