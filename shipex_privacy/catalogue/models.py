@@ -51,7 +51,7 @@ class Purpose(TranslatedName):
         _("clause"),
         max_length=20,
         unique=True,
-        validators=[RegexValidator(r"^\d+(\.\d+)+$", _("A clause number such as 1.3.2.5."))],
+        validators=[RegexValidator(r"^[0-9]+(\.[0-9]+)+$", _("A clause number such as 1.3.2.5."))],
     )
     legal_basis = models.CharField(_("legal basis"), max_length=30, choices=LegalBasis.choices)
     requires_consent = models.BooleanField(_("needs consent"), default=False)

@@ -1,7 +1,8 @@
 """Uzbek identifiers: normalise what staff type, refuse what cannot be right.
 
 Every function that normalises returns the single stored form (phone in E.164, PINFL as 14
-digits, passport as ``AA1234567``, e-mail lower-cased) so that searches are exact lookups.
+digits, passport as ``AA1234567``, TIN as 9 digits, e-mail lower-cased) so that searches are exact
+lookups.
 
 Digits typed in another script (full-width ``１２３``, Arabic-Indic ``١٢٣``…) are the same
 number: they are turned into ASCII digits first, and every pattern below says ``[0-9]``, never
@@ -22,6 +23,7 @@ PINFL_WEIGHTS = (7, 3, 1)
 EMAIL_MAX_LENGTH = 254  # RFC 5321's limit for an address in a mail path, and the column's length
 PASSPORT_RE = re.compile(r"[A-Z]{2}[0-9]{7}")
 PINFL_RE = re.compile(r"[0-9]{14}")
+TIN_RE = re.compile(r"[0-9]{9}")
 # What a phone number may be typed with once its digits are ASCII: no letters (phonenumbers would
 # read "90 SHIPEX1" as a keypad word) and no extension (E.164 would silently drop it).
 PHONE_CHARACTERS_RE = re.compile(r"[0-9\s().+-]+")
@@ -92,6 +94,18 @@ def normalise_passport(value: str) -> str:
             params={"value": value},
         )
     return compact
+
+
+def normalise_tin(value: str) -> str:
+    """Return the nine digits of an Uzbek TIN (STIR), typed with spaces or dashes or any script's digits."""
+    digits = ascii_digits(SEPARATORS_RE.sub("", value))
+    if not TIN_RE.fullmatch(digits):
+        raise ValidationError(
+            _("A TIN (STIR) has nine digits; “%(value)s” does not."),
+            code="invalid_tin",
+            params={"value": value[:40]},
+        )
+    return digits
 
 
 def normalise_email(value: str) -> str:

@@ -17,18 +17,26 @@ from django.utils.translation import gettext_lazy as _
 from shipex_privacy.audit.history import audited_history
 from shipex_privacy.catalogue.models import COUNTRY_CODE, PersonalDataField, Purpose, Service
 from shipex_privacy.consents.models import Consent, RecipientKind
+from shipex_privacy.core import identifiers
+from shipex_privacy.core.fields import NormalisedCharField
 from shipex_privacy.subjects.models import DataSubject
 
-TIN = RegexValidator(r"^\d{9}$", _("A TIN (STIR) has nine digits."))
 NOTIFY_WITHIN_DAYS = 3  # ZRU-547 art. 23: in writing within three (calendar) days of the disclosure
+
+
+class TinField(NormalisedCharField):
+    """An Uzbek TIN (STIR), stored as nine ASCII digits however it was typed (``normalise_tin`` refuses
+    anything else, digits of other scripts are made ASCII first: the one rule of every identifier)."""
+
+    normalise = staticmethod(identifiers.normalise_tin)
 
 
 class Recipient(models.Model):
     """A third party that may receive personal data from ShipEx."""
 
     legal_name = models.CharField(_("legal name"), max_length=300)
-    tin = models.CharField(_("TIN (STIR)"), max_length=9, blank=True, validators=[TIN],
-                           help_text=_("Nine digits; empty for a foreign recipient without one."))
+    tin = TinField(_("TIN (STIR)"), max_length=9, blank=True,
+                   help_text=_("Nine digits; empty for a foreign recipient without one."))
     country = models.CharField(_("country"), max_length=2, default="UZ", validators=[COUNTRY_CODE])
     kind = models.CharField(_("kind"), max_length=30, choices=RecipientKind.choices)
     contract_reference = models.CharField(_("contract or data-processing agreement"), max_length=200, blank=True)

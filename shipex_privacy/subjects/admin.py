@@ -1,3 +1,4 @@
+import re
 from dataclasses import dataclass
 
 from django import forms
@@ -76,6 +77,7 @@ REVEAL_PERMISSION = "subjects.reveal_identifiers"
 # What the subject page masks for staff who only read it (clause 1.7.1), and how, is the catalogue's
 # rule (catalogue.masking): its bound entries say which fields are masked.
 ADDRESS_TARGET = "address-"
+ADDRESS_ID_RE = re.compile(r"[0-9]{1,18}")  # ASCII digits, within a bigint
 
 
 def can_reveal(request) -> Value:
@@ -307,8 +309,8 @@ class DataSubjectAdmin(AuditedAdmin):
 
     def address_target(self, subject, key: str) -> RevealTarget | None:
         address_id = key.removeprefix(ADDRESS_TARGET)
-        if not address_id.isdigit():
-            return None
+        if not ADDRESS_ID_RE.fullmatch(address_id):
+            return None  # "²" or "١" pass isdigit() but are no id; a 30-digit one overflows the column
         address = subject.addresses.filter(pk=int(address_id)).first()
         if address is None:
             return None  # another subject's address, or none at all: a forged id

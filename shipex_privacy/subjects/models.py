@@ -1,7 +1,6 @@
 """Data subjects (ShipEx users) and the personal data this back office holds about them."""
 
 import re
-import unicodedata
 from contextlib import suppress
 from datetime import date
 
@@ -31,15 +30,19 @@ ACCOUNT_ID_RE = re.compile(r"SX[0-9]{7,10}")
 ERASED_ACCOUNT_ID_RE = re.compile(r"ERASED-[0-9]{1,12}")
 ACCOUNT_ID_SEPARATORS_RE = re.compile(r"[\s\-‐-―]")  # spaces, hyphens and dashes staff type
 FIRST_BIRTH_DATE = date(1900, 1, 1)
+# Full-width forms of the printable ASCII characters (U+FF01–U+FF5E), as East Asian keyboards type them.
+FULL_WIDTH_TO_ASCII = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 
 
 def normalise_account_id(value: str) -> str:
     """The stored form of an account id typed any way (``sx 1000 001`` → ``SX1000001``).
 
-    Full-width letters and digits become ASCII (NFKC); anything else that does not fit the one
-    pattern is refused with a ValidationError, so a stored id is always one a search finds.
+    Digits of any script become ASCII digits, as in every identifier (``identifiers.ascii_digits``),
+    and full-width Latin letters their ASCII letters; anything else that does not fit the one pattern
+    (a superscript ``²`` too) is refused with a ValidationError, so a stored id is always one a
+    search finds.
     """
-    typed = unicodedata.normalize("NFKC", str(value)).strip().upper()
+    typed = identifiers.ascii_digits(str(value)).translate(FULL_WIDTH_TO_ASCII).strip().upper()
     if ERASED_ACCOUNT_ID_RE.fullmatch(typed):
         return typed
     compact = ACCOUNT_ID_SEPARATORS_RE.sub("", typed)

@@ -153,7 +153,8 @@ def test_staff_without_the_permission_cannot_reveal(client, subject):
     assert not reveals().exists()
 
 
-@pytest.mark.parametrize("field", ["full_name", "history_ip", "address-abc", "address-", "", "pinfl<script>"])
+@pytest.mark.parametrize("field", ["full_name", "history_ip", "address-abc", "address-", "", "pinfl<script>",
+                                   "address-²", "address-١", "address-１", "address-" + "9" * 30, "address--1"])
 def test_an_unknown_field_is_not_found(client, auditor, subject, field):
     client.force_login(may_reveal(auditor))
     response = client.post(reveal_url(subject), {"field": field, "reason": "Testing"})

@@ -22,6 +22,8 @@ from tests.subjects.factories import DataSubjectFactory
     ("  sx-1000-001 ", "SX1000001"),
     ("SX\u20101000001", "SX1000001"),           # a typographic hyphen
     ("ＳＸ１０００００１", "SX1000001"),          # full-width letters and digits
+    ("SX١٠٠٠٠٠١", "SX1000001"),                 # Arabic-Indic digits, as in every identifier
+    ("sx ۱۰۰۰ ۰۰۱", "SX1000001"),               # Persian (Eastern Arabic-Indic) digits
     ("SX1234567890", "SX1234567890"),
     ("erased-17", "ERASED-17"),                 # retention's mark stays as it is
 ])
@@ -30,8 +32,8 @@ def test_account_ids_typed_any_way_are_stored_in_one_form(typed, stored):
 
 
 @pytest.mark.parametrize("typed", [
-    "fz-lower", "<b>x</b>", "SX", "SX123456", "SX12345678901", "XS1000001", "SX1000001X", "SX١٠٠٠٠٠١",
-    "SX1000\u0000001", "", "   ", "SX 1000 001; DROP TABLE", "1000001",
+    "fz-lower", "<b>x</b>", "SX", "SX123456", "SX12345678901", "XS1000001", "SX1000001X", "SX²000001",
+    "SX①000001", "SX1000\u0000001", "", "   ", "SX 1000 001; DROP TABLE", "1000001",
 ])
 def test_account_ids_that_fit_no_pattern_are_refused(typed):
     with pytest.raises(ValidationError) as error:
@@ -54,10 +56,16 @@ def test_any_text_gives_a_stored_form_or_a_clean_refusal(typed):
     assert len(stored) <= DataSubject._meta.get_field("account_id").max_length
 
 
+# Zero of each script whose digits staff may paste: ASCII, Arabic-Indic, Persian, full-width.
+DIGIT_ZEROS = [0x30, 0x660, 0x6F0, 0xFF10]
+
+
 @given(st.from_regex(r"SX[0-9]{7,10}", fullmatch=True),
-       st.lists(st.sampled_from([" ", "-", "\t", "\u2013"]), max_size=3), st.booleans())
-def test_every_valid_id_survives_separators_and_case(account_id, separators, lower):
-    typed = "".join(separators) + account_id[:4] + "".join(separators) + account_id[4:]
+       st.lists(st.sampled_from([" ", "-", "\t", "\u2013"]), max_size=3), st.booleans(),
+       st.lists(st.sampled_from(DIGIT_ZEROS), min_size=10, max_size=10))
+def test_every_valid_id_survives_separators_case_and_other_scripts_digits(account_id, separators, lower, zeros):
+    digits = "".join(chr(zero + int(digit)) for zero, digit in zip(zeros, account_id[2:], strict=False))
+    typed = "".join(separators) + account_id[:2] + digits[:2] + "".join(separators) + digits[2:]
     assert normalise_account_id(typed.lower() if lower else typed) == account_id
 
 
