@@ -235,7 +235,7 @@ class ConsentAdmin(MaskedFieldsMixin, HistoryAdmin):
         form = GrantConsentForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            subject = DataSubject.objects.filter(account_id=data["account_id"].strip().upper()).first()
+            subject = DataSubject.objects.with_account_id(data["account_id"]).first()  # typed any way
             if subject is None:
                 form.add_error("account_id", _("No subject with this account id."))
             else:

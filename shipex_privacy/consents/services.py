@@ -262,6 +262,11 @@ class ImportReport:
     def recorded(self) -> bool:
         return not self.errors and self.rows > 0
 
+    @property
+    def file_refused(self) -> bool:
+        """Refused before any row was read (empty, a bad header, no rows): the file, not its rows, is wrong."""
+        return bool(self.errors) and self.rows == 0
+
 
 class _FileRefused(Exception):
     """Raised inside the import transaction to roll the whole file back."""
@@ -364,8 +369,8 @@ def _import_row(row: dict[str, str], actor) -> str:
     if any("\x00" in value for value in row.values()):
         # PostgreSQL cannot store (or even compare) text with a NUL character in it.
         raise ValidationError(_("A value contains a NUL character (a zero byte); the file is damaged."))
-    account_id = normalise_account_id(row["account_id"])  # typed the way the subject form takes it
-    subject = DataSubject.objects.filter(account_id=account_id).first()
+    account_id = normalise_account_id(row["account_id"])  # a malformed id is refused saying what is wrong
+    subject = DataSubject.objects.with_account_id(account_id).first()
     if subject is None:
         raise ValidationError(_("No subject with account id %(id)s.") % {"id": account_id})
     purpose = Purpose.objects.filter(clause=row["purpose"].strip()).first()

@@ -1,9 +1,10 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.audit.admin import ChangeReasonForm
-from shipex_privacy.subjects.models import DataSubject
+from shipex_privacy.subjects.models import DataSubject, normalise_account_id
 
 from .models import DisclosedSubject, Disclosure
 
@@ -27,10 +28,17 @@ class DisclosureForm(ChangeReasonForm):
             )
 
     def clean_subject_ids(self) -> list[DataSubject]:
-        wanted = {token.strip().upper() for token in self.cleaned_data["subject_ids"].replace(",", "\n").split()
-                  if token.strip()}
-        found = {subject.account_id: subject for subject in DataSubject.objects.filter(account_id__in=wanted)}
-        unknown = sorted(wanted - set(found))
+        # Each id as the model stores it (the one normaliser: any case, any script's digits), looked
+        # up in one query; an id that fits no pattern is simply not found.
+        wanted = {}
+        for token in self.cleaned_data["subject_ids"].replace(",", "\n").split():
+            try:
+                wanted[token] = normalise_account_id(token)
+            except ValidationError:
+                wanted[token] = None
+        found = {subject.account_id: subject
+                 for subject in DataSubject.objects.filter(account_id__in={i for i in wanted.values() if i})}
+        unknown = sorted({token for token, account_id in wanted.items() if account_id not in found})
         if unknown:
             raise forms.ValidationError(_("No subject with account id: %(ids)s.") % {"ids": ", ".join(unknown)})
         return [found[account_id] for account_id in sorted(found)]

@@ -70,11 +70,12 @@ def test_auditors_cannot_withdraw(client, auditor, consent):
     assert consent.state == Consent.State.GRANTED
 
 
-def test_agent_records_a_consent_with_the_grant_form(client, support_agent, policy):
+@pytest.mark.parametrize("typed", ["sx3000002", "SX 3000 002", "sx-3000-002", "SX٣٠٠٠٠٠٢", "ＳＸ３０００００２"])
+def test_agent_records_a_consent_with_the_grant_form(client, support_agent, policy, typed):
     subject = DataSubjectFactory(account_id="SX3000002")
     client.force_login(support_agent)
     response = client.post(reverse("admin:consents_consent_grant"), {
-        "account_id": "sx3000002", "purpose": Purpose.objects.get(clause="1.3.2.5").pk,
+        "account_id": typed, "purpose": Purpose.objects.get(clause="1.3.2.5").pk,
         "occurred_at": timezone.localtime().strftime("%Y-%m-%d %H:%M:%S"), "channel": "office",
         "policy_version": policy.pk, "covered_data": "contact.email, identity.full_name",
         "allows_third_party_transfer": "on",
@@ -82,6 +83,21 @@ def test_agent_records_a_consent_with_the_grant_form(client, support_agent, poli
     assert response.status_code == 302
     event = ConsentEvent.objects.get(consent__subject=subject)
     assert event.covered_data == ["contact.email", "identity.full_name"] and event.allows_third_party_transfer
+
+
+@pytest.mark.parametrize("typed", ["SX3000009", "<b>x</b>", "SX3000002' OR 1=1 --"])
+def test_grant_form_refuses_an_unknown_account_id_clearly(client, support_agent, policy, typed):
+    DataSubjectFactory(account_id="SX3000002")
+    client.force_login(support_agent)
+    client.cookies["django_language"] = "en"
+    response = client.post(reverse("admin:consents_consent_grant"), {
+        "account_id": typed, "purpose": Purpose.objects.get(clause="1.3.2.5").pk,
+        "occurred_at": timezone.localtime().strftime("%Y-%m-%d %H:%M:%S"), "channel": "office",
+        "policy_version": policy.pk,
+    })
+    assert response.status_code == 200
+    assert response.context["form"].errors["account_id"] == ["No subject with this account id."]
+    assert not Consent.objects.exists()
 
 
 def test_grant_form_refuses_a_purpose_without_consent(client, support_agent, policy):
@@ -182,6 +198,8 @@ def test_import_with_a_bad_row_records_nothing_and_names_every_bad_row(client, s
     [
         ("name,phone\nAziz,+998901234567\n", "Columns missing"),
         (HEADER, "The file has no rows"),
+        (HEADER + "\n\n", "The file has no rows"),
+        ("\n\n", "The file is empty"),
     ],
 )
 def test_import_refuses_files_it_cannot_read(client, support_agent, content, message):
@@ -189,7 +207,19 @@ def test_import_refuses_files_it_cannot_read(client, support_agent, content, mes
     client.cookies["django_language"] = "en"
     page = client.post(reverse("admin:consents_consent_import"), {"file": upload(content)}).content.decode()
     assert message in page
+    # The file is refused as a whole: the page does not count its header as "1 row refused".
+    assert "The file cannot be imported as it is; nothing was recorded." in page
+    assert "refused; nothing was recorded" not in page
     assert not ConsentEvent.objects.exists()
+
+
+def test_import_counts_refused_rows_when_rows_are_wrong(client, support_agent):
+    client.force_login(support_agent)
+    client.cookies["django_language"] = "en"
+    page = client.post(reverse("admin:consents_consent_import"),
+                       {"file": upload(HEADER + "SX9999998,1.3.2.5\nSX9999999,1.3.2.5\n")}).content.decode()
+    assert "2 rows were refused; nothing was recorded." in page
+    assert "The file cannot be imported as it is" not in page
 
 
 def test_import_refuses_a_file_that_is_not_utf8(client, support_agent):

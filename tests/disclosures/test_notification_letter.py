@@ -44,6 +44,7 @@ def test_the_letter_of_a_disclosure_not_yet_sent_is_refused(client, compliance_o
     acquirer_draft = business_transfer(compliance_officer, [DataSubjectFactory()])
     row = acquirer_draft.disclosed_subjects.get()
     client.force_login(support_agent)
+    client.cookies["django_language"] = "en"  # the message is read as English; Uzbek is the default
     for response in (client.get(notify_url(row)), client.post(notify_url(row), {"channel": "sms",
                                                                                "at": "2026-11-30 10:00"})):
         assert response.status_code == 302
