@@ -140,7 +140,10 @@ def test_the_correction_page_shows_nothing_unless_the_request_allows_it(client, 
     response = client.get(reverse("admin:rights_requests_subjectrequest_correct", args=[request.pk]), follow=True)
     assert "AB7654321" not in response.content.decode()
     assert response.redirect_chain[-1][0] == reverse("admin:rights_requests_subjectrequest_change", args=[request.pk])
-    assert not AccessEvent.objects.filter(action=AccessEvent.Action.SUBJECT_VIEW).exists()
+    # The request page it lands on is a read of the request; the subject's own data was not shown.
+    assert not AccessEvent.objects.filter(action=AccessEvent.Action.SUBJECT_VIEW,
+                                          object_type="subjects.datasubject").exists()
+    assert AccessEvent.objects.filter(object_type="rights_requests.subjectrequest").count() == 1
 
 
 def test_opening_the_correction_page_is_a_logged_read_of_the_subject(client, support_agent):
