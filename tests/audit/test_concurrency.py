@@ -118,6 +118,7 @@ def test_two_agents_on_the_same_page_the_second_is_told_who_saved_first(client):
     subject = DataSubjectFactory(full_name="Karimov Aziz")
     first, second = StaffFactory(username="jasur", is_superuser=True), StaffFactory(username="dilnoza",
                                                                                   is_superuser=True)
+    client.cookies["django_language"] = "en"  # the refusal is read as English; Uzbek is the default
     client.force_login(first)
     url, page_of_first = open_page(client, subject)
     client.force_login(second)
