@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.audit.admin import AuditedAdmin, ReadOnlyHistoryAdmin
 from shipex_privacy.core.admin import admin_page
+from shipex_privacy.subjects.models import DataSubject
 
 from . import reports, services
 from .models import LegalHold, RetentionRun, RetentionRunCount
@@ -63,7 +64,8 @@ class LegalHoldAdmin(AuditedAdmin):
     list_display = ("subject", "legal_reference", "placed_at", "placed_by_username", "in_force", "released_at")
     list_filter = (HoldStateFilter,)
     list_select_related = ("subject",)
-    search_fields = ("=subject__account_id",)
+    search_fields = ("subject__account_id",)  # the search itself is the subjects' own; this turns the box on
+    search_help_text = _("Subject's phone, e-mail, account id or PINFL — exact match.")
     show_full_result_count = False
     raw_id_fields = ("subject",)
     change_form_template = "admin/retention/legalhold/change_form.html"
@@ -73,6 +75,12 @@ class LegalHoldAdmin(AuditedAdmin):
     @admin.display(description=_("in force"), boolean=True)
     def in_force(self, hold):
         return hold.is_active
+
+    def get_search_results(self, request, queryset, search_term):
+        # The subjects' one search: "sx 1000 001" or a phone typed any way finds the subject's holds.
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(subject__in=DataSubject.objects.search(search_term)), False
 
     def get_fieldsets(self, request, obj=None):
         # The hold's own reason is the reason for placing it: no separate "reason for this change".

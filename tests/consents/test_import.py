@@ -161,3 +161,9 @@ def test_every_bad_row_is_named_not_only_the_first(ready, support_agent):
 def test_the_command_names_a_file_it_cannot_open(tmp_path, support_agent):
     with pytest.raises(CommandError, match=r"Cannot read .*No such file"):
         call_command("import_consents", str(tmp_path / "missing.csv"), actor=support_agent.username)
+
+
+def test_the_command_says_a_refused_file_is_refused_as_a_file(tmp_path, support_agent):
+    said = through_the_command(tmp_path, support_agent, b"")
+    assert "The file is empty." in said
+    assert "The file cannot be imported as it is; nothing was recorded." in said and "row(s)" not in said

@@ -85,6 +85,14 @@ def test_a_hold_is_released_with_a_reason_and_never_deleted(client, officer):
     assert client.post(change, {"reason": "changed"}).status_code == 403
 
 
+@pytest.mark.parametrize("typed", ["sx 1000 777", "SX-1000777", "ＳＸ１０００７７７"])
+def test_holds_are_found_by_the_subject_however_the_account_id_is_typed(client, officer, typed):
+    held = LegalHoldFactory(subject=DataSubjectFactory(account_id="SX1000777"))
+    LegalHoldFactory()
+    response = client.get(reverse("admin:retention_legalhold_changelist"), {"q": typed})
+    assert [hold.pk for hold in response.context["cl"].result_list] == [held.pk]
+
+
 def test_release_needs_the_change_permission(client, auditor):
     hold = LegalHoldFactory()
     client.force_login(auditor)

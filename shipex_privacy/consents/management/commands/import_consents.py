@@ -29,6 +29,8 @@ class Command(BaseCommand):
         report = consent_import(lines=lines, actor=user)
         for line, message in report.errors:
             self.stderr.write(f"line {line}: {message}")
+        if report.file_refused:
+            raise CommandError("The file cannot be imported as it is; nothing was recorded.")
         if report.errors:
             raise CommandError(f"{len(report.errors)} row(s) refused; nothing was recorded.")
         self.stdout.write(self.style.SUCCESS(
