@@ -112,20 +112,20 @@ class ChangeReasonForm(forms.ModelForm):
             self.add_error(
                 "change_reason", _("Say why you are changing this record; the reason is kept in its history.")
             )
-        if self.instance.pk and self.version_parts and cleaned.get(VERSION_FIELD):
-            self.check_version(cleaned[VERSION_FIELD])
+        if self.instance.pk and self.version_parts:
+            self.check_version(cleaned.get(VERSION_FIELD, ""))
         return cleaned
 
     def check_version(self, text: str) -> None:
         """Refuse the save when anything on the page was saved since the page was built.
 
         The record's row is locked first (the admin's save runs in one transaction), so two saves
-        built from the same page never both pass. A POST without a version (a script) is held only
-        by the model's rules; every page this admin renders carries one.
+        built from the same page never both pass. Every page this admin renders carries a version:
+        a POST without one did not come from a page as shown, and is refused like a stale one.
         """
         model = type(self.instance)
         list(model._default_manager.select_for_update().filter(pk=self.instance.pk).values_list("pk"))
-        base = parse_version(text)
+        base = parse_version(text) if text else None
         if base is None:
             self.add_error(None, _("This page's version could not be read. Reload the page and make the "
                                    "change again; nothing was saved."))

@@ -74,3 +74,11 @@ def change_form_values(response) -> dict[str, list[str]]:
     """The values of an admin change page's form (``<form id="<model>_form">``)."""
     opts = response.context["opts"]
     return form_values(response.content.decode(), f"{opts.model_name}_form")
+
+
+def page_version(client, obj) -> dict[str, str]:
+    """The version the change page of ``obj`` carries now, as its form posts it (``**page_version(…)``)."""
+    from django.urls import reverse
+
+    url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+    return {"page_version": change_form_values(client.get(url))["page_version"][0]}

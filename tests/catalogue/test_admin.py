@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from shipex_privacy.catalogue.models import PersonalDataField, Purpose, RetentionRule
+from tests.audit.page_forms import page_version
 from tests.catalogue.factories import PersonalDataFieldFactory, RetentionRuleFactory
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +45,8 @@ def test_making_a_field_optional_is_a_recorded_decision(officer_client, complian
     assert entry.requirement == "mandatory"
 
     reason = "DPO decision 2026-11: name optional for pick-up point customers"
-    response = officer_client.post(url, entry_form(entry, requirement="optional", change_reason=reason))
+    response = officer_client.post(url, entry_form(entry, requirement="optional", change_reason=reason,
+                                                   **page_version(officer_client, entry)))
     assert response.status_code == 302
     latest = entry.history.latest()
     assert (latest.requirement, latest.history_change_reason, latest.history_username) == (
@@ -58,7 +60,8 @@ def test_changing_purposes_is_in_history(officer_client):
     advertising = Purpose.objects.get(clause="1.3.2.5")
     url = reverse("admin:catalogue_personaldatafield_change", args=[entry.pk])
     purposes = [purpose.pk for purpose in entry.purposes.exclude(pk=advertising.pk)]
-    response = officer_client.post(url, entry_form(entry, purposes=purposes, change_reason="No e-mail advertising"))
+    response = officer_client.post(url, entry_form(entry, purposes=purposes, change_reason="No e-mail advertising",
+                                                   **page_version(officer_client, entry)))
     assert response.status_code == 302
     latest = entry.history.latest()
     assert advertising.pk not in [row.purpose_id for row in latest.purposes.all()]
@@ -130,13 +133,15 @@ def test_how_a_value_is_masked_is_a_recorded_decision_of_a_bound_entry(officer_c
     entry = PersonalDataField.objects.get(code="identity.birth_date")
     url = reverse("admin:catalogue_personaldatafield_change", args=[entry.pk])
     reason = "DPO decision 2026-12: birth dates are read masked"
-    assert officer_client.post(url, entry_form(entry, masking="text", change_reason=reason)).status_code == 302
+    assert officer_client.post(url, entry_form(entry, masking="text", change_reason=reason,
+                                              **page_version(officer_client, entry))).status_code == 302
     latest = entry.history.latest()
     assert (latest.masking, latest.history_change_reason) == ("text", reason)
 
     unbound = PersonalDataFieldFactory(code="contact.fax")
     url = reverse("admin:catalogue_personaldatafield_change", args=[unbound.pk])
-    response = officer_client.post(url, entry_form(unbound, masking="phone", change_reason="Mask the fax"))
+    response = officer_client.post(url, entry_form(unbound, masking="phone", change_reason="Mask the fax",
+                                                   **page_version(officer_client, unbound)))
     assert "Only a field bound to this back office" in " ".join(response.context["adminform"].form.errors["masking"])
     unbound.refresh_from_db()
     assert unbound.masking == ""

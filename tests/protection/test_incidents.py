@@ -13,6 +13,7 @@ from django.utils import timezone
 from shipex_privacy.catalogue.models import PersonalDataField
 from shipex_privacy.protection.models import Incident, IncidentField, IncidentSubject
 from tests.accounts.factories import StaffFactory
+from tests.audit.page_forms import page_version
 from tests.catalogue.factories import PersonalDataFieldFactory
 from tests.protection.factories import IncidentFactory
 from tests.subjects.factories import DataSubjectFactory
@@ -145,7 +146,8 @@ def test_closing_an_incident_is_a_recorded_change(officer_client, compliance_off
     closed_at = incident.found_at + 20 * HOUR
     reason = "Partner confirmed deletion in writing (letter 14/2026)"
     data = incident_form(occurred_at=incident.occurred_at, found_at=incident.found_at, status="closed",
-                         closed_at=closed_at, title=incident.title, change_reason=reason)
+                         closed_at=closed_at, title=incident.title, change_reason=reason,
+                         **page_version(officer_client, incident))
     response = officer_client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     latest = incident.history.latest()

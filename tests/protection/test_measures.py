@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from shipex_privacy.protection.models import Measure, add_months
+from tests.audit.page_forms import page_version
 from tests.protection.factories import MeasureFactory
 
 pytestmark = pytest.mark.django_db
@@ -161,7 +162,8 @@ def test_a_review_is_a_recorded_change_with_its_reason(officer_client, complianc
 
     reason = "Annual review 2026: MDM report checked, 0 unencrypted tablets"
     response = officer_client.post(
-        url, measure_form(last_reviewed_on="2026-10-15", review_every_months="12", change_reason=reason)
+        url, measure_form(last_reviewed_on="2026-10-15", review_every_months="12", change_reason=reason,
+                          **page_version(officer_client, measure))
     )
     assert response.status_code == 302
     measure.refresh_from_db()

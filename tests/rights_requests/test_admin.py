@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from shipex_privacy.rights_requests.models import DeadlineRule, SubjectRequest
+from tests.audit.page_forms import page_version
 from tests.rights_requests.factories import SubjectRequestFactory
 
 pytestmark = pytest.mark.django_db
@@ -91,7 +92,7 @@ def test_compliance_edits_the_deadline_table_with_a_reason_support_reads_it(clie
     assert client.get(url).status_code == 200
     assert client.post(url, data).status_code == 403
     client.force_login(compliance_officer)
-    assert client.post(url, data).status_code == 302
+    assert client.post(url, {**data, **page_version(client, rule)}).status_code == 302
     rule.refresh_from_db()
     assert (rule.days, rule.day_count) == (5, "working")
     assert rule.history.latest().history_change_reason == "Counsel's opinion № 14"

@@ -12,6 +12,7 @@ from shipex_privacy.audit.services import record_save
 from shipex_privacy.catalogue.models import PersonalDataField
 from shipex_privacy.core import identifiers
 from shipex_privacy.subjects.models import Address, DataSubject
+from tests.audit.page_forms import page_version
 from tests.subjects.factories import AddressFactory, DataSubjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -165,7 +166,8 @@ def test_changing_a_subject_needs_a_reason_that_history_keeps(agent_client, supp
 
     reason = "DSR #42: subject asked to correct the name"
     response = agent_client.post(
-        change_url(subject), form_data(subject, full_name="Karimova Dilnoza Aziz qizi", change_reason=reason)
+        change_url(subject), form_data(subject, full_name="Karimova Dilnoza Aziz qizi", change_reason=reason,
+                                       **page_version(agent_client, subject))
     )
     assert response.status_code == 302
     latest = subject.history.latest()
@@ -176,7 +178,8 @@ def test_changing_a_subject_needs_a_reason_that_history_keeps(agent_client, supp
 
 def test_saving_without_changes_writes_no_history(agent_client):
     subject = DataSubjectFactory()
-    response = agent_client.post(change_url(subject), form_data(subject, change_reason="Looked at it"))
+    response = agent_client.post(change_url(subject), form_data(subject, change_reason="Looked at it",
+                                                                **page_version(agent_client, subject)))
     assert response.status_code == 302
     assert subject.history.count() == 1
 
@@ -185,7 +188,7 @@ def test_address_changes_carry_the_same_reason(agent_client):
     subject = DataSubjectFactory()
     address = AddressFactory(subject=subject, street="Nukus koʻchasi, 5-uy")
     reason = "DSR #43: subject moved"
-    data = form_data(subject, change_reason=reason)
+    data = form_data(subject, change_reason=reason, **page_version(agent_client, subject))
     data["addresses-0-street"] = "Labzak koʻchasi, 12-uy, 4-xonadon"
     assert agent_client.post(change_url(subject), data).status_code == 302
     latest = Address.history.filter(id=address.pk).latest()
