@@ -162,7 +162,8 @@ def test_a_subject_linked_by_mistake_is_unlinked_and_history_keeps_the_link(offi
     incident = IncidentFactory(subjects=[right, wrong])
     links = {link.subject_id: link.pk for link in incident.subject_links.all()}
     data = incident_form(occurred_at=incident.occurred_at, found_at=incident.found_at, title=incident.title,
-                         change_reason="SX number mistyped: wrong subject linked")
+                         change_reason="SX number mistyped: wrong subject linked",
+                         **page_version(officer_client, incident))
     data.update(inline_rows("subject_links", "subject", [right.pk, wrong.pk], initial=2))
     data.update({"subject_links-0-id": links[right.pk], "subject_links-1-id": links[wrong.pk],
                  "subject_links-0-incident": incident.pk, "subject_links-1-incident": incident.pk,

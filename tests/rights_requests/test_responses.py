@@ -14,6 +14,7 @@ from shipex_privacy.rights_requests.services import (
     request_verify_identity,
     request_withdraw_consents,
 )
+from tests.audit.page_forms import page_version
 from tests.subjects.factories import DataSubjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -99,8 +100,10 @@ def test_the_compliance_team_edits_a_template_with_a_reason(client, compliance_o
     refused = client.post(url, {"kind": "access", "outcome": "done", "language": "en", "body": "Hi {nme}",
                                 "change_reason": "typo"})
     assert "Unknown placeholders: {nme}" in refused.content.decode()
-    client.post(url, {"kind": "access", "outcome": "done", "language": "en",
-                      "body": "Dear {subject_name}, here is your data.", "change_reason": "Shorter wording"})
+    saved = client.post(url, {"kind": "access", "outcome": "done", "language": "en",
+                              "body": "Dear {subject_name}, here is your data.", "change_reason": "Shorter wording",
+                              **page_version(client, template)})
+    assert saved.status_code == 302
     template.refresh_from_db()
     assert template.body == "Dear {subject_name}, here is your data."
     assert template.history.latest().history_change_reason == "Shorter wording"
