@@ -10,24 +10,45 @@ Real concurrency needs real row locks: PostgreSQL only (SQLite serialises every 
 import random
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection, connections
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
 
 from shipex_privacy.audit.services import record_save
+from shipex_privacy.catalogue.models import PersonalDataField, RetentionRule
 from shipex_privacy.retention.models import RetentionRun
 from shipex_privacy.retention.services import retention_apply
 from shipex_privacy.subjects.models import Address, DataSubject
 from tests.accounts.factories import StaffFactory
+from tests.audit.page_forms import change_form_values
+from tests.catalogue.factories import RetentionRuleFactory
 from tests.retention.factories import ClosedSubjectFactory
-from tests.subjects.factories import AddressFactory
+from tests.subjects.factories import AddressFactory, DataSubjectFactory
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql",
                                 reason="needs PostgreSQL's row locks; SQLite serialises every writer")
 
 AGENTS = 6
+
+
+def run_retention_beside(agent, started: threading.Barrier, finished: threading.Event) -> None:
+    """One thread per agent, released together with ``apply_retention --batch-size 2``; stopped when it ends."""
+    threads = [threading.Thread(target=agent, args=(n,)) for n in range(AGENTS)]
+    for thread in threads:
+        thread.start()
+    started.wait()
+    try:
+        call_command("apply_retention", "--batch-size", "2")
+    finally:
+        finished.set()
+        for thread in threads:
+            thread.join(timeout=60)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -58,16 +79,7 @@ def test_agents_resaving_expired_subjects_during_the_run_never_bring_their_data_
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=agent, args=(n,)) for n in range(AGENTS)]
-    for thread in threads:
-        thread.start()
-    started.wait()
-    try:
-        call_command("apply_retention", "--batch-size", "2")
-    finally:
-        finished.set()
-        for thread in threads:
-            thread.join(timeout=60)
+    run_retention_beside(agent, started, finished)
 
     assert unexpected == []
     run = RetentionRun.objects.get(dry_run=False)
@@ -88,17 +100,6 @@ def test_agents_resaving_expired_subjects_during_the_run_never_bring_their_data_
 def test_agents_saving_old_pages_of_open_subjects_during_the_run_never_undo_it(catalogue):
     """Open accounts whose name a rule anonymises one year after collection: nothing makes them read
     only, so what stops an agent's old page from writing the name back is the page's version."""
-    from datetime import timedelta
-
-    from django.test import Client
-    from django.urls import reverse
-    from django.utils import timezone
-
-    from shipex_privacy.catalogue.models import PersonalDataField, RetentionRule
-    from tests.audit.page_forms import change_form_values
-    from tests.catalogue.factories import RetentionRuleFactory
-    from tests.subjects.factories import DataSubjectFactory
-
     rule = RetentionRuleFactory(code="name-1y", period=1, clock_starts=RetentionRule.ClockStart.COLLECTED,
                                 end_action=RetentionRule.EndAction.ANONYMISE)
     entry = PersonalDataField.objects.get(binding="subjects.DataSubject.full_name")
@@ -130,16 +131,7 @@ def test_agents_saving_old_pages_of_open_subjects_during_the_run_never_undo_it(c
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=agent, args=(n,)) for n in range(AGENTS)]
-    for thread in threads:
-        thread.start()
-    started.wait()
-    try:
-        call_command("apply_retention", "--batch-size", "2")
-    finally:
-        finished.set()
-        for thread in threads:
-            thread.join(timeout=60)
+    run_retention_beside(agent, started, finished)
 
     assert unexpected == []
     run = RetentionRun.objects.get(dry_run=False)
