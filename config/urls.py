@@ -13,5 +13,6 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/", include("shipex_privacy.api.urls")),
     path("public/", include("shipex_privacy.consents.urls")),
 ]

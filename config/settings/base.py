@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "shipex_privacy.protection",
     "shipex_privacy.rights_requests",
     "shipex_privacy.retention",
+    "shipex_privacy.integrations",
+    "shipex_privacy.api",
     # django.contrib.admin, with our AdminSite: it asks for a TOTP code when two-factor is on.
     "shipex_privacy.core.admin_site.ShipExAdminConfig",
     "django.contrib.auth",
@@ -79,6 +81,10 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # The HTTP API (shipex_privacy/api/) and its OpenAPI schema; the docs' assets come from the sidecar.
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -237,4 +243,29 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
         "frame-ancestors": [NONE],
     },
+}
+
+
+# The HTTP API (README "Intake API"). Every view is a ClientView: token, scope, rate limit.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["shipex_privacy.api.authentication.ClientTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["shipex_privacy.api.permissions.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["shipex_privacy.api.throttles.ClientRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "shipex_privacy.api.problems.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ShipEx privacy back office API",
+    "DESCRIPTION": "How ShipEx's systems feed the privacy back office: subjects, events, requests, consents.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
 }

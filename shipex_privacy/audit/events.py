@@ -55,6 +55,13 @@ class AuditEvent(models.TextChoices):
     LEGAL_HOLD_PLACED = "retention.hold_placed", _("Legal hold placed")
     LEGAL_HOLD_RELEASED = "retention.hold_released", _("Legal hold released")
 
+    SUBJECT_RECEIVED = "api.subject", _("Subject created or updated by a ShipEx system")
+    SUBJECT_LOGGED_OUT = "api.logged_out", _("Subject logged out in a ShipEx app")
+    COOKIE_CHOICE = "api.cookie_choice", _("Cookie choice received from a ShipEx system")
+    API_CLIENT_CHANGED = "api.client", _("API client created or changed")
+    API_TOKEN_ISSUED = "api.token_issued", _("API token issued")
+    API_TOKEN_ENDED = "api.token_ended", _("API token revoked or ended by rotation")
+
 
 @dataclass(frozen=True)
 class SystemActor:
@@ -76,5 +83,28 @@ class SystemActor:
         return self.get_username()
 
 
+@dataclass(frozen=True)
+class ApiActor:
+    """A ShipEx system calling the API through its client (integrations.ApiClient).
+
+    History and the access log name it ``api:<client name>``; like a ``SystemActor`` it has no
+    staff id and passes no permission check meant for people (its scopes are checked instead).
+    """
+
+    name: str
+    pk = None
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_username(self) -> str:
+        return f"api:{self.name}"
+
+    def has_perm(self, perm: str) -> bool:
+        return False
+
+    def __str__(self) -> str:
+        return self.get_username()
+
+
 # Who an audited write names: a staff member or a system (None only in tests and data migrations).
-Actor = Union["User", SystemActor]  # a forward reference: accounts loads after audit
+Actor = Union["User", SystemActor, ApiActor]  # a forward reference: accounts loads after audit

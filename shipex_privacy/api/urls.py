@@ -1,0 +1,17 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from . import events, requests, subjects
+
+app_name = "api"
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # The split view serves Swagger UI's start-up script as a file of its own: our CSP allows no inline script.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path("v1/subjects/<str:account_id>", subjects.SubjectView.as_view(), name="subject"),
+    path("v1/subjects/<str:account_id>/consents", subjects.SubjectConsentsView.as_view(), name="subject-consents"),
+    path("v1/events", events.EventsView.as_view(), name="events"),
+    path("v1/requests", requests.RequestListView.as_view(), name="requests"),
+    path("v1/requests/<int:pk>", requests.RequestDetailView.as_view(), name="request"),
+]
