@@ -46,6 +46,16 @@ def _forget_audit_table_ids():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """The API's rate limits count calls in the cache, keyed by client id; SQLite reuses the ids of
+    rolled-back rows, so without this a test's client could start with another test's calls."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _same_random_data_each_run():
     reseed_random(20261125)
 

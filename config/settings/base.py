@@ -246,6 +246,10 @@ CONTENT_SECURITY_POLICY = {
 }
 
 
+# The API's per-client rate limits are counted in the cache: one shared by every worker in
+# production (CACHE_URL=redis://…); this process's memory by default (demo, tests).
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 # The HTTP API (README "Intake API"). Every view is a ClientView: token, scope, rate limit.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["shipex_privacy.api.authentication.ClientTokenAuthentication"],
