@@ -228,17 +228,42 @@ def _evidence(request: SubjectRequest) -> Evidence:
     return Evidence(channel=CONSENT_CHANNEL.get(request.channel, "office"), reference=f"DSR #{request.pk}")
 
 
-def withdraw_consents_in_force(*, request: SubjectRequest, subject: DataSubject, actor, reason: str,
-                               now: datetime) -> int:
-    """Withdraw, from ``now``, every consent of the subject in force, as asked by ``request``; how many.
+def withdraw_consents_in_force(*, subject: DataSubject, actor, reason: str, now: datetime,
+                               request: SubjectRequest | None = None, evidence: Evidence | None = None) -> int:
+    """Withdraw, from ``now``, every consent of the subject in force; how many.
 
-    Used inside a request's own transaction (stop processing, erasure), each ledger event naming it.
+    The ledger events name ``request`` when a request asked for it (stop processing, erasure), or
+    carry ``evidence`` when the subject did it elsewhere (a log-out in the app). Used inside the
+    caller's transaction.
     """
+    if evidence is None:
+        if request is None:
+            raise ValueError("withdraw_consents_in_force needs a request or evidence")
+        evidence = _evidence(request)
     withdrawn = 0
     for consent in Consent.objects.filter(subject=subject).in_force(now):
-        consent_withdraw(consent=consent, occurred_at=now, evidence=_evidence(request), actor=actor, note=reason)
+        consent_withdraw(consent=consent, occurred_at=now, evidence=evidence, actor=actor, note=reason)
         withdrawn += 1
     return withdrawn
+
+
+@transaction.atomic
+def subject_stop_processing(*, subject: DataSubject, actor, reason: str, event: AuditEvent, now: datetime,
+                            request: SubjectRequest | None = None, evidence: Evidence | None = None) -> int:
+    """Stop processing for the subject (1.5.2): logged out if active, every consent in force withdrawn
+    from ``now``; how many were withdrawn. The subject row is locked first, as a grant locks it.
+
+    The consent events' evidence names ``request`` or is ``evidence`` (default: the ShipEx app, where a
+    subject logs out by themselves).
+    """
+    subject = DataSubject.objects.select_for_update().get(pk=subject.pk)
+    if evidence is None and request is None:
+        evidence = Evidence(channel=CONSENT_CHANNEL["app"])
+    if subject.status == DataSubject.Status.ACTIVE:
+        subject.status, subject.status_changed_at = DataSubject.Status.LOGGED_OUT, now
+        record_save(instance=subject, actor=actor, event=event, reason=reason)
+    return withdraw_consents_in_force(subject=subject, actor=actor, reason=reason, now=now,
+                                      request=request, evidence=evidence)
 
 
 @transaction.atomic
@@ -247,12 +272,8 @@ def request_stop_processing(*, request: SubjectRequest, actor) -> SubjectRequest
     force is withdrawn from now on, each step naming the request in its history."""
     request = lock_workable(request, SubjectRequest.Kind.STOP)
     reason = _("Request #%(id)s: processing stopped (1.5.2)") % {"id": request.pk}
-    now = timezone.now()
-    subject = DataSubject.objects.select_for_update().get(pk=request.subject_id)
-    if subject.status == DataSubject.Status.ACTIVE:
-        subject.status, subject.status_changed_at = DataSubject.Status.LOGGED_OUT, now
-        record_save(instance=subject, actor=actor, event=AuditEvent.REQUEST_STOP, reason=reason)
-    withdrawn = withdraw_consents_in_force(request=request, subject=subject, actor=actor, reason=reason, now=now)
+    withdrawn = subject_stop_processing(subject=request.subject, actor=actor, reason=reason,
+                                        event=AuditEvent.REQUEST_STOP, now=timezone.now(), request=request)
     return record_save(instance=request, actor=actor, event=AuditEvent.REQUEST_STOP, reason=_(
         "Processing stopped: subject logged out, %(count)s consents withdrawn") % {"count": withdrawn})
 
