@@ -4,6 +4,7 @@ Every function validates first and writes nothing when it refuses; each write na
 staff member and why, in one transaction with the change.
 """
 
+import bisect
 import csv
 import io
 from dataclasses import dataclass, field
@@ -44,11 +45,12 @@ def policy_publish(*, version: PolicyVersion, actor) -> PolicyVersion:
 
 def _published(version: PolicyVersion, at: datetime) -> None:
     if not version.is_published:
-        raise ValidationError(_("Policy version %(version)s is not published.") % {"version": version.version})
+        raise ValidationError(_("Policy version %(version)s is not published.") % {"version": version.version},
+                              code="policy_not_in_force")
     if version.effective_date > timezone.localdate(at):
         raise ValidationError(
             _("Policy version %(version)s was not yet in force on %(date)s.")
-            % {"version": version.version, "date": f"{timezone.localtime(at):%d.%m.%Y}"}
+            % {"version": version.version, "date": f"{timezone.localtime(at):%d.%m.%Y}"}, code="policy_not_in_force"
         )
 
 
@@ -63,7 +65,7 @@ def policy_accept(
     _lock_subject(subject.pk)
     if PolicyAcceptance.objects.filter(subject=subject, version=version).exists():
         raise ValidationError(_("The subject has already accepted policy version %(version)s.") % {
-            "version": version.version})
+            "version": version.version}, code="already_accepted")
     acceptance = PolicyAcceptance(
         subject=subject, version=version, accepted_at=accepted_at, channel=channel,
         ip_address=ip_address, user_agent=user_agent,
@@ -95,18 +97,6 @@ class ConsentDocument:
     operator_tin: str = ""
 
 
-def _event(consent: Consent, kind: str, occurred_at: datetime, evidence: Evidence, actor, **values) -> ConsentEvent:
-    event = ConsentEvent(
-        consent=consent, kind=kind, occurred_at=occurred_at, channel=evidence.channel,
-        ip_address=evidence.ip_address, user_agent=evidence.user_agent, evidence_reference=evidence.reference,
-        recorded_by_id=getattr(actor, "pk", None), recorded_by_username=actor.get_username() if actor else "",
-        **values,
-    )
-    event.full_clean()
-    event.save()
-    return event
-
-
 # No ShipEx record is older than this, and no term runs past LATEST_MOMENT: outside them a date is a
 # typing error, and near year 1 or 9999 it cannot even be converted between Tashkent time and UTC.
 EARLIEST_MOMENT = datetime(2000, 1, 1, tzinfo=UTC)
@@ -116,7 +106,7 @@ LATEST_MOMENT = datetime(2100, 1, 1, tzinfo=UTC)
 def _refuse_out_of_range(moment: datetime | None) -> None:
     if moment is not None and not EARLIEST_MOMENT <= moment < LATEST_MOMENT:
         raise ValidationError(_("%(moment)s is not a plausible date; dates from 2000 to 2099 are accepted.") % {
-            "moment": moment.date().isoformat()})
+            "moment": moment.date().isoformat()}, code="implausible_date")
 
 
 def _lock_subject(subject_id: int) -> DataSubject:
@@ -130,12 +120,142 @@ def _lock_subject(subject_id: int) -> DataSubject:
     return DataSubject.objects.select_for_update().get(pk=subject_id)
 
 
-def _refuse_out_of_order(consent: Consent, occurred_at: datetime) -> None:
+# --- The consent ledger's rules ---------------------------------------------------------------------
+#
+# Events reach the ledger late (an app offline for a day, a paper form scanned a week later), so an
+# event lands at its own moment in the ledger, never at its end:
+#
+# * The state at a moment t is the ledger's latest event at or before t (an event recorded later wins
+#   a tie), as ConsentQuerySet.in_force_at reads it; in force = that event is a grant whose term has
+#   not ended at t.
+# * A grant at t is refused (code "no_change") when the consent is already in force at t; a withdrawal
+#   at t when it is not in force at t. Only the moment itself is asked: a later event that the new one
+#   makes redundant stays where it is, as it happened.
+# * The Consent row is the summary of the ledger: its state from the latest event, withdrawn_at from
+#   it when that is a withdrawal, granted_at, expires_at and channel from the latest grant. An older
+#   event that lands behind a newer one changes nothing there, so it writes no Consent history row;
+#   the ledger row (append-only, digested, naming who recorded it) is its record.
+#
+# verify_audit's consent check (integrity.py) holds the row to exactly this summary.
+
+NO_CHANGE = "no_change"
+
+
+def _ledger_order(event: ConsentEvent):
+    return event.occurred_at
+
+
+def ledger_of(consent: Consent) -> list[ConsentEvent]:
+    """A consent's ledger events in ledger order (moment, then the order they were recorded)."""
+    if consent.pk is None:
+        return []
+    return list(consent.events.order_by("occurred_at", "id"))
+
+
+def ledger_place(events: list[ConsentEvent], at: datetime) -> int:
+    """Where an event at ``at`` lands in ``events`` (in ledger order): after every event at or before it."""
+    return bisect.bisect_right(events, at, key=_ledger_order)
+
+
+def ledger_in_force(events: list[ConsentEvent], at: datetime) -> bool:
+    """Whether the ledger ``events`` (in ledger order) put the consent in force at ``at``."""
+    place = ledger_place(events, at)
+    if place == 0:
+        return False
+    latest = events[place - 1]
+    return latest.kind == ConsentEvent.Kind.GRANT and (latest.expires_at is None or latest.expires_at > at)
+
+
+def ledger_refusal(events: list[ConsentEvent], kind: str, at: datetime, purpose: Purpose) -> ValidationError | None:
+    """Why an event of ``kind`` at ``at`` cannot join the ledger ``events``, or None: see the rules above."""
+    in_force = ledger_in_force(events, at)
+    when = f"{timezone.localtime(at):%d.%m.%Y %H:%M}"
+    if kind == ConsentEvent.Kind.GRANT and in_force:
+        return ValidationError(
+            _("Consent to %(clause)s is already in force on %(date)s; withdraw it before granting it again.")
+            % {"clause": purpose.clause, "date": when}, code=NO_CHANGE)
+    if kind == ConsentEvent.Kind.WITHDRAW and not in_force:
+        return ValidationError(
+            _("Consent to %(clause)s is not in force on %(date)s; there is nothing to withdraw.")
+            % {"clause": purpose.clause, "date": when}, code=NO_CHANGE)
+    return None
+
+
+def ledger_summarise(consent: Consent, events: list[ConsentEvent]) -> bool:
+    """Set ``consent``'s state columns to the summary of its ledger ``events``; whether any changed."""
+    latest = events[-1]
+    last_grant = next(event for event in reversed(events) if event.kind == ConsentEvent.Kind.GRANT)
+    summary = {
+        "state": Consent.State.GRANTED if latest.kind == ConsentEvent.Kind.GRANT else Consent.State.WITHDRAWN,
+        "withdrawn_at": latest.occurred_at if latest.kind == ConsentEvent.Kind.WITHDRAW else None,
+        "granted_at": last_grant.occurred_at, "expires_at": last_grant.expires_at, "channel": last_grant.channel,
+    }
+    changed = False
+    for column, value in summary.items():
+        if getattr(consent, column) != value:
+            setattr(consent, column, value)
+            changed = True
+    return changed
+
+
+def refuse_unplausible_moment(occurred_at: datetime, what: str = "consent") -> None:
     _refuse_out_of_range(occurred_at)
     if occurred_at > timezone.now():
-        raise ValidationError(_("A consent event cannot be recorded for a moment in the future."))
-    if consent.pk and consent.events.filter(occurred_at__gt=occurred_at).exists():
-        raise ValidationError(_("A later event is already recorded for this consent; events are recorded in order."))
+        message = (_("A cookie choice cannot be recorded for a moment in the future.") if what == "cookie"
+                   else _("A consent event cannot be recorded for a moment in the future."))
+        raise ValidationError(message, code="in_future")
+
+
+def consent_event(consent: Consent, kind: str, occurred_at: datetime, evidence: Evidence, actor,
+                  **values) -> ConsentEvent:
+    """A ledger event, not yet saved."""
+    return ConsentEvent(
+        consent=consent, kind=kind, occurred_at=occurred_at, channel=evidence.channel,
+        ip_address=evidence.ip_address, user_agent=evidence.user_agent, evidence_reference=evidence.reference,
+        recorded_by_id=getattr(actor, "pk", None), recorded_by_username=actor.get_username() if actor else "",
+        **values,
+    )
+
+
+def grant_values(*, subject: DataSubject, policy_version: PolicyVersion, expires_at: datetime | None,
+                 document: ConsentDocument) -> dict:
+    """The ledger columns of a grant beyond the moment and evidence: what the document covered."""
+    return {
+        "policy_version": policy_version, "expires_at": expires_at, "subject_name": subject.full_name,
+        "covered_data": document.covered_data, "operator_name": document.operator_name,
+        "operator_tin": document.operator_tin,
+        "allows_third_party_transfer": document.allows_third_party_transfer,
+        "allows_cross_border_transfer": document.allows_cross_border_transfer,
+        "allows_publication": document.allows_publication,
+    }
+
+
+def refuse_grant(*, subject: DataSubject, purpose: Purpose, recipient_kind: str, occurred_at: datetime,
+                 policy_version: PolicyVersion, expires_at: datetime | None, known_codes=None,
+                 document: ConsentDocument) -> None:
+    """The checks of a grant that do not need the ledger; raises ValidationError with a code.
+
+    ``known_codes`` are the catalogue's codes when the caller has read them already (a batch).
+    """
+    refuse_unplausible_moment(occurred_at)
+    _refuse_out_of_range(expires_at)
+    if not purpose.requires_consent and not recipient_kind:
+        raise ValidationError(
+            _("Purpose %(clause)s does not rest on consent; there is nothing to grant.") % {"clause": purpose.clause},
+            code="not_consent_based")
+    if subject.is_erased:
+        raise ValidationError(_("The subject's account is closed or anonymised."), code="erased")
+    _published(policy_version, occurred_at)
+    if expires_at is not None and expires_at <= occurred_at:
+        raise ValidationError(_("The consent's term must end after it is granted."), code="term_before_grant")
+    if document.covered_data:
+        if known_codes is None:
+            known_codes = set(PersonalDataField.objects.filter(code__in=document.covered_data)
+                              .values_list("code", flat=True))
+        unknown = sorted(set(document.covered_data) - set(known_codes))
+        if unknown:
+            raise ValidationError(_("Unknown catalogue codes: %(codes)s.") % {"codes": ", ".join(unknown)},
+                                  code="unknown_catalogue_code")
 
 
 @transaction.atomic
@@ -144,61 +264,60 @@ def consent_grant(
     policy_version: PolicyVersion, actor, recipient_kind: str = "", expires_at: datetime | None = None,
     document: ConsentDocument | None = None,
 ) -> ConsentEvent:
-    """Record that the subject consented: in force from ``occurred_at`` until withdrawn or ``expires_at``."""
+    """Record that the subject consented: in force from ``occurred_at`` until withdrawn or ``expires_at``.
+
+    A grant older than the consent's latest event lands in its place in the ledger (rules above).
+    """
     document = document or ConsentDocument()
     _refuse_out_of_range(occurred_at)
     _refuse_out_of_range(expires_at)
     subject = _lock_subject(subject.pk)
-    if not purpose.requires_consent and not recipient_kind:
-        raise ValidationError(
-            _("Purpose %(clause)s does not rest on consent; there is nothing to grant.") % {"clause": purpose.clause}
-        )
-    if subject.is_erased:
-        raise ValidationError(_("The subject's account is closed or anonymised."))
-    _published(policy_version, occurred_at)
-    unknown = sorted(set(document.covered_data) - set(PersonalDataField.objects.values_list("code", flat=True)))
-    if unknown:
-        raise ValidationError(_("Unknown catalogue codes: %(codes)s.") % {"codes": ", ".join(unknown)})
+    refuse_grant(subject=subject, purpose=purpose, recipient_kind=recipient_kind, occurred_at=occurred_at,
+                 policy_version=policy_version, expires_at=expires_at, document=document)
     consent = Consent.objects.select_for_update().filter(
         subject=subject, purpose=purpose, recipient_kind=recipient_kind
     ).first() or Consent(subject=subject, purpose=purpose, recipient_kind=recipient_kind)
-    _refuse_out_of_order(consent, occurred_at)
-    if consent.pk and consent.is_in_force(occurred_at):
-        raise ValidationError(_("This consent is already in force; withdraw it before granting it again."))
-
-    consent.state, consent.channel = Consent.State.GRANTED, evidence.channel
-    consent.granted_at, consent.expires_at, consent.withdrawn_at = occurred_at, expires_at, None
-    record_save(instance=consent, actor=actor,
-                event=AuditEvent.CONSENT_GRANTED, reason=_("Consent granted via %(channel)s") % {
-        "channel": evidence.channel})
-    return _event(
-        consent, ConsentEvent.Kind.GRANT, occurred_at, evidence, actor,
-        policy_version=policy_version, expires_at=expires_at, subject_name=subject.full_name,
-        covered_data=document.covered_data, operator_name=document.operator_name, operator_tin=document.operator_tin,
-        allows_third_party_transfer=document.allows_third_party_transfer,
-        allows_cross_border_transfer=document.allows_cross_border_transfer,
-        allows_publication=document.allows_publication,
-    )
+    events = ledger_of(consent)
+    if refusal := ledger_refusal(events, ConsentEvent.Kind.GRANT, occurred_at, purpose):
+        raise refusal
+    event = consent_event(consent, ConsentEvent.Kind.GRANT, occurred_at, evidence, actor, **grant_values(
+        subject=subject, policy_version=policy_version, expires_at=expires_at, document=document))
+    events.insert(ledger_place(events, occurred_at), event)
+    if ledger_summarise(consent, events) or consent.pk is None:
+        record_save(instance=consent, actor=actor,
+                    event=AuditEvent.CONSENT_GRANTED, reason=_("Consent granted via %(channel)s") % {
+            "channel": evidence.channel})
+    return _save_event(event)
 
 
 @transaction.atomic
 def consent_withdraw(
     *, consent: Consent, occurred_at: datetime, evidence: Evidence, actor, note: str = ""
 ) -> ConsentEvent:
-    """Record that the subject withdrew a consent in force; processing on it stops from ``occurred_at``."""
+    """Record that the subject withdrew a consent in force; processing on it stops from ``occurred_at``.
+
+    A withdrawal older than the consent's latest event lands in its place in the ledger (rules above).
+    """
     _lock_subject(consent.subject_id)
-    consent = Consent.objects.select_for_update().get(pk=consent.pk)
-    _refuse_out_of_order(consent, occurred_at)
-    if not consent.is_in_force(occurred_at):
-        raise ValidationError(
-            _("Consent to %(clause)s is not in force on %(date)s; there is nothing to withdraw.")
-            % {"clause": consent.purpose.clause, "date": f"{timezone.localtime(occurred_at):%d.%m.%Y %H:%M}"}
-        )
-    consent.state, consent.withdrawn_at = Consent.State.WITHDRAWN, occurred_at
-    record_save(instance=consent, actor=actor,
-                event=AuditEvent.CONSENT_WITHDRAWN, reason=note or _("Consent withdrawn via %(channel)s") % {
-        "channel": evidence.channel})
-    return _event(consent, ConsentEvent.Kind.WITHDRAW, occurred_at, evidence, actor, note=note)
+    consent = Consent.objects.select_for_update().select_related("purpose").get(pk=consent.pk)
+    refuse_unplausible_moment(occurred_at)
+    events = ledger_of(consent)
+    if refusal := ledger_refusal(events, ConsentEvent.Kind.WITHDRAW, occurred_at, consent.purpose):
+        raise refusal
+    event = consent_event(consent, ConsentEvent.Kind.WITHDRAW, occurred_at, evidence, actor, note=note)
+    events.insert(ledger_place(events, occurred_at), event)
+    if ledger_summarise(consent, events):
+        record_save(instance=consent, actor=actor,
+                    event=AuditEvent.CONSENT_WITHDRAWN, reason=note or _("Consent withdrawn via %(channel)s") % {
+            "channel": evidence.channel})
+    return _save_event(event)
+
+
+def _save_event(event: ConsentEvent) -> ConsentEvent:
+    event.consent = event.consent  # the consent may have got its id after the event was built
+    event.full_clean()
+    event.save()
+    return event
 
 
 def cookie_consent_state(*, category: str, subject: DataSubject | None = None, visitor_id: str = "",
@@ -221,10 +340,8 @@ def cookie_consent_record(
     if subject is not None:
         subject = _lock_subject(subject.pk)
         if subject.is_erased:
-            raise ValidationError(_("The subject's account is closed or anonymised."))
-    _refuse_out_of_range(occurred_at)
-    if occurred_at > timezone.now():
-        raise ValidationError(_("A cookie choice cannot be recorded for a moment in the future."))
+            raise ValidationError(_("The subject's account is closed or anonymised."), code="erased")
+    refuse_unplausible_moment(occurred_at, "cookie")
     event = CookieConsentEvent(
         subject=subject, visitor_id=visitor_id, category=category, kind=kind, occurred_at=occurred_at,
         channel=evidence.channel, ip_address=evidence.ip_address, user_agent=evidence.user_agent,
