@@ -75,7 +75,7 @@ def calls_without_event(path: Path) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-            if name in {"record_save", "record_delete", "apply_plan"} and \
+            if name in {"record_save", "record_delete", "apply_plan", "record_save_many"} and \
                     "event" not in {keyword.arg for keyword in node.keywords}:
                 missing.append(f"{path.relative_to(SOURCE)}:{node.lineno}")
     return missing
