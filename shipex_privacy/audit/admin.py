@@ -4,7 +4,6 @@ access log."""
 
 import functools
 import io
-from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from django import forms
@@ -13,8 +12,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db import models
-from django.db.models import Max
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -34,45 +31,13 @@ from . import trail
 from .access import access_record
 from .models import AccessEvent, TrailEntry
 from .services import record_delete, record_save
+from .versions import VersionPart, format_version, parse_version
 
 # A page's version: for its record and each inline model, the newest history row it was built
 # from ("subjects.datasubject:41;subjects.address:97"). History ids only grow, so a newer row in any
 # of them means somebody saved in between; no version column is needed.
 VERSION_FIELD = "page_version"
 CHANGES_LISTED = 5
-
-
-@dataclass(frozen=True)
-class VersionPart:
-    """The history of one model on a page: the record itself, or the rows of one inline."""
-
-    model: type[models.Model]
-    filters: dict
-
-    @property
-    def key(self) -> str:
-        return self.model._meta.label_lower
-
-    def rows(self):
-        return self.model.history.filter(**self.filters)
-
-    def latest(self) -> int:
-        return self.rows().aggregate(latest=Max("history_id"))["latest"] or 0
-
-
-def parse_version(text: str) -> dict[str, int] | None:
-    """``{"subjects.datasubject": 41, …}``; None when the text is not a version this admin wrote."""
-    version = {}
-    for part in (text or "").split(";"):
-        key, _sep, number = part.partition(":")
-        if not key or not number.isascii() or not number.isdigit() or len(number) > 18:
-            return None
-        version[key] = int(number)
-    return version
-
-
-def format_version(parts: list[VersionPart]) -> str:
-    return ";".join(f"{part.key}:{part.latest()}" for part in parts)
 
 
 def accepts_edits(obj) -> bool:
