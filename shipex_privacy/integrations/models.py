@@ -149,3 +149,32 @@ class ReceivedEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client} · {self.event_id}"
+
+
+class ReceivedRequest(models.Model):
+    """A data-subject request a client sent (POST /api/v1/requests): the clients of that system alone
+    may read it back, and the client's reference makes a retried call return the request it made
+    instead of a second one.
+
+    Written in the same transaction as the request. The reference is optional; given, it is unique
+    per client (the database holds that, so two retries at once cannot both create a request).
+    """
+
+    client = models.ForeignKey(ApiClient, verbose_name=_("API client"), on_delete=models.PROTECT,
+                               related_name="received_requests")
+    request = models.OneToOneField("rights_requests.SubjectRequest", verbose_name=_("request"),
+                                   on_delete=models.PROTECT, related_name="api_receipt")
+    reference = models.CharField(_("client's reference"), max_length=100, blank=True,
+                                 help_text=_("The Idempotency-Key header or client_reference the client sent."))
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("request received through the API")
+        verbose_name_plural = _("requests received through the API")
+        constraints = [
+            models.UniqueConstraint(fields=["client", "reference"], condition=~Q(reference=""),
+                                    name="received_request_reference_once_per_client"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} · DSR #{self.request_id}"

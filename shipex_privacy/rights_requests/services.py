@@ -53,14 +53,18 @@ def _open_original(request: SubjectRequest) -> SubjectRequest | None:
 def request_receive(
     *, kind: str, channel: str, actor, received_at: datetime | None = None, requester_name: str = "",
     requester_contact: str = "", details: str = "", subject: DataSubject | None = None,
+    response_language: str = "", reason: str = "",
 ) -> SubjectRequest:
-    """Record a request as it arrived; its deadline comes from the deadline table, fixed now."""
+    """Record a request as it arrived; its deadline comes from the deadline table, fixed now.
+
+    The response goes out in ``response_language`` if the requester chose one, else the subject's.
+    """
     received_at = received_at or timezone.now()
     if received_at > timezone.now():
         raise ValidationError(_("A request cannot be received in the future."))
     rule, refusal = _rule(kind), DeadlineRule.objects.filter(kind=DeadlineRule.REFUSAL).first()
     request = SubjectRequest(
-        response_language=subject.preferred_language if subject else "",
+        response_language=response_language or (subject.preferred_language if subject else ""),
         kind=kind, channel=channel, received_at=received_at, requester_name=requester_name,
         requester_contact=requester_contact, details=details, subject=subject,
         due_at=rule.due_at(received_at), day_count=rule.day_count,
@@ -68,8 +72,29 @@ def request_receive(
     )
     request.duplicate_of = _open_original(request)
     return record_save(instance=request, actor=actor,
-                       event=AuditEvent.REQUEST_RECEIVED, reason=_("Received via %(channel)s") % {
+                       event=AuditEvent.REQUEST_RECEIVED, reason=reason or _("Received via %(channel)s") % {
         "channel": request.get_channel_display()})
+
+
+@transaction.atomic
+def request_receive_in_app(*, kind: str, subject: DataSubject, actor, language: str = "", details: str = "",
+                           reason: str = "") -> SubjectRequest:
+    """A request the subject made in a ShipEx app while signed in (channel ``app``): the app's session
+    vouches for the identity, so the request is verified at once (``APP_LOGIN``), by ``actor`` — the
+    app's API client, whose name the verification's history carries.
+
+    The subject row is locked first, so two requests of one kind sent at once are received one after
+    the other and the second is flagged as the first's duplicate. An erased or anonymised subject
+    asks nothing through an app: refused with the code ``erased``.
+    """
+    subject = DataSubject.objects.select_for_update().get(pk=subject.pk)
+    if subject.is_erased:
+        raise ValidationError(_("The data of this subject was erased or anonymised; a request cannot come "
+                                "from its account. Nothing was saved."), code="erased")
+    request = request_receive(kind=kind, channel=SubjectRequest.Channel.APP, actor=actor, subject=subject,
+                              requester_contact=subject.account_id, details=details, response_language=language,
+                              reason=reason)
+    return request_verify_identity(request=request, method=SubjectRequest.IdentityMethod.APP_LOGIN, actor=actor)
 
 
 def subjects_matching(term: str):
