@@ -35,6 +35,8 @@ class AccessEvent(models.Model):
         REVEAL_REFUSED = "identifier.reveal_refused", _("Tried to reveal a masked identifier; refused")
         EXPORT = "export", _("Exported data")
         ACCESS_PACKAGE = "access_package.download", _("Downloaded an access package")
+        # A ShipEx app asking what it may do with a subject's data (1.3.2.5, 1.6): many per subject.
+        CONSENTS_READ = "subject.consents", _("Read a data subject's consents in force (API)")
 
     at = models.DateTimeField(_("when"), default=timezone.now)
     user_id = models.IntegerField(_("staff member id"), null=True, blank=True)
