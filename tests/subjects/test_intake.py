@@ -343,3 +343,46 @@ def test_subject_put_query_count_does_not_grow_with_addresses():
         counts.append(len(queries))
     assert counts[0] == counts[1]
     assert subject_version(subject)
+
+
+def _at_once(task, count: int) -> list:
+    """Run ``task(i)`` in ``count`` threads released together; each one's result or exception."""
+    import threading
+
+    from django.db import connections
+    from django.utils import translation
+
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def run(i):
+        try:
+            barrier.wait()
+            with translation.override("en"):
+                results[i] = task(i)
+        except Exception as exc:
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_retries_of_the_same_new_subject_at_once_create_it_once(catalogue):
+    """A system retrying a sign-up: the first PUT creates, the others find it and change nothing."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one write transaction at a time: this race cannot happen there")
+    for round_ in range(4):
+        account_id = f"SX20000{round_:02d}"
+        results = _at_once(lambda i, account_id=account_id: put(account_id, payload(account_id=account_id)), 3)
+        assert not [result for result in results if isinstance(result, Exception)], results
+        assert sorted(created for _subject, created in results) == [False, False, True]
+        subject = DataSubject.objects.get(account_id=account_id)
+        assert DataSubject.history.filter(id=subject.pk).count() == 1
+        assert Address.history.filter(subject_id=subject.pk).count() == 1
