@@ -66,6 +66,9 @@ RETENTION_HISTORY = (
     "retention.historicallegalhold", "retention.historicalretentionrun", "retention.historicalretentionruncount",
 )
 
+# The ShipEx systems' API clients and their tokens; tokens are issued and ended only by the clients' steps.
+INTEGRATION_HISTORY = ("integrations.historicalapiclient", "integrations.historicalapitoken")
+
 
 def _grant(models: tuple[str, ...], actions: tuple[str, ...]) -> set[str]:
     return {f"{model.split('.')[0]}.{action}_{model.split('.')[1]}" for model in models for action in actions}
@@ -100,7 +103,10 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _grant(("rights_requests.responsetemplate", "retention.legalhold"), ("view", "add", "change"))
     | _grant(RETENTION_MODELS + RETENTION_HISTORY, VIEW)
     # Reads the access log; sees identifiers masked and reveals one only with a logged reason.
-    | {"audit.view_accessevent", "audit.view_trailentry", "subjects.reveal_identifiers"},
+    | {"audit.view_accessevent", "audit.view_trailentry", "subjects.reveal_identifiers"}
+    # Keeps the API clients of ShipEx's systems: creates them, sets scopes and limits, rotates and revokes.
+    | _grant(("integrations.apiclient",), ("view", "add", "change"))
+    | _grant(("integrations.apitoken", *INTEGRATION_HISTORY), VIEW),
     # Works on subjects: registers and corrects them, never deletes; no catalogue.
     # Records consents and withdrawals (grant = add, withdraw = change); reads policies and acceptances.
     SUPPORT_AGENT: _grant(("subjects.datasubject",), ("view", "add", "change"))
@@ -129,6 +135,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _grant(PROTECTION_MODELS + PROTECTION_HISTORY, VIEW)
     | _grant(("rights_requests.deadlinerule", *RIGHTS_REQUEST_MODELS, *RIGHTS_REQUEST_HISTORY), VIEW)
     | _grant(RETENTION_MODELS + RETENTION_HISTORY, VIEW)
+    | _grant(("integrations.apiclient", "integrations.apitoken", *INTEGRATION_HISTORY), VIEW)
     # A reveal is a read that leaves a row in the access log, with its reason.
     | {"subjects.reveal_identifiers"},
 }

@@ -22,6 +22,7 @@ from tests.accounts.factories import StaffFactory
 from tests.audit.page_forms import form_values
 from tests.consents.factories import PolicyVersionFactory
 from tests.disclosures.factories import DisclosureFactory, RecipientFactory
+from tests.integrations.factories import make_api_client
 from tests.protection.factories import IncidentFactory, MeasureFactory
 from tests.retention.factories import LegalHoldFactory
 from tests.rights_requests.factories import SubjectRequestFactory
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.django_db
 # Apps and models a support agent has no business in (design.md, "Roles").
 OFF_LIMITS_FOR_SUPPORT = {
     "catalogue", "protection", "disclosures.recipient", "consents.cookie", "consents.counter",
-    "audit.accessevent", "audit.trailentry",
+    "audit.accessevent", "audit.trailentry", "integrations",
 }
 DENIED = (302, 403)  # refused, or sent to the login page
 
@@ -55,6 +56,7 @@ CUSTOM_WRITES = [
 @pytest.fixture
 def records():
     AddressFactory()
+    make_api_client()
     return {"policy": PolicyVersionFactory(), "disclosure": DisclosureFactory(), "request": SubjectRequestFactory(),
             "hold": LegalHoldFactory()}
 

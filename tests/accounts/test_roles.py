@@ -81,6 +81,10 @@ MATRIX = [
     ("admin:audit_trailentry_changelist", "get", ALLOW, DENY, ALLOW),
     ("admin:audit_trailentry_export", "get", ALLOW, DENY, ALLOW),
     ("admin:audit_trailentry_add", "get", DENY, DENY, DENY),
+    ("admin:integrations_apiclient_changelist", "get", ALLOW, DENY, ALLOW),
+    ("admin:integrations_apiclient_add", "get", ALLOW, DENY, DENY),
+    ("admin:integrations_apitoken_changelist", "get", ALLOW, DENY, ALLOW),
+    ("admin:integrations_apitoken_add", "get", DENY, DENY, DENY),
     ("admin:accounts_user_changelist", "get", DENY, DENY, DENY),
     ("admin:auth_group_changelist", "get", DENY, DENY, DENY),
 ]
@@ -114,10 +118,10 @@ def test_admin_index_shows_each_role_only_its_apps(client):
 
     expected = {
         COMPLIANCE_OFFICER: {"catalogue", "subjects", "consents", "disclosures", "audit", "protection",
-                             "rights_requests", "retention"},
+                             "rights_requests", "retention", "integrations"},
         SUPPORT_AGENT: {"subjects", "consents", "disclosures", "rights_requests", "retention"},
         AUDITOR: {"catalogue", "subjects", "consents", "disclosures", "audit", "protection", "rights_requests",
-                  "retention"},
+                  "retention", "integrations"},
     }
     for role, apps in expected.items():
         client.force_login(StaffFactory(role=role))
