@@ -696,33 +696,36 @@ def verify(*, using: str = "default", batch_size: int = 2000,
 
 
 
-def write_digests(*, model, row_ids: Sequence[int], using: str | None = None) -> list[RowDigest]:
-    """Digest many rows just written (audit/bulk.py): read back in one query per chunk, one bulk INSERT.
+def digest_rows(*, model, row_ids: Sequence[int], using: str | None = None) -> list[tuple[int, int, int, bytes]]:
+    """(table id, row id, layout id, MAC) of many rows just written, read back in one query per chunk.
 
-    The same digests ``write_digest`` writes one by one: the MAC is computed from each row as the
-    database gives it back. The table and layout ids are looked up once for the whole call.
+    The MAC ``write_digest`` computes, from each row as the database gives it back; the table and
+    layout ids are looked up once for the whole call (audit/bulk.py writes the digests in bulk).
     """
     model = model._meta.concrete_model
     alias = using or router.db_for_write(model)
     columns = _columns(model)
-    names = [column for column, _attname in columns]
+    names = [column for column, _attname in columns]  # sorted by column, as _digest sorts them
     table = model._meta.db_table
     table_id = _table_id(alias, table)
-    layout_id = _layout_id(alias, table_id, ",".join(sorted(names)))
-    layout = sorted(names)
+    layout_id = _layout_id(alias, table_id, ",".join(names))
     digests = []
     for start in range(0, len(row_ids), 1000):
         chunk = [_check_integer_pk(model, row_id) for row_id in row_ids[start:start + 1000]]
         found = {
-            pk: dict(zip(names, values, strict=True))
-            for pk, *values in model._base_manager.using(alias).filter(pk__in=chunk)
+            pk: values for pk, *values in model._base_manager.using(alias).filter(pk__in=chunk)
             .values_list("pk", *(attname for _column, attname in columns))
         }
         for row_id in chunk:
-            values = found[row_id]
-            digests.append(RowDigest(
-                table_id=table_id, row_id=row_id, layout_id=layout_id,
-                mac=row_mac(table=table, row_id=row_id, columns=layout, values=[values[c] for c in layout]),
-            ))
+            mac = row_mac(table=table, row_id=row_id, columns=names, values=found[row_id])
+            digests.append((table_id, row_id, layout_id, mac))
+    return digests
+
+
+def write_digests(*, model, row_ids: Sequence[int], using: str | None = None) -> list[RowDigest]:
+    """Digest many rows just written, as ``write_digest`` does one by one, with one bulk INSERT."""
+    alias = using or router.db_for_write(model._meta.concrete_model)
+    digests = [RowDigest(table_id=table_id, row_id=row_id, layout_id=layout_id, mac=mac)
+               for table_id, row_id, layout_id, mac in digest_rows(model=model, row_ids=row_ids, using=alias)]
     RowDigest.objects.using(alias).bulk_create(digests, batch_size=1000)
     return digests

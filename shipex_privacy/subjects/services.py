@@ -197,7 +197,11 @@ def _write(planned: list[_Planned], outcomes: list, actor, reason: str, event) -
             with transaction.atomic():
                 for row, _pk in deleted:
                     record_delete(instance=row, actor=actor, event=event, reason=reason)
-                record_save_many(instances=instances, actor=actor, reason=reason, event=event, validate=False)
+                # The erased-subject guard was applied by _plan, on the subjects' state read under their row
+                # locks (as refuse_erased reads it), which this transaction still holds: it is not run per row
+                # again. validate: subject_from_payload validated every value as record_save's full_clean would.
+                record_save_many(instances=instances, actor=actor, reason=reason, event=event, validate=False,
+                                 allow_erased=True)
         except BatchRefused as refusal:
             for row, pk in deleted:
                 row.pk = pk  # delete() forgot it; the row is still there after the rollback
