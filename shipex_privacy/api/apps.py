@@ -6,3 +6,6 @@ class ApiConfig(AppConfig):
     name = "shipex_privacy.api"
     label = "api"
     verbose_name = _("HTTP API")
+
+    def ready(self) -> None:
+        from . import schema  # noqa: F401 (registers the Bearer scheme with drf-spectacular)

@@ -8,7 +8,7 @@ through; ``exception_handler`` turns each into one problem. The codes are part o
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -124,3 +124,10 @@ def exception_handler(exc, context):
 def _kept_headers(response: Response) -> dict:
     # WWW-Authenticate (401) and Retry-After (429) are set by DRF on its own response.
     return {name: response[name] for name in ("WWW-Authenticate", "Retry-After", "Allow") if response.has_header(name)}
+
+
+def unknown_path(request, *args, **kwargs):
+    """A path under /api/ that no endpoint serves (e.g. /api/v1/requests/-1)."""
+    body = {"type": "urn:shipex:problem:not_found", "title": str(TITLES[404]), "status": 404, "code": "not_found",
+            "detail": str(_("No endpoint serves this path."))}
+    return JsonResponse(body, status=404, content_type=PROBLEM_CONTENT_TYPE)
