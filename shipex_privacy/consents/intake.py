@@ -14,7 +14,7 @@ subject takes first, so a batch and a grant in the admin never collide, and two 
 deadlock.
 """
 
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -129,11 +129,12 @@ class _Ledger:
 
 
 STATE_COLUMNS = ("state", "granted_at", "expires_at", "withdrawn_at", "channel")
+_Entry = namedtuple("_Entry", "kind occurred_at expires_at channel")  # a ledger row already recorded
 
 
 class _Plan:
-    def __init__(self, items: Sequence[Item], actor):
-        self.actor = actor
+    def __init__(self, items: Sequence[Item], actor, validate: bool):
+        self.actor, self.validate = actor, validate
         self.result = IntakeResult()
         self.ledgers: dict[tuple, _Ledger] = {}
         self.by_subject: dict[int, list[_Ledger]] = defaultdict(list)
@@ -150,10 +151,11 @@ class _Plan:
             if consent_subjects else []
         events = defaultdict(list)
         if consents:
-            rows = ConsentEvent.objects.filter(consent__in=consents).only(
-                "id", "consent_id", "kind", "occurred_at", "expires_at", "channel").order_by("occurred_at", "id")
-            for row in rows:
-                events[row.consent_id].append(row)
+            # What the rules read of each ledger row, without building a model instance per row.
+            rows = ConsentEvent.objects.filter(consent__in=consents).order_by("occurred_at", "id").values_list(
+                "consent_id", "kind", "occurred_at", "expires_at", "channel")
+            for consent_id, *entry in rows:
+                events[consent_id].append(_Entry(*entry))
         for consent in consents:
             self._ledger_of(consent, events[consent.pk])
         codes = {code for item in items if isinstance(item, Grant) for code in item.document.covered_data}
@@ -164,6 +166,12 @@ class _Plan:
             subject_id__in={item.subject.pk for item in accepting},
             version_id__in={item.version.pk for item in accepting}).values_list("subject_id", "version_id")) \
             if accepting else set()
+
+    def _clean(self, row, exclude: tuple[str, ...]) -> None:
+        # The keys were read by this batch (no query per row to check them); the check constraints are
+        # the rules above, and the database holds them.
+        if self.validate:
+            row.full_clean(exclude=list(exclude), validate_unique=False, validate_constraints=False)
 
     def _ledger_of(self, consent: Consent, events: list[ConsentEvent]) -> _Ledger:
         return self._register(_Ledger(consent, events))
@@ -197,7 +205,7 @@ class _Plan:
         row = consent_event(ledger.consent, ConsentEvent.Kind.GRANT, item.occurred_at, item.evidence, self.actor,
                             **grant_values(subject=item.subject, policy_version=item.policy_version,
                                            expires_at=item.expires_at, document=item.document))
-        _clean(row, exclude=("consent", "policy_version"))
+        self._clean(row, exclude=("consent", "policy_version"))
         if ledger.consent.pk is None and not ledger.events:
             self._register(ledger)
         self._land(ledger, row, AuditEvent.CONSENT_GRANTED, item.reason, item.key)
@@ -214,7 +222,7 @@ class _Plan:
 
     def _withdraw_in(self, ledger: _Ledger, at: datetime, evidence: Evidence, reason: str, key: Hashable) -> None:
         row = consent_event(ledger.consent, ConsentEvent.Kind.WITHDRAW, at, evidence, self.actor, note=reason[:500])
-        _clean(row, exclude=("consent", "policy_version"))
+        self._clean(row, exclude=("consent", "policy_version"))
         self._land(ledger, row, AuditEvent.CONSENT_WITHDRAWN, reason, key)
 
     def _stop(self, item: Stop) -> None:
@@ -230,7 +238,7 @@ class _Plan:
         """The row joins its ledger at its moment; the Consent row follows when the summary changes."""
         ledger.events.insert(ledger_place(ledger.events, row.occurred_at), row)
         if ledger_summarise(ledger.consent, ledger.events):
-            _clean(ledger.consent, exclude=("subject", "purpose"))
+            self._clean(ledger.consent, exclude=("subject", "purpose"))
             ledger.changes.append(({column: getattr(ledger.consent, column) for column in STATE_COLUMNS},
                                    event, reason, key))
         self.ledger_rows.append((row, key))
@@ -244,7 +252,7 @@ class _Plan:
         acceptance = PolicyAcceptance(
             subject=item.subject, version=item.version, accepted_at=item.occurred_at, channel=item.evidence.channel,
             ip_address=item.evidence.ip_address, user_agent=item.evidence.user_agent)
-        _clean(acceptance, exclude=("subject", "version"))
+        self._clean(acceptance, exclude=("subject", "version"))
         self.accepted.add((item.subject.pk, item.version.pk))
         self.acceptances.append((acceptance, item.reason, item.key))
 
@@ -256,14 +264,10 @@ class _Plan:
             subject=item.subject, visitor_id=item.visitor_id, category=item.category, kind=item.kind,
             occurred_at=item.occurred_at, channel=item.evidence.channel, ip_address=item.evidence.ip_address,
             user_agent=item.evidence.user_agent)
-        _clean(row, exclude=("subject",))
+        self._clean(row, exclude=("subject",))
         self.cookie_rows.append((row, item.key))
 
 
-def _clean(row, exclude: tuple[str, ...]) -> None:
-    # The keys were read by this batch (no query per row to check them); the check constraints are
-    # the rules above, and the database holds them.
-    row.full_clean(exclude=list(exclude), validate_unique=False, validate_constraints=False)
 
 
 # --- the one place the batch writes ---------------------------------------------------------------------
@@ -307,16 +311,18 @@ def _written(keys: list[Hashable], write, **arguments) -> None:
         raise _Refused({keys[index]: refusal for index, refusal in error.errors.items()}) from error
 
 
-def intake_apply(*, items: Sequence[Item], actor) -> IntakeResult:
+def intake_apply(*, items: Sequence[Item], actor, validate: bool = True) -> IntakeResult:
     """Apply ``items`` in ``occurred_at`` order (the order given between equal moments); what was refused.
 
     The subjects must be locked by the caller (:func:`lock_subjects`), in the caller's transaction.
+    ``validate=False`` skips each new row's field validation (lengths, choices) for a caller that
+    checked every value it passes already; the rules above are applied all the same.
     """
     forced: dict[Hashable, ValidationError] = {}
     while True:
         remaining = [item for item in items if item.key not in forced]
         order = sorted(range(len(remaining)), key=lambda index: (remaining[index].occurred_at, index))
-        plan = _Plan(remaining, actor)
+        plan = _Plan(remaining, actor, validate)
         for index in order:
             plan.apply(remaining[index])
         try:

@@ -462,7 +462,8 @@ def _apply(client: ApiClient, events: list[_Event], actor, now: datetime, outcom
             continue
         items.append(event.item)
 
-    result = intake.intake_apply(items=items, actor=actor)
+    # Every value was checked by _read (lengths, choices, addresses): no model validation per row again.
+    result = intake.intake_apply(items=items, actor=actor, validate=False)
     for index, error in result.refused.items():
         outcomes[index] = _refused_by_service(by_index[index], error)
     stops = [by_index[item.key] for item in items
