@@ -272,4 +272,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # One name per choice set in the schema, where several serializers share a field name.
+    "ENUM_NAME_OVERRIDES": {
+        "RequestKindEnum": "shipex_privacy.rights_requests.models.SubjectRequest.Kind",
+        "RequestStatusEnum": "shipex_privacy.rights_requests.models.SubjectRequest.Status",
+        "LanguageEnum": "shipex_privacy.subjects.models.DataSubject.Language",
+        "RecipientKindEnum": "shipex_privacy.consents.models.RecipientKind",
+    },
 }

@@ -13,7 +13,9 @@ class ClientRateThrottle(SimpleRateThrottle):
         token = request.auth
         if token is None:
             return True  # unauthenticated calls are refused before anything is done
-        self.num_requests, self.duration = token.client.rate_limit, 60
+        # SimpleRateThrottle lets everything through while ``rate`` is None: set the client's own.
+        self.rate = f"{token.client.rate_limit}/m"
+        self.num_requests, self.duration = self.parse_rate(self.rate)
         return super().allow_request(request, view)
 
     def get_cache_key(self, request, view):

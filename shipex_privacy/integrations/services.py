@@ -85,11 +85,12 @@ def api_client_revoke(*, client: ApiClient, actor: Actor | None, reason: str) ->
     if not client.is_active:
         raise ValidationError(_("API client %(name)s is already revoked.") % {"name": client.name}, code="revoked")
     now = timezone.now()
-    client.revoked_at = now
-    record_save(instance=client, actor=actor, event=AuditEvent.API_CLIENT_CHANGED, reason=reason)
+    # The tokens first: once the client is revoked, valid() no longer finds them to give them an end.
     for token in client.tokens.valid(now).select_for_update():
         token.ends_at = now
         record_save(instance=token, actor=actor, event=AuditEvent.API_TOKEN_ENDED, reason=reason)
+    client.revoked_at = now
+    record_save(instance=client, actor=actor, event=AuditEvent.API_CLIENT_CHANGED, reason=reason)
     return client
 
 

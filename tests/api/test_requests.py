@@ -199,8 +199,6 @@ def test_a_body_that_is_not_json_is_415(client, app, subject):
     assert not SubjectRequest.objects.exists()
 
 
-@pytest.mark.xfail(reason="api/throttles.py: SimpleRateThrottle.allow_request lets every call through while "
-                          "self.rate is None, which get_rate() returns; the lead sets self.rate there", strict=False)
 def test_calls_over_the_rate_limit_are_429_with_retry_after(client, subject):
     _slow, secret = make_api_client(scopes=[Scope.REQUESTS_WRITE, Scope.REQUESTS_READ], rate_limit=2)
     assert post(client, secret, {"kind": "access", "account_id": subject.account_id}).status_code == 201

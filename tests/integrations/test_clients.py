@@ -103,10 +103,6 @@ def test_revocation_stops_every_token_at_once(client, compliance_officer):
                                                                  "Phone with the token was lost")
 
 
-@pytest.mark.xfail(reason="integrations/services.py api_client_revoke saves the client revoked first, then looks "
-                          "for client.tokens.valid(now), which excludes a revoked client's tokens: no token gets "
-                          "its end. The lead ends the tokens before saving the client (or filters on ends_at only)",
-                   strict=False)
 def test_revocation_ends_each_token_in_its_history(compliance_officer):
     api_client, _first = make_api_client()
     api_token_rotate(client=api_client, overlap=timedelta(days=7), actor=compliance_officer)
@@ -128,8 +124,6 @@ def test_each_endpoint_needs_its_scope(client, scope):
     assert scope in response.json()["detail"]
 
 
-@pytest.mark.xfail(reason="api/throttles.py: SimpleRateThrottle.allow_request lets every call through while "
-                          "self.rate is None, which get_rate() returns; the lead sets self.rate there", strict=False)
 def test_a_client_over_its_rate_limit_gets_429_with_retry_after(client):
     _slow, slow = make_api_client(rate_limit=2)
     _other, other = make_api_client(rate_limit=2)
