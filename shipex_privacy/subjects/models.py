@@ -80,11 +80,30 @@ def subject_accepts_edits(subject_id: int | None, *, lock: bool = False) -> bool
     return status not in (DataSubject.Status.CLOSED, DataSubject.Status.ANONYMISED)
 
 
+def erased_subject_ids(subject_ids, *, lock: bool = False) -> set[int]:
+    """Which of these stored subjects are erased or anonymised: one query, locked in id order with ``lock``
+    (two batches over the same subjects then wait for each other instead of deadlocking)."""
+    ids = sorted({pk for pk in subject_ids if pk is not None})
+    if not ids:
+        return set()
+    subjects = DataSubject.objects.filter(pk__in=ids).order_by("pk")
+    if lock:
+        subjects = subjects.select_for_update()
+    closed = (DataSubject.Status.CLOSED, DataSubject.Status.ANONYMISED)
+    return {pk for pk, status in subjects.values_list("pk", "status") if status in closed}
+
+
 class SubjectHeldMixin:
     """A record of one subject's data (an address, a service used): read only once the subject is erased."""
 
     def accepts_edits(self, *, lock: bool = False) -> bool:
         return subject_accepts_edits(self.subject_id, lock=lock)
+
+    @classmethod
+    def accepts_edits_many(cls, instances, *, lock: bool = False) -> list[bool]:
+        """``accepts_edits`` for a whole batch at once (audit/bulk.py asks this)."""
+        erased = erased_subject_ids((instance.subject_id for instance in instances), lock=lock)
+        return [instance.subject_id not in erased for instance in instances]
 
 
 class DataSubjectQuerySet(models.QuerySet):
@@ -207,6 +226,14 @@ class DataSubject(models.Model):
         object in hand may be older than an erasure that committed meanwhile).
         """
         return subject_accepts_edits(self.pk, lock=lock) if lock else not self.is_erased
+
+    @classmethod
+    def accepts_edits_many(cls, instances, *, lock: bool = False) -> list[bool]:
+        """``accepts_edits(lock=...)`` for a whole batch at once (audit/bulk.py asks this); a new subject accepts."""
+        if not lock:
+            return [not instance.is_erased for instance in instances]
+        erased = erased_subject_ids((instance.pk for instance in instances), lock=True)
+        return [instance.pk not in erased for instance in instances]
 
     def clean_fields(self, exclude=None) -> None:
         # The catalogue decides what is mandatory (1.2.1.1). Fields that already failed (and are
