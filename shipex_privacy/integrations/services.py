@@ -4,6 +4,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -101,9 +102,15 @@ def token_lookup(secret: str) -> ApiToken | None:
 
 
 def token_record_use(token: ApiToken, ip: str | None) -> None:
-    """Remember the token was used (at most once per ``USE_RECORDED_EVERY``); ApiTokenUse has no history."""
+    """Remember the token was used, at most once per ``USE_RECORDED_EVERY``; ApiTokenUse has no history.
+
+    The moment last written is kept in the cache, so the calls in between cost no query at all
+    (the API's reads must answer in a few milliseconds).
+    """
     now = timezone.now()
-    updated = ApiTokenUse.objects.filter(token=token, last_used_at__lt=now - USE_RECORDED_EVERY).update(
-        last_used_at=now, last_ip=ip)
-    if not updated:
-        ApiTokenUse.objects.get_or_create(token=token, defaults={"last_used_at": now, "last_ip": ip})
+    key = f"integrations:token-use:{token.pk}"
+    last = cache.get(key)
+    if last is not None and now - last < USE_RECORDED_EVERY:
+        return
+    ApiTokenUse.objects.update_or_create(token=token, defaults={"last_used_at": now, "last_ip": ip})
+    cache.set(key, now, timeout=int(USE_RECORDED_EVERY.total_seconds()) * 60)
