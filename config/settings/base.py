@@ -88,6 +88,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the API's answers say how long the whole chain below took (Server-Timing).
+    "shipex_privacy.api.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # django-csp's Content-Security-Policy; pages exempt from X-Frame-Options may be framed by the website.
     "shipex_privacy.core.middleware.ContentSecurityPolicyMiddleware",

@@ -40,3 +40,10 @@ def test_a_service_refusal_with_a_conflict_code_is_409_and_others_400():
     refused = from_django(DjangoValidationError({"phone": DjangoValidationError("Bad.", code="invalid")}))
     assert refused.status_code == 400
     assert refused.detail["phone"][0].code == "invalid"
+
+
+def test_every_api_answer_says_how_long_the_server_took(client):
+    response = client.get("/api/v1/requests/1")
+    name, _sep, duration = response["Server-Timing"].partition(";dur=")
+    assert name == "app" and float(duration) > 0
+    assert not client.get("/admin/login/").has_header("Server-Timing")  # the API's alone
