@@ -307,11 +307,13 @@ class Command(BaseCommand):
         http = Client()
         headers = {"HTTP_AUTHORIZATION": f"Bearer {self.secret}"}
         http.get(f"/api/v1/subjects/{ids[0]}/consents", **headers)  # warm: the first request loads URLconf etc.
-        api, plain = [], []
+        api, round_trip, plain = [], [], []
         for aid in ids:
             started = time.perf_counter()
             response = http.get(f"/api/v1/subjects/{aid}/consents", **headers)
-            api.append((time.perf_counter() - started) * 1000)
+            round_trip.append((time.perf_counter() - started) * 1000)
+            # Server time: what the server itself says it spent (api/middleware.py), every middleware included.
+            api.append(float(response["Server-Timing"].partition(";dur=")[2]))
             if response.status_code != 200:
                 raise CommandError(f"GET consents answered {response.status_code}: {response.content[:300]!r}")
             started = time.perf_counter()
@@ -319,10 +321,11 @@ class Command(BaseCommand):
                                                                         "expires_at"))
             plain.append((time.perf_counter() - started) * 1000)
         result = {"subjects": total, "api_ms": statistics.median(api), "api_p95_ms": percentile(api, 95),
-                  "plain_ms": statistics.median(plain)}
-        self.say(f"GET …/consents at {total} subjects: median {result['api_ms']:.2f} ms (p95 "
-                 f"{result['api_p95_ms']:.2f}), whole Django request in process (token check, access log, view); "
-                 f"one plain Django query: {result['plain_ms']:.2f} ms")
+                  "round_trip_ms": statistics.median(round_trip), "plain_ms": statistics.median(plain)}
+        self.say(f"GET …/consents at {total} subjects: server time median {result['api_ms']:.2f} ms (p95 "
+                 f"{result['api_p95_ms']:.2f}; token check, access log, view, every middleware); with the test "
+                 f"client's own work {result['round_trip_ms']:.2f} ms; one plain Django query: "
+                 f"{result['plain_ms']:.2f} ms")
         return result
 
     def summary(self, results) -> None:
