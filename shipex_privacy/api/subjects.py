@@ -64,8 +64,9 @@ def problems(*codes: int, **descriptions) -> dict:
 
 
 ACCOUNT_ID = OpenApiParameter(
-    "account_id", str, OpenApiParameter.PATH,
-    description="The ShipEx account id: SX and 7 to 10 digits, typed any way (spaces, dashes, lower case).")
+    "account_id", str, OpenApiParameter.PATH, pattern=r"^SX[0-9]{7,10}$",
+    description="The ShipEx account id: SX and 7 to 10 digits. Typed another way (spaces, dashes, lower case) "
+                "it is read as its stored form; anything else is 400 for a write, 404 for a read.")
 IF_MATCH = OpenApiParameter(
     "If-Match", str, OpenApiParameter.HEADER,
     description="The version the change is based on (the ETag of an earlier answer), or `*`. A stale one is "
@@ -134,10 +135,10 @@ class SubjectView(ClientView):
         payload = request.data
         system = request.auth.client.system
         reason = _clean_header(self.reason(_("1.5.1: profile updated in %(system)s") % {"system": system.name}))
-        if_match = request.headers.get("If-Match")
+        if_match = _clean_header(request.headers.get("If-Match", "")).strip() or None  # an empty one is none
         try:
             subject, created = subject_put(account_id=normalised, payload=payload, partial=partial,
-                                           if_match=_clean_header(if_match) if if_match is not None else None,
+                                           if_match=if_match,
                                            actor=self.actor, reason=reason)
         except ValidationError as error:
             code = getattr(error, "code", None)

@@ -515,6 +515,8 @@ def subject_put(*, account_id: str, payload: dict, partial: bool, if_match: str 
             raise ValidationError(_("No subject has the account id %(id)s."), code="not_found",
                                   params={"id": account_id})
         if if_match is not None:
+            # Bad input is told as such first; only a valid subject meets the precondition's refusal.
+            subject_from_payload({**payload, "account_id": account_id}, subject=None, partial=False, rules=rules)
             raise ValidationError(_("If-Match names a version, but no subject has the account id %(id)s yet."),
                                   code="precondition_failed", params={"id": account_id})
         try:

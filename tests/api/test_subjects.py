@@ -202,7 +202,10 @@ def test_if_match_with_the_current_version_passes_a_stale_one_is_409(api):
 
 def test_if_match_on_a_put_that_would_create_is_412(api):
     problem(api.put(HTTP_IF_MATCH='"subjects.datasubject:1;subjects.address:0"'), 412, "precondition_failed")
+    # Bad input is told first; an empty If-Match is no If-Match.
+    problem(api.put(raw="", HTTP_IF_MATCH='"subjects.datasubject:1;subjects.address:0"'), 400, "validation")
     assert not DataSubject.objects.exists()
+    assert api.put(HTTP_IF_MATCH="").status_code == 201
 
 
 @pytest.mark.parametrize("status", [DataSubject.Status.CLOSED, DataSubject.Status.ANONYMISED])
