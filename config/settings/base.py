@@ -280,5 +280,8 @@ SPECTACULAR_SETTINGS = {
         "RequestStatusEnum": "shipex_privacy.rights_requests.models.SubjectRequest.Status",
         "LanguageEnum": "shipex_privacy.subjects.models.DataSubject.Language",
         "RecipientKindEnum": "shipex_privacy.consents.models.RecipientKind",
+        "SubjectStatusEnum": "shipex_privacy.subjects.models.DataSubject.Status",
+        "AddressKindEnum": "shipex_privacy.subjects.models.Address.Kind",
+        "EventRecipientKindEnum": "shipex_privacy.api.event_serializers.RECIPIENT_KIND_OR_NONE",
     },
 }

@@ -15,6 +15,9 @@ from shipex_privacy.integrations.events import APPLIED, COOKIE_CHOICES, DUPLICAT
 MOMENT_HELP = _("ISO 8601 with its offset, e.g. 2026-11-25T14:30:00+05:00; from 2000, not in the future.")
 
 
+# The recipient kind of a consent event, or "" for none: one choice set, one name in the schema.
+RECIPIENT_KIND_OR_NONE = ["", *RecipientKind.values]
+
 class EvidenceSerializer(serializers.Serializer):
     ip_address = serializers.IPAddressField(required=False, help_text=_("The user's address, if the app knows it."))
     user_agent = serializers.CharField(required=False, max_length=400, allow_blank=True)
@@ -49,7 +52,7 @@ class ConsentGrantedSerializer(SubjectEventSerializer):
     type = serializers.ChoiceField(choices=[EventType.CONSENT_GRANTED])
     purpose = serializers.CharField(max_length=20, help_text=_("The purpose's clause, e.g. 1.3.2.5."))
     recipient_kind = serializers.ChoiceField(
-        choices=["", *RecipientKind.values], required=False,
+        choices=RECIPIENT_KIND_OR_NONE, required=False,
         help_text=_("For consent to disclosure to third parties (1.4.3.1) only."))
     channel = serializers.ChoiceField(choices=Channel.values)
     policy_version = serializers.CharField(
@@ -67,7 +70,7 @@ class ConsentGrantedSerializer(SubjectEventSerializer):
 class ConsentWithdrawnSerializer(SubjectEventSerializer):
     type = serializers.ChoiceField(choices=[EventType.CONSENT_WITHDRAWN])
     purpose = serializers.CharField(max_length=20, help_text=_("The purpose's clause, e.g. 1.3.2.5."))
-    recipient_kind = serializers.ChoiceField(choices=["", *RecipientKind.values], required=False)
+    recipient_kind = serializers.ChoiceField(choices=RECIPIENT_KIND_OR_NONE, required=False)
     channel = serializers.ChoiceField(choices=Channel.values)
     evidence = EvidenceSerializer(required=False)
 

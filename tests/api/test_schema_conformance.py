@@ -11,7 +11,9 @@ import os
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
@@ -38,6 +40,18 @@ def live_schema() -> schemathesis.BaseSchema:
 
 
 schema = live_schema()
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Django closes the database connection when a request ends outside a transaction it expects;
+    inside the test's transaction that would close it mid-test (PostgreSQL). Django's own test
+    client switches this off the same way while it sends a request."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
