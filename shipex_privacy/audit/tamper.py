@@ -64,8 +64,13 @@ def _framed(part: bytes) -> bytes:
 
 def _encode(value) -> bytes:
     """One value as bytes, the same way for the values the ORM gives back on write and on verify."""
+    kind = type(value)
+    if kind is str:  # the common case first: bulk digests encode hundreds of thousands of values
+        return b"s" + value.encode()
     if value is None:
         return b"n"
+    if kind is int:
+        return b"i" + str(value).encode()
     if isinstance(value, bool):
         return b"b1" if value else b"b0"
     if isinstance(value, int):
@@ -83,15 +88,21 @@ def _encode(value) -> bytes:
     return b"s" + str(value).encode()
 
 
+@functools.lru_cache(maxsize=1024)
+def _framed_name(name: str) -> bytes:
+    return _framed(name.encode())
+
+
 def row_mac(*, table: str, row_id: int, columns: Sequence[str], values: Sequence) -> bytes:
-    mac = hmac.new(_key(b"row"), digestmod=hashlib.sha256)
-    mac.update(ROW_DOMAIN)
-    mac.update(_framed(table.encode()))
-    mac.update(_framed(str(row_id).encode()))
+    # One message and one C-level HMAC call: the same bytes as feeding the parts in one by one
+    # (HMAC is a stream), at a fraction of the per-call cost the bulk path pays per row.
+    parts = [ROW_DOMAIN, _framed_name(table), _framed(str(row_id).encode())]
     for column, value in zip(columns, values, strict=True):
-        mac.update(_framed(column.encode()))
-        mac.update(_framed(_encode(value)))
-    return mac.digest()
+        encoded = _encode(value)
+        parts.append(_framed_name(column))
+        parts.append(len(encoded).to_bytes(8, "big"))
+        parts.append(encoded)
+    return hmac.digest(_key(b"row"), b"".join(parts), "sha256")
 
 
 def seal_mac(*, previous_mac: str, first_digest_id: int, last_digest_id: int, digest_count: int,
