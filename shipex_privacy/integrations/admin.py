@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -27,6 +28,11 @@ ISSUED_PAGE = "admin/integrations/apiclient/token.html"
 ACTION_TEMPLATE = "admin/integrations/apiclient/action.html"
 MAX_OVERLAP_HOURS = 24 * 30
 
+
+
+def shown_moment(moment) -> str:
+    """A moment as the rest of the admin shows it: local time, the active language's format."""
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT") if moment else "—"
 
 class ApiClientForm(ChangeReasonForm):
     scopes = forms.MultipleChoiceField(
@@ -68,7 +74,7 @@ class ApiTokenInline(admin.TabularInline):
     @admin.display(description=_("last used"))
     def last_used(self, token):
         use = getattr(token, "use", None)
-        return use.last_used_at if use else "—"
+        return shown_moment(use.last_used_at if use else None)
 
     @admin.display(description=_("last address"))
     def last_address(self, token):
@@ -106,7 +112,7 @@ class ApiClientAdmin(AuditedAdmin):
 
     @admin.display(description=_("last used"), ordering="last_used_at")
     def last_used(self, client):
-        return client.last_used_at or "—"
+        return shown_moment(client.last_used_at)
 
     def get_readonly_fields(self, request, obj=None):
         # The name is what history calls the client (api:<name>) and the system decides which requests

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from shipex_privacy.accounts.roles import AUDITOR, COMPLIANCE_OFFICER
 from shipex_privacy.audit.events import AuditEvent
@@ -154,7 +154,9 @@ def test_last_use_is_recorded_at_most_once_a_minute(client, monkeypatch):
 
 def run(*args) -> tuple[str, str]:
     out, err = StringIO(), StringIO()
-    call_command(*args, stdout=out, stderr=err)
+    # In English, the source language: a test client's request before leaves its own language active.
+    with translation.override("en"):
+        call_command(*args, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
 
 
