@@ -4,9 +4,11 @@ from django.conf import settings
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 
+API_PREFIX = "/api/"
+
 
 class ChosenLanguageMiddleware(LocaleMiddleware):
-    """Uzbek unless the staff member chose another language in the header.
+    """Uzbek unless the staff member chose another language in the header; the API follows Accept-Language.
 
     Django's LocaleMiddleware would follow the browser's Accept-Language, and most browsers in
     the office say English or Russian; the back office speaks Uzbek first, as the policy does.
@@ -15,6 +17,9 @@ class ChosenLanguageMiddleware(LocaleMiddleware):
     def process_request(self, request):
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
         language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        if request.path.startswith(API_PREFIX):
+            # ShipEx's systems are not office browsers: the API follows Accept-Language (Uzbek without one).
+            language = translation.get_language_from_request(request)
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
 

@@ -47,3 +47,12 @@ def test_every_api_answer_says_how_long_the_server_took(client):
     name, _sep, duration = response["Server-Timing"].partition(";dur=")
     assert name == "app" and float(duration) > 0
     assert not client.get("/admin/login/").has_header("Server-Timing")  # the API's alone
+
+
+def test_the_api_answers_in_the_callers_language_and_in_uzbek_by_default(client):
+    assert client.get("/api/v1/nothing")["Content-Language"] == "uz"
+    assert client.get("/api/v1/nothing", HTTP_ACCEPT_LANGUAGE="ru")["Content-Language"] == "ru"
+    answer = client.get("/api/v1/nothing", HTTP_ACCEPT_LANGUAGE="en")
+    assert answer.json()["title"] == "Not found"
+    # The back office itself stays Uzbek whatever the browser says.
+    assert client.get("/admin/login/", HTTP_ACCEPT_LANGUAGE="en")["Content-Language"] == "uz"
