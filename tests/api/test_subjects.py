@@ -70,6 +70,7 @@ def api(client):
         def send(self, method, account_id="SX1002345", data=None, *, raw=None, content_type="application/json",
                  token=secret, **headers):
             payload = raw if raw is not None else json.dumps(body() if data is None else data)
+            headers.setdefault("HTTP_ACCEPT_LANGUAGE", "en")  # the source language the assertions read
             return getattr(client, method)(URL.format(account_id), data=payload, content_type=content_type,
                                            **bearer(token), **headers)
 
@@ -80,7 +81,7 @@ def api(client):
             return self.send("patch", *args, **kwargs)
 
         def consents(self, account_id="SX1002345", token=secret):
-            return client.get(URL.format(account_id) + "/consents", **bearer(token))
+            return client.get(URL.format(account_id) + "/consents", HTTP_ACCEPT_LANGUAGE="en", **bearer(token))
 
     return Api()
 

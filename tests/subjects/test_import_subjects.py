@@ -1,5 +1,6 @@
 """manage.py import_subjects: NDJSON or CSV, in batches with full history, bad rows named by line."""
 
+import csv
 import io
 import json
 from io import StringIO
@@ -90,6 +91,13 @@ def test_a_csv_file_flattens_addresses_into_numbered_columns(tmp_path):
         ("home", "Amir Temur 12,\n34-xonadon"), ("work", "Bunyodkor 5")]
     bobur = DataSubject.objects.get(account_id="SX5000002")
     assert (bobur.phone, bobur.birth_date, bobur.addresses.count()) == ("+998901234568", None, 0)
+
+
+def test_a_csv_import_gives_the_process_its_csv_field_limit_back(tmp_path):
+    """The limit is process-wide: a lowered one made the consents import refuse what it accepts."""
+    before = csv.field_size_limit()
+    run(tmp_path, b"account_id,full_name,phone\r\nSX5000003,Aziza Karimova,+998901234567\r\n", name="subjects.csv")
+    assert csv.field_size_limit() == before
 
 
 def test_a_csv_header_that_is_not_ours_is_refused_before_anything_is_written(tmp_path):

@@ -8,6 +8,7 @@ import csv
 import json
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -186,7 +187,6 @@ def csv_payload(number: int, cells: list[str], layout: CsvLayout) -> Row | BadRo
 def csv_rows(stream) -> Iterator[Row | BadRow]:
     """CSV records as rows; a record may span lines (a quoted line break), numbered by its first line."""
     bad: dict[int, BadRow] = {}
-    last_line = 0
 
     def texts():
         for number, text in physical_lines(stream):
@@ -196,8 +196,24 @@ def csv_rows(stream) -> Iterator[Row | BadRow]:
             else:
                 yield text + "\n"
 
-    csv.field_size_limit(MAX_LINE_BYTES)
-    reader = csv.reader(texts(), strict=True)
+    with csv_field_limit(MAX_LINE_BYTES):
+        yield from _csv_records(texts(), bad)
+
+
+@contextmanager
+def csv_field_limit(limit: int):
+    """The csv module's field limit is one for the whole process: set it while this import reads, then
+    give the previous one back (the consents import relies on the default)."""
+    previous = csv.field_size_limit(limit)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _csv_records(texts, bad: dict) -> Iterator[Row | BadRow]:
+    last_line = 0
+    reader = csv.reader(texts, strict=True)
     layout = None
     while True:
         try:
