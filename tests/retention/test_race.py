@@ -115,11 +115,15 @@ def test_agents_saving_old_pages_of_open_subjects_during_the_run_never_undo_it(c
         client.force_login(agents[n])
         url = reverse("admin:subjects_datasubject_change", args=[subjects[n].pk])
         try:
+            # Each agent opens its page before the run starts and saves it at least once: on a busy
+            # machine the run could otherwise end before any agent posted, and nothing would be tested.
+            values = change_form_values(client.get(url))
             started.wait()
             for attempt in range(1000):
-                values = change_form_values(client.get(url))
-                if finished.is_set() or not values["full_name"][0]:
-                    break  # the page shows the name erased: nothing of it left to write back
+                if attempt:
+                    values = change_form_values(client.get(url))
+                    if finished.is_set() or not values["full_name"][0]:
+                        break  # the page shows the name erased: nothing of it left to write back
                 # The agent corrects the e-mail on a page that still shows the name; the run may
                 # erase the name before the agent saves.
                 values.update(email=[f"agent{n}.{attempt}@mail.uz"], change_reason=[f"DSR #{n}: new e-mail"])
