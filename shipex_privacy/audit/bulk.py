@@ -29,6 +29,7 @@ in full to name the one refused.
 """
 
 import datetime
+import ipaddress
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -290,14 +291,20 @@ def _one_alias(models_: Iterable[type]) -> str:
 
 
 def _insert_append_only(model, rows: list[models.Model], using: str) -> None:
-    """INSERT rows of an append-only model and their digests (read back from the database)."""
+    """INSERT rows of an append-only model and their digests.
+
+    The digests are computed from the values just copied in when each of them is one the database
+    gives back unchanged (:func:`_digests_of_copied`); otherwise the rows are read back.
+    """
     if not rows:
         return
-    _insert(model, rows, using)
+    copied = _insert(model, rows, using)
     ids = [row.pk for row in rows]
     if any(pk is None for pk in ids):
         raise ImproperlyConfigured(f"{model._meta.label}: bulk_create returned no ids; rows cannot be digested.")
-    digests = tamper.digest_rows(model=model, row_ids=ids, using=using)
+    digests = _digests_of_copied(model, copied, using) if copied is not None else None
+    if digests is None:
+        digests = tamper.digest_rows(model=model, row_ids=ids, using=using)
     if _postgres(using):
         now = timezone.now()
         _copy(RowDigest, [RowDigest._meta.get_field(name) for name in ("table", "row_id", "layout", "mac",
@@ -307,6 +314,43 @@ def _insert_append_only(model, rows: list[models.Model], using: str) -> None:
         RowDigest.objects.using(using).bulk_create(
             [RowDigest(table_id=t, row_id=r, layout_id=layout, mac=mac) for t, r, layout, mac in digests],
             batch_size=CHUNK)
+
+
+# Values whose type the database gives back as it was copied in (timestamps in UTC, which the MAC
+# uses anyway; choices as their text). An IPv4 address comes back as its text; an IPv6 one in
+# PostgreSQL's own spelling, which Python's may not match (IPv4-mapped), so such a batch is read back.
+_SAME_ON_READ = (str, int, bool, type(None), datetime.datetime, datetime.date, bytes)
+
+
+def _digests_of_copied(model, copied: list[tuple], using: str) -> list[tuple[int, int, int, bytes]] | None:
+    """``tamper.digest_rows`` for rows just copied in, from the copied values; None if one may read back otherwise."""
+    fields = model._meta.concrete_fields
+    position = {field.column: index for index, field in enumerate(fields)}
+    names = [column for column, _attname in tamper._columns(model)]  # the MAC's order of columns
+    order = [position[name] for name in names]
+    pk_at = position[model._meta.pk.column]
+    rows = []
+    for values in copied:
+        row = []
+        for index in order:
+            value = values[index]
+            kind = type(value)
+            if kind in _SAME_ON_READ:
+                if kind is datetime.datetime and value.tzinfo is None:
+                    return None
+            elif isinstance(value, str):  # a choice (TextChoices): copied, and read back, as its text
+                value = str.__str__(value)
+            elif kind is ipaddress.IPv4Address:
+                value = str(value)
+            else:
+                return None
+            row.append(value)
+        rows.append((values[pk_at], row))
+    table = model._meta.db_table
+    table_id = tamper._table_id(using, table)
+    layout_id = tamper._layout_id(using, table_id, ",".join(names))
+    return [(table_id, row_id, layout_id, tamper.row_mac(table=table, row_id=row_id, columns=names, values=row))
+            for row_id, row in rows]
 
 
 def _update(model, instances: list[models.Model], using: str) -> None:
@@ -407,11 +451,12 @@ def _next_ids(model, count: int, using: str) -> list[int]:
         return sorted(row[0] for row in cursor.fetchall())
 
 
-def _insert(model, objs: list[models.Model], using: str) -> None:
+def _insert(model, objs: list[models.Model], using: str) -> list[tuple] | None:
+    """INSERT ``objs`` (their ids set); the value tuples copied in, in concrete field order, or None (bulk_create)."""
     pk = model._meta.pk
     if not _postgres(using) or pk.get_internal_type() not in ("AutoField", "BigAutoField", "SmallAutoField"):
         model._base_manager.using(using).bulk_create(objs, batch_size=CHUNK)
-        return
+        return None
     connection = connections[using]
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="bulk_create")
@@ -419,9 +464,11 @@ def _insert(model, objs: list[models.Model], using: str) -> None:
     for obj, pk_value in zip(missing, _next_ids(model, len(missing), using) if missing else [], strict=True):
         obj.pk = pk_value
     fields = model._meta.concrete_fields
-    _copy(model, fields, _values(fields, objs, connection, add=True), using)
+    rows = _values(fields, objs, connection, add=True)
+    _copy(model, fields, rows, using)
     for obj in objs:
         obj._state.adding, obj._state.db = False, using
+    return rows
 
 
 def _update_postgres(model, objs: list[models.Model], fields, using: str) -> int:

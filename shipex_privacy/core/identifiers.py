@@ -32,6 +32,8 @@ SEPARATORS_RE = re.compile(r"[\s-]")
 
 def ascii_digits(value: str) -> str:
     """``value`` with every decimal digit of any script (what ``\\d`` matches) as its ASCII digit."""
+    if value.isascii():  # nearly every value: nothing to convert, and this runs for every identifier of a batch
+        return value
     return "".join(str(unicodedata.decimal(char)) if char.isdecimal() else char for char in value)
 
 
