@@ -82,3 +82,52 @@ def test_the_chart_draws_in_uzbek_too(client, support_agent):
     svg = svg[:svg.index("</svg>")]
     assert re.findall(r'(?:width|x)="[0-9.]+"', svg) and not re.search(r'(?:width|x)="[^"]*,', svg)
     assert "1,5" in body  # the table beside it still speaks Uzbek: median 1,5 days
+
+
+def figures_one_kind_at_a_time(now):
+    """The dashboard's figures the plain way: a count per figure and kind, each kind's closed requests
+    loaded and sorted in Python. What the set-based queries must agree with."""
+    since = now - timedelta(days=365)
+    figures = {}
+    for kind, _label in SubjectRequest.Kind.choices:
+        of_kind = SubjectRequest.objects.filter(kind=kind)
+        times = sorted(request.closed_at - request.received_at for request in of_kind.filter(closed_at__gte=since))
+        middle = times[(len(times) - 1) // 2: len(times) // 2 + 1]
+        median = sum(middle, timedelta()) / len(middle) if middle else None
+        figures[kind] = (of_kind.open().count(), of_kind.overdue(now).count(), len(times),
+                         round(median / timedelta(days=1), 1) if median is not None else None)
+    return figures
+
+
+def varied_requests(seed):
+    """Requests of every kind and state: open, paused, overdue, closed lately and long ago, done and
+    refused, with times to close from hours to weeks (ties included)."""
+    kinds = [kind for kind, _label in SubjectRequest.Kind.choices]
+    now = timezone.now()
+    for index in range(seed):
+        kind = kinds[(index * 5) % len(kinds)]
+        if index % 3 == 0:
+            SubjectRequestFactory(kind=kind, due_at=now + timedelta(days=(index % 7) - 3),
+                                  paused_at=now if index % 4 == 0 else None)
+        else:
+            closed(kind, (index % 11) + (index % 5) / 24, ago=(index * 37) % 500)
+    SubjectRequestFactory(kind="complaint", status="refused", response_text="Refused.",
+                          closed_at=now - timedelta(days=2), received_at=now - timedelta(days=9))
+
+
+def test_set_based_figures_are_the_plain_figures():
+    varied_requests(60)
+    now = timezone.now()
+    rows = {row.kind: (row.open, row.overdue, row.closed, row.median_days) for row in dashboard_rows(now)}
+    assert rows == figures_one_kind_at_a_time(now)
+    assert any(figures[0] for figures in rows.values()) and any(figures[3] for figures in rows.values())
+
+
+def test_the_figures_cost_the_same_queries_however_many_requests(django_assert_num_queries):
+    varied_requests(8)
+    with CaptureQueriesContext(connection) as few:
+        dashboard_rows()
+    varied_requests(80)
+    with django_assert_num_queries(len(few)):
+        dashboard_rows()
+    assert len(few) <= 2
