@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.apps import apps
-from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -58,6 +57,21 @@ def _latest(model, as_of: datetime | None) -> dict[int, object]:
     return {row.id: row for row in rows if row.history_type != "-"}
 
 
+def _received(as_of: datetime | None) -> dict[tuple[int, int], set[int]]:
+    """(purpose, field) → ids of the recipients that got that field for that purpose in a disclosure
+    sent (by ``as_of``). The database reduces the disclosures to their distinct triples, so the
+    work here follows the recipients and the catalogue, not how many disclosures were sent."""
+    links = Disclosure.fields.through.objects.filter(disclosure__sent_at__isnull=False)
+    if as_of is not None:
+        links = links.filter(disclosure__sent_at__lte=as_of)
+    triples = links.order_by().values_list(
+        "disclosure__purpose_id", "personaldatafield_id", "disclosure__recipient_id").distinct()
+    received: dict[tuple[int, int], set[int]] = {}
+    for purpose_id, field_id, recipient_id in triples:
+        received.setdefault((purpose_id, field_id), set()).add(recipient_id)
+    return received
+
+
 def build(as_of: datetime | None = None) -> list[RopaRow]:
     purposes = _latest(Purpose, as_of)
     systems = _latest(System, as_of)
@@ -78,13 +92,7 @@ def build(as_of: datetime | None = None) -> list[RopaRow]:
             by_history.setdefault(link.history_id, set()).add(link.purpose_id)
         served_by = {row.id: by_history.get(row.history_id, set()) for row in fields}
 
-    sent = Disclosure.objects.filter(sent_at__isnull=False).prefetch_related("fields")
-    if as_of is not None:
-        sent = sent.filter(Q(sent_at__lte=as_of))
-    received: dict[tuple[int, int], set[int]] = {}  # (purpose, field) → recipient ids
-    for disclosure in sent:
-        for field in disclosure.fields.all():
-            received.setdefault((disclosure.purpose_id, field.pk), set()).add(disclosure.recipient_id)
+    received = _received(as_of)
 
     rows = []
     for field in sorted(fields, key=lambda f: f.code):
