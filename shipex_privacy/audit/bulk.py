@@ -44,8 +44,6 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 from simple_history.signals import post_create_historical_record, pre_create_historical_record
 
-from shipex_privacy.core.fields import NormalisedCharField
-
 from . import tamper, trail
 from .events import Actor, AuditEvent
 from .history import is_append_only
@@ -378,7 +376,6 @@ _PLAIN_TYPES = {models.CharField: str, models.TextField: str, models.IntegerFiel
                 models.BigIntegerField: int, models.PositiveIntegerField: int, models.SmallIntegerField: int,
                 models.BooleanField: bool, models.ForeignKey: int, models.BinaryField: bytes}
 _sequences: dict[tuple[str, str], str] = {}
-_normalised: dict[type, dict[str, str]] = {}
 
 
 def _postgres(using: str) -> bool:
@@ -400,21 +397,6 @@ def _getter(field, connection, add: bool):
             if value is None or type(value) is plain:
                 return value
             return field.get_db_prep_save(value, connection)
-        return get
-    if isinstance(field, NormalisedCharField):
-        # Normalising (a phone number through phonenumbers) is the costliest value of a row and a
-        # pure function of the string: the history row normalises the same value again.
-        memo = _normalised.setdefault(type(field), {})
-
-        def get(obj):
-            value = field.pre_save(obj, add)
-            if type(value) is not str:
-                return field.get_db_prep_save(value, connection)
-            if value not in memo:
-                if len(memo) > 100_000:
-                    memo.clear()
-                memo[value] = field.get_db_prep_save(value, connection)
-            return memo[value]
         return get
     return lambda obj: field.get_db_prep_save(field.pre_save(obj, add), connection)
 

@@ -24,6 +24,14 @@ class NormalisedFormField(forms.CharField):
 TYPED_MAX_LENGTH = 64
 
 
+# Normalised values by field class. Normalising (a phone number through phonenumbers) is the
+# costliest step of a row in a batch and runs again on the stored form (validation, then the save
+# and its history row): a pure function of the string, so each answer is kept, the stored form
+# mapped to itself. Bounded: emptied when full.
+_NORMALISED: dict[type, dict[str, str]] = {}
+NORMALISED_KEPT = 50_000
+
+
 class NormalisedCharField(models.CharField):
     """A CharField whose value is normalised before it is validated and stored."""
 
@@ -31,7 +39,15 @@ class NormalisedCharField(models.CharField):
 
     def to_python(self, value):
         value = super().to_python(value)
-        return self.normalise(value) if value else value
+        if not value:
+            return value
+        known = _NORMALISED.setdefault(type(self), {})
+        if value not in known:
+            normalised = self.normalise(value)  # a refusal raises and is not kept
+            if len(known) >= NORMALISED_KEPT:
+                known.clear()
+            known[value] = known[normalised] = normalised
+        return known[value]
 
     def formfield(self, **kwargs):
         return super().formfield(**{

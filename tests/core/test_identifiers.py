@@ -184,3 +184,14 @@ def test_email_is_lower_cased():
 )
 def test_masking_keeps_only_what_identifies_the_row(function, value, masked):
     assert function(value) == masked
+
+
+def test_a_normalised_field_keeps_its_answers_but_never_a_refusal():
+    from shipex_privacy.core.fields import PhoneField
+
+    field = PhoneField()
+    assert field.to_python("90 123 45 67") == "+998901234567"
+    assert field.to_python("+998901234567") == "+998901234567"  # the stored form, from what was kept
+    for _ in range(2):
+        with pytest.raises(ValidationError):
+            field.to_python("90 SHIPEX1")
