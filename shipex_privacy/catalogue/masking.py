@@ -36,6 +36,15 @@ def _rules() -> dict[str, Callable[[str], str]]:
     return rules
 
 
+def remember_rules_from(entries) -> None:
+    """The rule from every catalogue entry, read by a page for itself anyway (the subject page reads
+    the whole catalogue once per request): the same rule as ``_rules()`` would read, without its query."""
+    _local.rules = {
+        entry.binding: MASKERS[entry.masking] for entry in entries if entry.binding and entry.masking in MASKERS
+    }
+    _local.read_at = time.monotonic()
+
+
 def forget_rules(**kwargs) -> None:
     """Read the rule again on next use: a new request, or a catalogue entry saved or deleted."""
     _local.rules = None

@@ -2,8 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from shipex_privacy.catalogue.models import PersonalDataField
-from shipex_privacy.subjects.panels import SubjectPanel, register_subject_panel
+from shipex_privacy.subjects.panels import SubjectPanel, page_catalogue, register_subject_panel
 
 from .models import DisclosedSubject
 
@@ -14,10 +13,11 @@ def received_panel_context(request, subject) -> dict:
         .select_related("disclosure__recipient").order_by("-disclosure__sent_at")[:50]
     )
     rows = list(rows)
-    codes = {code for row in rows for code in row.disclosure.manifest.get("fields", [])}
-    names = {entry.code: entry.name for entry in PersonalDataField.objects.filter(code__in=codes)}
+    catalogue = page_catalogue(request)  # read once for the whole page
     for row in rows:
-        row.field_names = [names.get(code, code) for code in row.disclosure.manifest.get("fields", [])]
+        row.field_names = [
+            catalogue[code].name if code in catalogue else code for code in row.disclosure.manifest.get("fields", [])
+        ]
     return {"rows": rows}
 
 

@@ -5,8 +5,9 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import SEARCH_VAR
-from django.core.exceptions import PermissionDenied
-from django.db.models import BooleanField, Value
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import BooleanField, Max, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -25,17 +26,22 @@ from shipex_privacy.core.paginator import EstimatedCountPaginator
 
 from .history import recent_history
 from .models import Address, DataSubject
-from .panels import SubjectPanel, panels_for, register_subject_panel
+from .panels import SubjectPanel, bound_entries, page_catalogue, panel_columns, panels_for, register_subject_panel
 
 
-def apply_catalogue(form_class, model):
-    """Mark each bound field mandatory or optional as the catalogue says, with its clause and purposes."""
-    for name, entry in PersonalDataField.objects.bound_to(model).items():
+def apply_catalogue(form_class, model, bound: dict | None = None):
+    """Mark each bound field mandatory or optional as the catalogue says, with its clause and purposes.
+
+    ``bound`` is the entries bound to ``model`` as the page read them (``panels.bound_entries``).
+    """
+    bound = PersonalDataField.objects.bound_to(model) if bound is None else bound
+    for name, entry in bound.items():
         field = form_class.base_fields.get(name)
         if field is None:
             continue
         field.required = entry.is_mandatory
-        purposes = ", ".join(purpose.clause for purpose in entry.purposes.all())
+        clauses = getattr(entry, "purpose_clauses", None)
+        purposes = ", ".join(clauses if clauses is not None else (purpose.clause for purpose in entry.purposes.all()))
         # The admin prints help text as HTML: escape what the catalogue's editors typed.
         field.help_text = escape(_("%(requirement)s · %(method)s · purposes %(purposes)s · %(code)s") % {
             "requirement": entry.get_requirement_display(),
@@ -116,7 +122,7 @@ class AddressInline(admin.TabularInline):
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
-        apply_catalogue(formset.form, Address)
+        apply_catalogue(formset.form, Address, bound_entries(request, Address))
         return formset
 
 
@@ -171,6 +177,11 @@ class RevealTarget:
     full: str
 
 
+# The histories a subject page's version is made of (AuditedAdmin.version_parts): the subject's own
+# and its inline's rows, each with the column that names the subject.
+VERSIONED_ROWS = ((DataSubject, "id"), (Address, "subject_id"))
+
+
 @admin.register(DataSubject)
 class DataSubjectAdmin(AuditedAdmin):
     form = DataSubjectForm
@@ -209,10 +220,11 @@ class DataSubjectAdmin(AuditedAdmin):
         return queryset & DataSubject.objects.search(search_term), False
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        return apply_catalogue(super().get_form(request, obj, change, **kwargs), DataSubject)
+        return apply_catalogue(super().get_form(request, obj, change, **kwargs), DataSubject,
+                               bound_entries(request, DataSubject))
 
     def get_fieldsets(self, request, obj=None):
-        bound = PersonalDataField.objects.bound_to(DataSubject)
+        bound = bound_entries(request, DataSubject)
         by_category: dict[str, list[str]] = {}
         for name in DataSubject.PERSONAL_DATA_FIELDS:
             entry = bound.get(name)
@@ -249,6 +261,52 @@ class DataSubjectAdmin(AuditedAdmin):
                  name="{}_{}_reveal".format(*info)),
             *super().get_urls(),
         ]
+
+    # The change page reads the subject once (issue 15): one query brings the record, its page
+    # version and every column the panels asked for; the catalogue is read once for the whole page.
+
+    def get_object(self, request, object_id, from_field=None):
+        match = request.resolver_match
+        if request.method != "GET" or not match or match.url_name != "subjects_datasubject_change":
+            return super().get_object(request, object_id, from_field)
+        key = (object_id, from_field)
+        cached = getattr(request, "_subject_page_object", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        page_catalogue(request)
+        obj = self._page_object(request, object_id, from_field)
+        request._subject_page_object = (key, obj)
+        return obj
+
+    def _page_object(self, request, object_id, from_field=None):
+        queryset = self.get_queryset(request).annotate(**self._version_columns(), **panel_columns(request))
+        field = self.opts.pk if from_field is None else self.opts.get_field(from_field)
+        try:
+            obj = queryset.get(**{field.name: field.to_python(object_id)})
+        except (DataSubject.DoesNotExist, ValidationError, ValueError):
+            return None
+        # The version comes from the same statement as the record, so from the same snapshot: the page
+        # is never newer than its version (the address rows, read later, may be; a save then is refused).
+        latest = {key: getattr(obj, column) for key, column in self._version_column_names().items()}
+        obj._page_version = ";".join(
+            f"{part.key}:{latest[part.key] if part.key in latest else part.latest()}"
+            for part in self.version_parts(request, obj)
+        )
+        return obj
+
+    @staticmethod
+    def _version_column_names() -> dict[str, str]:
+        return {model._meta.label_lower: f"page_version_{model._meta.model_name}" for model, _fk in VERSIONED_ROWS}
+
+    def _version_columns(self) -> dict:
+        names = self._version_column_names()
+        return {
+            names[model._meta.label_lower]: Coalesce(Subquery(
+                model.history.filter(**{fk: OuterRef("pk")}).order_by().values(fk)
+                .annotate(latest=Max("history_id")).values("latest")
+            ), 0)
+            for model, fk in VERSIONED_ROWS
+        }
 
     # Reads of personal data write the access log (clause 1.7.1), once the page is ready.
 
