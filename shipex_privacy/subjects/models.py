@@ -196,6 +196,8 @@ class DataSubject(models.Model):
             models.Index(fields=["email"], name="subject_email_idx"),
             models.Index(fields=["pinfl"], name="subject_pinfl_idx"),
             models.Index(fields=["-registered_at", "-id"], name="subject_registered_idx"),
+            # The changelist filtered by status, in its order (Meta.ordering): one index range.
+            models.Index(fields=["status", "-registered_at", "-id"], name="subject_status_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(account_id=""), name="subject_account_id_present"),
