@@ -30,13 +30,13 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shipex_privacy.audit.bulk import append_many, record_save_many
 from shipex_privacy.audit.events import ApiActor, AuditEvent, SystemActor
 from shipex_privacy.audit.services import record_save
 from shipex_privacy.catalogue.models import Purpose, System
-from shipex_privacy.consents.models import Channel, Consent, ConsentEvent, PolicyVersion
+from shipex_privacy.consents.models import Channel, Consent, PolicyVersion
 from shipex_privacy.consents.services import Evidence, consent_grant, policy_publish
-from shipex_privacy.integrations.models import Scope
+from shipex_privacy.integrations.events import apply_event_batch
+from shipex_privacy.integrations.models import ApiClient, Scope
 from shipex_privacy.integrations.services import api_client_create
 from shipex_privacy.subjects.intake import SubjectRules, subject_from_payload
 from shipex_privacy.subjects.management.commands.import_subjects import ImportSummary, import_subjects
@@ -246,48 +246,24 @@ class Command(BaseCommand):
         self.say(f"consent grants one at a time (consent_grant): {one_by_one} → {single:.0f}/s")
 
         batch = pairs[one_by_one:one_by_one + count]
-        try:
-            from shipex_privacy.integrations.events import apply_event_batch
-        except ImportError:
-            apply_event_batch = None
+        how = "POST /api/v1/events's apply_event_batch"
+        client = self.api_client()
         started = time.perf_counter()
-        if apply_event_batch is not None:
-            how = "POST /api/v1/events's apply_event_batch"
-            client = self.api_client()
-            for start in range(0, len(batch), 1000):
-                sent = [{"event_id": f"bench-{start + i}", "type": "consent.granted", "occurred_at": at.isoformat(),
-                         "account_id": aid, "purpose": purpose.clause, "channel": "app",
-                         "policy_version": version.version,
-                         "evidence": {"ip_address": "10.0.0.1", "user_agent": "ShipEx/5.0"}}
-                        for i, ((_pk, aid), purpose) in enumerate(batch[start:start + 1000])]
-                outcomes = apply_event_batch(client=client, events=sent, actor=ACTOR)
-                refused = [o for o in outcomes if o.status != "applied"]
-                if refused:
-                    raise CommandError(f"events refused: {refused[:3]}")
-        else:
-            how = "record_save_many + append_many (apply_event_batch not there)"
-            for start in range(0, len(batch), self.batch_size):
-                consents, ledger = [], []
-                for (subject_pk, _aid), purpose in batch[start:start + self.batch_size]:
-                    consent = Consent(subject_id=subject_pk, purpose=purpose, state=Consent.State.GRANTED,
-                                      channel=Channel.APP, granted_at=at)
-                    consents.append(consent)
-                    ledger.append(ConsentEvent(consent=consent, kind=ConsentEvent.Kind.GRANT, occurred_at=at,
-                                               channel=Channel.APP, policy_version=version, ip_address="10.0.0.1",
-                                               user_agent="ShipEx/5.0", recorded_by_username=ACTOR.get_username()))
-                with transaction.atomic():
-                    record_save_many(instances=consents, actor=ACTOR, reason="Consent granted via app",
-                                     event=AuditEvent.CONSENT_GRANTED)
-                    for event in ledger:
-                        event.consent = event.consent
-                    append_many(rows=ledger)
+        for start in range(0, len(batch), 1000):
+            sent = [{"event_id": f"bench-{start + i}", "type": "consent.granted", "occurred_at": at.isoformat(),
+                     "account_id": aid, "purpose": purpose.clause, "channel": "app",
+                     "policy_version": version.version,
+                     "evidence": {"ip_address": "10.0.0.1", "user_agent": "ShipEx/5.0"}}
+                    for i, ((_pk, aid), purpose) in enumerate(batch[start:start + 1000])]
+            outcomes = apply_event_batch(client=client, events=sent, actor=ACTOR)
+            refused = [o for o in outcomes if o.status != "applied"]
+            if refused:
+                raise CommandError(f"events refused: {refused[:3]}")
         bulk = rate(len(batch), time.perf_counter() - started)
         self.say(f"consent events through the batch path ({how}): {len(batch)} → {bulk:.0f}/s")
         return {"single": single, "bulk": bulk, "how": how}
 
     def api_client(self):
-        from shipex_privacy.integrations.models import ApiClient
-
         client = ApiClient.objects.filter(name="benchmark").first()
         if client is None:
             system = System.objects.order_by("pk").first() or System.objects.create(
