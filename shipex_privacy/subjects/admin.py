@@ -22,7 +22,7 @@ from shipex_privacy.audit.models import AccessEvent
 from shipex_privacy.catalogue.masking import is_masked, mask_value, masked_names, masks_for
 from shipex_privacy.catalogue.models import PersonalDataField
 from shipex_privacy.core import identifiers
-from shipex_privacy.core.paginator import EstimatedCountPaginator
+from shipex_privacy.core.paginator import CappedCountPaginator
 
 from .history import recent_history
 from .models import Address, DataSubject
@@ -196,7 +196,7 @@ class DataSubjectAdmin(AuditedAdmin):
     search_help_text = _("Phone (any format), e-mail, account id or PINFL — exact match.")
     # registered_at is set when the account is created; the form would round away its microseconds.
     readonly_fields = ("registered_at", "status", "status_changed_at")
-    paginator = EstimatedCountPaginator
+    paginator = CappedCountPaginator  # the change list says when a count stops at the cap
     show_full_result_count = False
     list_per_page = 50
     change_form_template = "admin/subjects/datasubject/change_form.html"
