@@ -253,7 +253,12 @@ class ConsentEvent(models.Model):
         ordering = ["-occurred_at", "-id"]
         verbose_name = _("consent event")
         verbose_name_plural = _("consent events")
-        indexes = [models.Index(fields=["consent", "occurred_at"], name="consent_event_timeline_idx")]
+        indexes = [
+            # A consent's ledger in ledger order, with what the state at a moment needs: in_force_at's
+            # latest-event lookups and the consent report's one pass over every ledger read only this index.
+            models.Index(fields=["consent", "occurred_at", "id", "kind", "expires_at"],
+                         name="consent_event_ledger_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind="withdraw") | Q(policy_version__isnull=False),
