@@ -92,7 +92,8 @@ def old_consent_rates(purposes, moments):
 
 def test_counts_agree_with_in_force_at_at_every_month_end_and_every_ledger_moment(purposes, policy, support_agent):
     random_ledgers(random.Random(15), purposes, policy, support_agent)
-    assert ConsentEvent.objects.filter(kind="withdraw").exists() and ConsentEvent.objects.exclude(expires_at=None)
+    assert ConsentEvent.objects.filter(kind="withdraw").exists()
+    assert ConsentEvent.objects.exclude(expires_at=None).exists()
     # Every moment the ledger turns at (events, ends of terms) and a microsecond either side of it.
     turns = {*ConsentEvent.objects.values_list("occurred_at", flat=True),
              *ConsentEvent.objects.exclude(expires_at=None).values_list("expires_at", flat=True)}
