@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "shipex_privacy.retention",
     "shipex_privacy.integrations",
     "shipex_privacy.api",
+    "shipex_privacy.benchmarks",
     # django.contrib.admin, with our AdminSite: it asks for a TOTP code when two-factor is on.
     "shipex_privacy.core.admin_site.ShipExAdminConfig",
     "django.contrib.auth",
