@@ -121,20 +121,3 @@ class EventBatchResultSerializer(serializers.Serializer):
     applied = serializers.IntegerField()
     duplicate = serializers.IntegerField()
     refused = serializers.IntegerField()
-
-
-class EventProblemErrorSerializer(serializers.Serializer):
-    field = serializers.CharField(help_text=_("The offending field, as a dotted path; empty for the whole body."))
-    code = serializers.CharField()
-    detail = serializers.CharField()
-
-
-class EventProblemSerializer(serializers.Serializer):
-    """An error, as RFC 9457 problem details with a machine-readable code."""
-
-    type = serializers.CharField()
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    errors = EventProblemErrorSerializer(many=True, required=False)

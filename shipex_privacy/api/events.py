@@ -20,8 +20,8 @@ from shipex_privacy.integrations.events import MAX_EVENTS, apply_event_batch, co
 from shipex_privacy.integrations.models import Scope
 
 from .base import ClientView
-from .event_serializers import EventBatchResultSerializer, EventProblemSerializer, EventSerializer
-from .problems import PROBLEM_CONTENT_TYPE, PayloadTooLarge
+from .event_serializers import EventBatchResultSerializer, EventSerializer
+from .problems import PayloadTooLarge, problem_responses
 
 # 1,000 events with full evidence stay well under this; a larger body is not read at all.
 MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -78,11 +78,6 @@ class NDJSONParser(BaseParser):
         return [event for event in events if event is not None]
 
 
-def _problems(**descriptions) -> dict:
-    return {(code, PROBLEM_CONTENT_TYPE): OpenApiResponse(EventProblemSerializer, description=description)
-            for code, description in descriptions.items()}
-
-
 class EventsView(ClientView):
     required_scopes = {"POST": Scope.EVENTS_WRITE}
     parser_classes = [EventsJSONParser, NDJSONParser]
@@ -105,14 +100,12 @@ class EventsView(ClientView):
         request={"application/json": EventSerializer},
         responses={
             200: OpenApiResponse(EventBatchResultSerializer, description="What became of each event."),
-            **_problems(**{
-                "400": "The body is not a batch: not JSON, or not an array.",
-                "401": "No token, or an unknown, ended or revoked one.",
-                "403": "The client lacks the scope events:write.",
-                "413": "More than 1,000 events, or a body over 4 MB.",
-                "415": "The body is neither application/json nor application/x-ndjson.",
-                "429": "Over the client's rate limit; Retry-After says when to try again.",
-            }),
+            **problem_responses(
+                400, 401, 403, 413, 415, 429,
+                on_400="The body is not a batch: not JSON, or not an array.",
+                on_403="The client lacks the scope events:write.",
+                on_413="More than 1,000 events, or a body over 4 MB.",
+                on_415="The body is neither application/json nor application/x-ndjson."),
         },
     )
     def post(self, request):

@@ -10,7 +10,8 @@ through; ``exception_handler`` turns each into one problem. The codes are part o
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -19,6 +20,38 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 # A service's ValidationError with one of these codes is a conflict with the record's state (409),
 # not bad input (400): the same call may succeed once the state allows it.
 CONFLICT_CODES = frozenset({"erased", "closed", "stale_version", "state_conflict"})
+
+# What a problem means where every endpoint means the same; an endpoint names the rest.
+STANDARD_PROBLEMS = {
+    401: _("No token, or an unknown, ended or revoked one."),
+    403: _("The client lacks the scope this call needs (``missing_scope``)."),
+    429: _("Over the client's rate limit; Retry-After says when to try again."),
+}
+
+
+class ProblemErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text=_("The offending field as a dotted path (addresses.0.city); empty for "
+                                              "the whole body."))
+    code = serializers.CharField(help_text=_("unknown_field, read_only, mandatory, invalid_type, invalid_phone, …"))
+    detail = serializers.CharField()
+
+
+class ProblemSerializer(serializers.Serializer):
+    """An error, as RFC 9457 problem details with a machine-readable code."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    errors = ProblemErrorSerializer(many=True, required=False)
+
+
+def problem_responses(*codes: int, described: dict | None = None, **on_code) -> dict:
+    """The schema's problem responses for ``codes``: ``on_404=…`` first, then ``described``, then the standard text."""
+    texts = {**STANDARD_PROBLEMS, **(described or {})}
+    return {(code, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+        ProblemSerializer, description=str(on_code.get(f"on_{code}", texts.get(code)))) for code in codes}
 
 
 class Conflict(exceptions.APIException):

@@ -80,20 +80,3 @@ class RequestCreatedSerializer(RequestStateSerializer):
     client_reference = serializers.CharField(allow_null=True, help_text=_("The reference the call gave, if any."))
     replayed = serializers.BooleanField(
         help_text=_("True when the reference was seen before: this is the request the first call made."))
-
-
-class ProblemErrorSerializer(serializers.Serializer):
-    field = serializers.CharField(help_text=_("The offending field, as a dotted path; empty for the whole body."))
-    code = serializers.CharField()
-    detail = serializers.CharField()
-
-
-class RequestProblemSerializer(serializers.Serializer):
-    """An error, as RFC 9457 problem details with a machine-readable code."""
-
-    type = serializers.CharField()
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    errors = ProblemErrorSerializer(many=True, required=False)

@@ -11,6 +11,7 @@ import re
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -24,12 +25,11 @@ from shipex_privacy.rights_requests.services import request_receive_in_app
 from shipex_privacy.subjects.models import DataSubject
 
 from .base import ClientView
-from .problems import PROBLEM_CONTENT_TYPE, Conflict
+from .problems import Conflict, problem_responses
 from .request_serializers import (
     REFERENCE_PATTERN,
     RequestCreatedSerializer,
     RequestCreateSerializer,
-    RequestProblemSerializer,
     RequestStateSerializer,
 )
 
@@ -37,19 +37,17 @@ REFERENCE_HEADER = "Idempotency-Key"
 LARGEST_ID = 2**63 - 1  # a bigger number in the path names no request (and would overflow the database)
 
 
+# What a problem means for the requests endpoints (401, 403 and 429 mean the same everywhere).
+PROBLEMS = {
+    400: gettext_lazy("Bad input, per field (``errors``)."),
+    404: gettext_lazy("Not found."),
+    409: gettext_lazy("Conflicts with the record's state."),
+    415: gettext_lazy("The body is not application/json."),
+}
+
+
 def _problems(*codes: int, **descriptions) -> dict:
-    described = {
-        400: _("Bad input, per field (``errors``)."),
-        401: _("No token, or an unknown, ended or revoked one."),
-        403: _("The client lacks the scope this call needs."),
-        404: _("Not found."),
-        409: _("Conflicts with the record's state."),
-        415: _("The body is not application/json."),
-        429: _("Over the client's rate limit; Retry-After says when to try again."),
-    }
-    return {(code, PROBLEM_CONTENT_TYPE): OpenApiResponse(
-        RequestProblemSerializer, description=str(descriptions.get(f"on_{code}", described[code])))
-        for code in codes}
+    return problem_responses(*codes, described=PROBLEMS, **descriptions)
 
 
 def _version(subject_request: SubjectRequest) -> str:

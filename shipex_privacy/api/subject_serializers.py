@@ -114,21 +114,3 @@ class SubjectConsentsSerializer(serializers.Serializer):
     cookies = CookieChoicesSerializer(help_text=_("Cookie categories allowed now (1.6.2): the latest choice wins, "
                                                   "none made is not allowed."))
     policy = PolicySerializer()
-
-
-class SubjectProblemErrorSerializer(serializers.Serializer):
-    field = serializers.CharField(help_text=_("The offending field as a dotted path (addresses.0.city); empty for "
-                                              "the whole body."))
-    code = serializers.CharField(help_text=_("unknown_field, read_only, mandatory, invalid_type, invalid_phone, …"))
-    detail = serializers.CharField()
-
-
-class SubjectProblemSerializer(serializers.Serializer):
-    """An error, as RFC 9457 problem details with a machine-readable code."""
-
-    type = serializers.CharField()
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    errors = SubjectProblemErrorSerializer(many=True, required=False)

@@ -23,11 +23,10 @@ from shipex_privacy.subjects.intake import ERASED_STATUSES, subject_as_payload, 
 from shipex_privacy.subjects.models import DataSubject, normalise_account_id
 
 from .base import ClientView
-from .problems import PROBLEM_CONTENT_TYPE, PayloadTooLarge
+from .problems import PayloadTooLarge, problem_responses
 from .subject_serializers import (
     SubjectConsentsSerializer,
     SubjectPatchSerializer,
-    SubjectProblemSerializer,
     SubjectPutSerializer,
     SubjectSerializer,
 )
@@ -45,22 +44,17 @@ class PreconditionFailed(exceptions.APIException):
 PROBLEMS = {
     400: gettext_lazy("Bad input, per field (``errors``): an unknown or back-office-only field, a wrong type, a "
                       "value the catalogue refuses, or a malformed account id (``invalid_account_id``)."),
-    401: gettext_lazy("No token, or an unknown, ended or revoked one."),
-    403: gettext_lazy("The client lacks the scope this call needs (``missing_scope``)."),
     404: gettext_lazy("No subject has this account id."),
     409: gettext_lazy("The subject is erased or anonymised (``erased``), or If-Match names an older version "
                       "(``stale_version``, the detail says what changed since); nothing was changed."),
     412: gettext_lazy("If-Match on a subject that does not exist yet (``precondition_failed``)."),
     413: gettext_lazy("The body is larger than 256 KiB."),
     415: gettext_lazy("The body is not application/json."),
-    429: gettext_lazy("Over the client's rate limit; Retry-After says when to try again."),
 }
 
 
 def problems(*codes: int, **descriptions) -> dict:
-    return {(code, PROBLEM_CONTENT_TYPE): OpenApiResponse(
-        SubjectProblemSerializer, description=str(descriptions.get(f"on_{code}", PROBLEMS[code])))
-        for code in codes}
+    return problem_responses(*codes, described=PROBLEMS, **descriptions)
 
 
 ACCOUNT_ID = OpenApiParameter(
