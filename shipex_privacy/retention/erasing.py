@@ -4,7 +4,8 @@ Both an erasure request (rights_requests/erasure.py) and a retention run (servic
 to the same step: take one record and the catalogue entries bound to its fields, and blank or
 anonymise those values, through ``record_save`` / ``record_delete`` so history keeps every change.
 ``plan_erasure`` works out what would change without writing (a dry run is exactly this);
-``apply_plan`` writes it. A value already erased plans no change, so a second pass writes no
+``apply_plan`` writes it; ``apply_plans`` writes many at once through the bulk audited path (a
+retention run's batch). A value already erased plans no change, so a second pass writes no
 history row.
 
 What each field becomes:
@@ -36,6 +37,7 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from shipex_privacy.audit.bulk import record_save_many
 from shipex_privacy.audit.events import AuditEvent
 from shipex_privacy.audit.services import record_delete, record_save
 from shipex_privacy.catalogue.models import PersonalDataField, RetentionRule
@@ -390,6 +392,22 @@ def plan_erasure(instance: models.Model, entries: list[PersonalDataField]) -> Pl
     return plan
 
 
+def _stage(plan: Plan, *, close_account: bool) -> bool:
+    """Put ``plan``'s values on its record (not saved); True when the record then needs saving.
+
+    A stored file goes once the emptied field is committed; a rollback keeps both.
+    """
+    instance = plan.instance
+    for change in plan.changes:
+        model_field = instance._meta.get_field(change.attname)
+        if isinstance(model_field, models.FileField) and getattr(instance, change.attname):
+            stored = getattr(instance, change.attname)
+            transaction.on_commit(functools.partial(stored.storage.delete, stored.name))
+        setattr(instance, change.attname, change.value)
+    closed = close_account and instance._meta.label == "subjects.DataSubject" and close_subject(instance)
+    return bool(plan) or closed
+
+
 def apply_plan(plan: Plan, *, actor, reason: str, event: AuditEvent, close_account: bool = False) -> None:
     """Write ``plan``: one audited save (or delete) of its record.
 
@@ -400,16 +418,27 @@ def apply_plan(plan: Plan, *, actor, reason: str, event: AuditEvent, close_accou
     if plan.delete_row:
         record_delete(instance=instance, actor=actor, reason=reason, event=event, allow_erased=True)
         return
-    for change in plan.changes:
-        model_field = instance._meta.get_field(change.attname)
-        if isinstance(model_field, models.FileField) and getattr(instance, change.attname):
-            # The stored file goes once the emptied field is committed; a rollback keeps both.
-            stored = getattr(instance, change.attname)
-            transaction.on_commit(functools.partial(stored.storage.delete, stored.name))
-        setattr(instance, change.attname, change.value)
-    closed = close_account and instance._meta.label == "subjects.DataSubject" and close_subject(instance)
-    if plan or closed:
+    if _stage(plan, close_account=close_account):
         record_save(instance=instance, actor=actor, reason=reason, event=event, allow_erased=True)
+
+
+@transaction.atomic
+def apply_plans(plans: list[Plan], *, actor, reason: str, event: AuditEvent, close_accounts: bool = False) -> None:
+    """Write many plans at once, in one transaction: what ``apply_plan`` would write for each.
+
+    The records that change go through the bulk audited path (``audit.bulk.record_save_many``:
+    the same rows, history rows and trail entries as a loop of saves, in a few statements);
+    records deleted whole go one by one through ``record_delete``, as that path has no delete.
+    ``close_accounts`` closes each open subject whose plan erases mandatory data (as
+    ``apply_plan``'s ``close_account``). Callers lock the records and their subjects first.
+    """
+    saves = [plan.instance for plan in plans if not plan.delete_row
+             and _stage(plan, close_account=close_accounts and plan.erases_mandatory)]
+    if saves:
+        record_save_many(instances=saves, actor=actor, reason=reason, event=event, allow_erased=True)
+    for plan in plans:
+        if plan.delete_row:
+            record_delete(instance=plan.instance, actor=actor, reason=reason, event=event, allow_erased=True)
 
 
 def close_subject(subject) -> bool:

@@ -6,7 +6,6 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from shipex_privacy.retention import erasing
 from shipex_privacy.retention.models import RetentionRun
 from shipex_privacy.subjects.models import Address, DataSubject
 from tests.retention.factories import closed_with_records
@@ -67,10 +66,11 @@ def test_an_unknown_staff_member_is_refused():
 
 def test_failed_records_end_the_command_with_an_error(monkeypatch):
     subject = closed_with_records()
-    def boom(plan, **kwargs):
+
+    def boom(instance, *args, **kwargs):  # writing any subject fails, in its batch and on its own
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(erasing, "apply_plan", boom)
+    monkeypatch.setattr(DataSubject, "full_clean", boom)
 
     with pytest.raises(CommandError, match=rf"subjects.DataSubject #{subject.pk} \(account-3y\): RuntimeError: boom"):
         run_command()

@@ -29,17 +29,17 @@ def counts(run):
 
 
 def kill_after(monkeypatch, records: int):
-    """Kill the run once it has erased ``records`` records (each committed on its own)."""
-    real, done = services._apply_one, []
+    """Kill the run before its next batch once it has erased ``records`` records (each batch committed on its own)."""
+    real, done = services._apply_batch, []
 
-    def apply_one(*args, **kwargs):
-        if len(done) == records:
+    def apply_batch(*args, **kwargs):
+        if len(done) >= records:
             raise Killed
         changed = real(*args, **kwargs)
-        done.append(changed)
+        done.extend(changed)
         return changed
 
-    monkeypatch.setattr(services, "_apply_one", apply_one)
+    monkeypatch.setattr(services, "_apply_batch", apply_batch)
 
 
 def test_a_new_run_marks_a_killed_one_interrupted_with_the_counts_its_history_shows(monkeypatch):
@@ -68,7 +68,7 @@ def test_a_new_run_marks_a_killed_one_interrupted_with_the_counts_its_history_sh
 def test_a_run_killed_half_way_is_counted_for_what_it_did_and_the_next_run_does_the_rest(monkeypatch):
     for _ in range(3):
         closed_with_records()
-    kill_after(monkeypatch, records=4)
+    kill_after(monkeypatch, records=4)  # two batches of two addresses
     with pytest.raises(Killed):
         retention_apply(dry_run=False, started_by="scheduler", batch_size=2)
     monkeypatch.undo()

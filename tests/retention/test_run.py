@@ -35,6 +35,18 @@ def history_of(subject) -> int:
     return TrailEntry.objects.filter(subject_id=subject.pk).count()
 
 
+def fail_writing(monkeypatch, subject: DataSubject, error: Exception) -> None:
+    """Writing ``subject`` fails with ``error``, whether its batch is written in bulk or record by record."""
+    full_clean = DataSubject.full_clean
+
+    def refuse(instance, *args, **kwargs):
+        if instance.pk == subject.pk:
+            raise error
+        return full_clean(instance, *args, **kwargs)
+
+    monkeypatch.setattr(DataSubject, "full_clean", refuse)
+
+
 @pytest.fixture
 def population():
     return {
@@ -121,14 +133,7 @@ def test_a_legal_hold_keeps_the_subject_out_of_the_run(compliance_officer):
 def test_a_failing_record_is_left_unchanged_and_the_others_complete(monkeypatch):
     failing, fine = closed_with_records(), closed_with_records()
     name = failing.full_name
-    apply_plan = erasing.apply_plan
-
-    def refuse_one(plan, **kwargs):
-        if plan.instance.pk == failing.pk and isinstance(plan.instance, DataSubject):
-            raise RuntimeError("lock timeout")
-        return apply_plan(plan, **kwargs)
-
-    monkeypatch.setattr(erasing, "apply_plan", refuse_one)
+    fail_writing(monkeypatch, failing, RuntimeError("lock timeout"))
 
     run = retention_apply(dry_run=False, started_by="scheduler")
 
@@ -268,16 +273,10 @@ def test_a_database_error_is_named_without_the_values_it_quotes(monkeypatch):
     from django.db import IntegrityError
 
     failing = closed_with_records()
-    apply_plan = erasing.apply_plan
-
-    def clash(plan, **kwargs):
-        if plan.instance.pk == failing.pk and isinstance(plan.instance, DataSubject):
-            # What PostgreSQL says: its DETAIL line quotes the values of the row.
-            raise IntegrityError("duplicate key value violates unique constraint \"subject_phone\"\n"
-                                 "DETAIL:  Key (phone)=(+998901234567) already exists.")
-        return apply_plan(plan, **kwargs)
-
-    monkeypatch.setattr(erasing, "apply_plan", clash)
+    # What PostgreSQL says: its DETAIL line quotes the values of the row.
+    fail_writing(monkeypatch, failing, IntegrityError("duplicate key value violates unique constraint "
+                                                      "\"subject_phone\"\nDETAIL:  Key (phone)=(+998901234567) "
+                                                      "already exists."))
 
     run = retention_apply(dry_run=False, started_by="scheduler")
 

@@ -37,7 +37,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="Change nothing; list what a run would do.")
-        parser.add_argument("--batch-size", type=int, default=500, help="Records read per batch (default 500).")
+        parser.add_argument("--batch-size", type=int, default=1000,
+                            help="Records erased per batch, each batch in one transaction (default 1000).")
         parser.add_argument(
             "--as", dest="username",
             help="Staff member named in history as having run it. Without it (the scheduler) history names "
