@@ -5,12 +5,18 @@ from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.utils import translation
 from factory.random import reseed_random
+from hypothesis import HealthCheck, settings
 
 from shipex_privacy.accounts.roles import AUDITOR, COMPLIANCE_OFFICER, SUPPORT_AGENT
 from shipex_privacy.catalogue.models import PersonalDataField
 from shipex_privacy.core import dbroles
 from tests.accounts.factories import StaffFactory
 from tests.owner import install_owner_function
+
+# Property tests check what is refused, not how fast: on a busy machine (CI on 2 cores) an example
+# that takes long must not fail the run. A test's own @settings keeps these unless it says otherwise.
+settings.register_profile("shipex", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("shipex")
 
 
 @pytest.fixture(scope="session")

@@ -219,7 +219,7 @@ json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(m
                                                                                       max_size=3), max_leaves=8)
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.dictionaries(st.text(max_size=12), json_values, max_size=5), st.text(min_size=1, max_size=20))
 def test_a_json_object_with_an_account_id_reads_back_as_it_was_written(body, account_id):
     body = {**body, "account_id": account_id}

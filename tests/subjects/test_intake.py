@@ -177,7 +177,7 @@ ADDRESS_JSON = st.dictionaries(st.sampled_from(["kind", "region", "city", "stree
 PAYLOADS = JSON | st.dictionaries(FIELD_NAMES, JSON | st.lists(ADDRESS_JSON, max_size=3), max_size=10)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(body=PAYLOADS, partial=st.booleans())
 def test_any_json_is_either_taken_or_refused_by_field(rules, body, partial):
     subject = DataSubject(pk=1, account_id="SX1000001", full_name="Aziza", phone="+998901234567",
