@@ -10,11 +10,14 @@ Design and its reasons: docs/audit.md. In short:
   compressed manifest of the digests it covers and a MAC over that manifest and the previous
   seal's MAC, so a digest removed together with its row is still missed and named.
 * ``verify_audit`` recomputes every row's MAC (a changed row, or one inserted without the key,
-  does not match), looks for digests whose row is gone, and checks the seal chain.
+  does not match), looks for digests whose row is gone, and checks the seal chain. It reads each
+  table and its digests as two streams in key order, a fetch at a time, and merges them, so
+  memory stays flat however large the log grows (see _verify_table).
 
-The MAC is computed from the row as read back from the database through the ORM, the same way
-verification reads it, so that what the code held in memory (a date given as a string, say)
-can never make an honest row look tampered with.
+The MAC is computed from the row as read back from the database through the ORM, so that what
+the code held in memory (a date given as a string, say) can never make an honest row look
+tampered with. Verification reads the same values; on PostgreSQL it lets the database format
+dates and times into the very text the encoding takes (see _FORMATTED).
 """
 
 import datetime
@@ -31,7 +34,7 @@ from django.apps import apps as global_apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, models, router, transaction
-from django.db.models import Max, Q
+from django.db.models import Func, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -483,22 +486,209 @@ def _verify_sealed_digests(alias, seal, manifest, names, report, sealed_missing)
     report.late_digests += len(set(current) - sealed_ids)
 
 
+# Rows are checked a key range at a time, each range in one snapshot (so that no transaction stays
+# open for the whole of a large table). Inside a range, the rows and their digests are two streams
+# in key order, read through server-side cursors ``batch_size`` rows per fetch and walked side by
+# side like a merge join: memory holds a fetch of each, never a table. The MACs of a fetch are
+# computed together, column by column, with everything that is the same for every row (the key,
+# the table's and columns' framed names) prepared once per layout.
+SNAPSHOT_ROWS = 100_000
+
+
+class _Frames(dict):
+    """``frames[n]``: what goes before an encoded value of n bytes — a column's framed name, the
+    value's 8-byte length and, for ``kind`` b"s", the kind byte (n then counts the str's bytes) —
+    prepared once for the lengths met (the short ones kept)."""
+
+    def __init__(self, head: bytes, kind: bytes = b""):
+        super().__init__()
+        self.head, self.kind = head, kind
+
+    def __missing__(self, length: int) -> bytes:
+        frame = self.head + (length + len(self.kind)).to_bytes(8, "big") + self.kind
+        if length < 4096:
+            self[length] = frame
+        return frame
+
+
+def _encode_not_str(value) -> bytes:
+    """``_encode`` for a value that is neither a str, None nor an int: the common kinds, byte for byte, first."""
+    kind = type(value)
+    if kind is datetime.datetime and value.tzinfo is datetime.UTC:
+        return b"t" + value.isoformat().encode()
+    if kind is datetime.date:
+        return b"d" + value.isoformat().encode()
+    return _encode(value)
+
+
+def _hmac_pads(key: bytes):
+    """HMAC-SHA256 (RFC 2104) keyed once: the inner and outer hashes with the padded key absorbed.
+
+    Copying both and hashing a message gives ``hmac.digest(key, message, "sha256")``, without
+    setting the key up again for every row (most of a short message's HMAC cost).
+    """
+    block = hashlib.sha256().block_size
+    if len(key) > block:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(block, b"\0")
+    return hashlib.sha256(bytes(b ^ 0x36 for b in key)), hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+
+def _layout_macs(table: str, layout: list[str], positions: dict[str, int],
+                 formatted: dict[str, bytes]) -> Callable[[list], list[bytes]]:
+    """``macs(rows)``: ``row_mac`` of each row ``(pk, *values)`` over the layout's columns, for many rows.
+
+    ``formatted`` names the columns the database gave as text already encoded, with their kind
+    byte (see _FORMATTED).
+    """
+    inner, outer = _hmac_pads(_key(b"row"))
+    pk_frames = _Frames(ROW_DOMAIN + _framed_name(table))
+    # Per column: the frames of its str values, of its other values, and its whole frame for None.
+    picks = [(positions[column], _Frames(_framed_name(column), formatted.get(column, b"s")),
+              _Frames(_framed_name(column)), _framed_name(column) + _framed(b"n")) for column in layout]
+    other = _encode_not_str
+
+    def macs(rows: list) -> list[bytes]:
+        columns = list(zip(*rows, strict=True))
+        framed = [[pk_frames[len(pk := str(value).encode())] + pk for value in columns[0]]]
+        for position, str_frames, frames, none in picks:
+            framed.append([
+                str_frames[len(encoded := value.encode())] + encoded if type(value) is str
+                else none if value is None
+                else frames[len(encoded := b"i%d" % value)] + encoded if type(value) is int
+                else frames[len(encoded := other(value))] + encoded
+                for value in columns[position]
+            ])
+        new_inner, new_outer, found = inner.copy, outer.copy, []
+        for parts in zip(*framed, strict=True):
+            hashed = new_inner()
+            hashed.update(b"".join(parts))
+            mac = new_outer()
+            mac.update(hashed.digest())
+            found.append(mac.digest())
+        return found
+
+    return macs
+
+
+@dataclass
+class _LayoutCheck:
+    gone: list[str]  # columns the layout names that the table no longer has
+    macs: Callable[[list], list[bytes]] | None  # None: the layout verifies nothing
+
+
+_NO_LAYOUT = _LayoutCheck([], None)  # a digest whose layout is not there
+
+
+def _layout_checks(alias: str, table: str, table_id: int | None, positions: dict[str, int],
+                   formatted: dict[str, bytes]) -> dict[int, _LayoutCheck]:
+    checks = {}
+    for pk, text in RowLayout.objects.using(alias).filter(table_id=table_id).values_list("pk", "columns"):
+        columns = text.split(",")
+        gone = [column for column in columns if column not in positions]
+        checks[pk] = _LayoutCheck(gone, None if gone else _layout_macs(table, columns, positions, formatted))
+    return checks
+
+
+class _UtcIsoformat(Func):
+    """An aware timestamp as text: exactly ``value.astimezone(UTC).isoformat()`` (no fraction when it is 0)."""
+
+    output_field = models.TextField()
+    template = (
+        "to_char(%(expressions)s AT TIME ZONE 'UTC', "
+        "CASE WHEN date_trunc('second', %(expressions)s) = %(expressions)s "
+        "THEN 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"' ELSE 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"' END)"
+    )
+
+
+class _Isoformat(Func):
+    """A date as text: exactly ``value.isoformat()``."""
+
+    output_field = models.TextField()
+    template = "to_char(%(expressions)s, 'YYYY-MM-DD')"
+
+
+# On PostgreSQL the database formats dates and aware timestamps into the text _encode makes of
+# them (kind byte, then ISO 8601 in UTC): parsing them into Python objects and formatting them
+# again was most of a verify's time. tests/audit/test_verify_stream.py holds the two to the same
+# bytes, edge values included. SQLite, and naive times, read values as the ORM gives them.
+_FORMATTED = {"DateTimeField": (b"t", _UtcIsoformat), "DateField": (b"d", _Isoformat)}
+_FORMATTED_DB_TYPES = {"DateTimeField": "timestamp with time zone", "DateField": "date"}
+
+
+def _formatted_columns(model, connection) -> dict[str, tuple[str, bytes, type[Func]]]:
+    """{column: (attname, kind byte, formatting expression)} of the columns the database can format."""
+    if connection.vendor != "postgresql" or connection.timezone is None:
+        return {}
+    found = {}
+    for field in model._meta.concrete_fields:
+        kind = field.get_internal_type()
+        if (kind in _FORMATTED and not hasattr(field, "from_db_value")
+                and field.db_type(connection) == _FORMATTED_DB_TYPES[kind]):
+            found[field.column] = (field.attname, *_FORMATTED[kind])
+    return found
+
+
+def _fetches(queryset, batch_size: int):
+    """The rows of a ``values_list`` queryset, a list of ``batch_size`` tuples at a time, in its order.
+
+    A server-side cursor on PostgreSQL (a client-side one, fetching the whole range, if
+    DISABLE_SERVER_SIDE_CURSORS is set); on SQLite rows are stepped through as fetched. Django's
+    converters are applied as the ORM applies them, so values are what ``values_list`` gives.
+    """
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    sql, params = compiler.as_sql()
+    if [alias for _expression, _sql, alias in compiler.select] != list(queryset._fields):
+        raise ImproperlyConfigured(f"{queryset.model._meta.label}: the columns are not read in the order asked for.")
+    converters = compiler.get_converters([expression for expression, _sql, _alias in compiler.select])
+    connection = compiler.connection
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(batch_size):
+            yield list(compiler.apply_converters(rows, converters)) if converters else rows
+
+
+class _DigestStream:
+    """(row id, layout id, MAC) of a table's digests in row-id order, a fetch at a time."""
+
+    def __init__(self, fetches):
+        self._fetches = fetches
+        self.buffer: list = []
+        self.at = 0
+
+    def ahead(self, count: int) -> list:
+        """The next ``count`` digests (fewer at the end), not consumed."""
+        while len(self.buffer) - self.at < count:
+            more = next(self._fetches, None)
+            if more is None:
+                break
+            self.buffer, self.at = self.buffer[self.at:] + list(more), 0
+        return self.buffer[self.at:self.at + count]
+
+    def peek(self):
+        if self.at == len(self.buffer) and not self.ahead(1):
+            return None
+        return self.buffer[self.at]
+
+
 def _verify_table(model, alias: str, batch_size: int, report: VerifyReport,
-                  sealed_missing: dict[tuple[str, int], Finding], progress: "Progress") -> None:
+                  sealed_missing: dict[tuple[str, int], Finding], progress: "Progress",
+                  snapshot_rows: int = SNAPSHOT_ROWS) -> None:
     table = model._meta.db_table
-    columns = _columns(model)
-    attnames = [attname for _column, attname in columns]
-    column_names = [column for column, _attname in columns]
+    formatted = _formatted_columns(model, connections[alias])
+    # Rows are read as (pk, *values): the values as the ORM gives them, or formatted by the database.
+    select, annotations = ["pk"], {}
+    for column, attname in _columns(model):
+        if column in formatted:
+            _attname, _kind, expression = formatted[column]
+            select.append(f"verify_formatted_{len(annotations):03d}")
+            annotations[select[-1]] = expression(attname)
+        else:
+            select.append(attname)
+    positions = {column: index for index, (column, _attname) in enumerate(_columns(model), start=1)}
     table_id = AuditedTable.objects.using(alias).filter(name=table).values_list("pk", flat=True).first()
-
-    def load_layouts() -> dict[int, list[str]]:
-        return {
-            pk: text.split(",") for pk, text in RowLayout.objects.using(alias).filter(table_id=table_id)
-            .values_list("pk", "columns")
-        }
-
-    layouts = load_layouts()
-    rows_seen = 0
+    checker = _TableCheck(table, alias, table_id, positions, {column: kind for column, (_a, kind, _e) in
+                                                             formatted.items()}, report.findings, sealed_missing)
     last = None
     while True:
         with _one_snapshot(alias):
@@ -506,40 +696,90 @@ def _verify_table(model, alias: str, batch_size: int, report: VerifyReport,
             digests = RowDigest.objects.using(alias).filter(table_id=table_id).order_by("row_id")
             if last is not None:
                 rows, digests = rows.filter(pk__gt=last), digests.filter(row_id__gt=last)
-            rows = list(rows.values_list("pk", *attnames)[:batch_size])
-            upper = rows[-1][0] if len(rows) == batch_size else None
+            # A range ends at its snapshot_rows-th row; the last one is open, so that digests past
+            # the last row (rows removed from the end) are met too.
+            upper = rows.values_list("pk", flat=True)[snapshot_rows - 1:snapshot_rows].first()
             if upper is not None:
-                digests = digests.filter(row_id__lte=upper)
-            digests = list(digests.values_list("row_id", "layout_id", "mac")[:batch_size])
-            if len(digests) == batch_size and (upper is None or digests[-1][0] < upper):
-                upper = digests[-1][0]  # digests without rows are dense here: stop at the last one read
-                rows = [row for row in rows if row[0] <= upper]
-        by_row = {row_id: (layout_id, bytes(mac)) for row_id, layout_id, mac in digests}
-        for pk, *values in rows:
-            rows_seen += 1
-            values_by_column = dict(zip(column_names, values, strict=True))
-            digest = by_row.pop(pk, None)
-            if digest is None:
-                report.findings.append(sealed_missing.pop((table, pk), None) or Finding(table, pk, str(INSERTED)))
-                continue
-            if digest[0] not in layouts:
-                layouts = load_layouts()  # a migration during this run may have added a layout
-            layout = layouts.get(digest[0], [])
-            gone = [column for column in layout if column not in values_by_column]
-            if gone:
-                report.findings.append(Finding(table, pk, str(COLUMN_GONE % {"column": ", ".join(gone)})))
-                continue
-            expected = row_mac(table=table, row_id=pk, columns=layout, values=[values_by_column[c] for c in layout])
-            if not layout or not hmac.compare_digest(expected, digest[1]):
-                report.findings.append(Finding(table, pk, str(CHANGED)))
-        for row_id in sorted(by_row):
-            report.findings.append(Finding(table, row_id, str(REMOVED)))
+                rows, digests = rows.filter(pk__lte=upper), digests.filter(row_id__lte=upper)
+            checker.check(_fetches(rows.annotate(**annotations).values_list(*select), batch_size),
+                          _DigestStream(_fetches(digests.values_list("row_id", "layout_id", "mac"), batch_size)))
         if upper is None:
             break
         last = upper
-        progress(table, rows_seen, False)
-    report.rows_checked += rows_seen
-    progress(table, rows_seen, True)
+        progress(table, checker.rows_seen, False)
+    report.rows_checked += checker.rows_seen
+    progress(table, checker.rows_seen, True)
+
+
+class _TableCheck:
+    """One table's rows against its digests: the findings of a merge of the two streams."""
+
+    def __init__(self, table, alias, table_id, positions, formatted, findings, sealed_missing):
+        self.table, self.alias, self.table_id, self.positions = table, alias, table_id, positions
+        self.formatted, self.findings, self.sealed_missing = formatted, findings, sealed_missing
+        self.checks = self._load_checks()
+        self.rows_seen = 0
+
+    def _load_checks(self) -> dict[int, _LayoutCheck]:
+        return _layout_checks(self.alias, self.table, self.table_id, self.positions, self.formatted)
+
+    def check(self, row_fetches, digests: _DigestStream) -> None:
+        for rows in row_fetches:
+            self.rows_seen += len(rows)
+            ahead = digests.ahead(len(rows))
+            if [row[0] for row in rows] == [digest[0] for digest in ahead]:
+                digests.at += len(rows)  # the usual case: each row has its digest, and no other is between
+                self._compare(rows, ahead)
+            else:
+                self._compare(*self._merge(rows, digests))
+        while (digest := digests.peek()) is not None:
+            self._removed(digest)
+            digests.at += 1
+
+    def _removed(self, digest) -> None:
+        self.findings.append(Finding(self.table, digest[0], str(REMOVED)))
+
+    def _merge(self, rows, digests: _DigestStream) -> tuple[list, list]:
+        """Pair rows with their digests one by one; name rows without one and digests without a row."""
+        paired_rows, paired_digests = [], []
+        for row in rows:
+            pk = row[0]
+            digest = digests.peek()
+            while digest is not None and digest[0] < pk:
+                self._removed(digest)
+                digests.at += 1
+                digest = digests.peek()
+            if digest is not None and digest[0] == pk:
+                paired_rows.append(row)
+                paired_digests.append(digest)
+                digests.at += 1
+            else:
+                self.findings.append(self.sealed_missing.pop((self.table, pk), None)
+                                     or Finding(self.table, pk, str(INSERTED)))
+        return paired_rows, paired_digests
+
+    def _compare(self, rows: list, digests: list) -> None:
+        """Each row's MAC, computed over its digest's layout, against the digest's."""
+        by_layout: dict[int, list[int]] = {}
+        if digests and all(digest[1] == digests[0][1] for digest in digests):
+            by_layout[digests[0][1]] = range(len(rows))
+        else:
+            for index, digest in enumerate(digests):
+                by_layout.setdefault(digest[1], []).append(index)
+        for layout_id, indexes in by_layout.items():
+            check = self.checks.get(layout_id)
+            if check is None:
+                self.checks = self._load_checks()  # a migration may have added a layout meanwhile
+                check = self.checks.get(layout_id, _NO_LAYOUT)
+            if check.gone:
+                problem = str(COLUMN_GONE % {"column": ", ".join(check.gone)})
+                self.findings.extend(Finding(self.table, rows[index][0], problem) for index in indexes)
+                continue
+            group = rows if len(indexes) == len(rows) else [rows[index] for index in indexes]
+            macs = check.macs(group) if check.macs else [b""] * len(group)
+            for index, mac in zip(indexes, macs, strict=True):
+                if not check.macs or not hmac.compare_digest(mac, digests[index][2]):
+                    self.findings.append(Finding(self.table, rows[index][0], str(CHANGED)))
 
 
 # --- records that must agree with their history, or with a ledger ----------------------------
@@ -686,11 +926,14 @@ def record_findings(using: str) -> list[Finding]:
     return findings
 
 
-def verify(*, using: str = "default", batch_size: int = 2000,
+def verify(*, using: str = "default", batch_size: int = 2000, snapshot_rows: int = SNAPSHOT_ROWS,
            progress: "Progress | None" = None) -> VerifyReport:
-    """Check every append-only row, the seal chain and the records that must agree with their history."""
-    if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
+    """Check every append-only row, the seal chain and the records that must agree with their history.
+
+    Rows are fetched ``batch_size`` at a time and read ``snapshot_rows`` to a snapshot (see _verify_table).
+    """
+    if batch_size < 1 or snapshot_rows < 1:
+        raise ValueError("batch_size and snapshot_rows must be at least 1")
     progress = progress or (lambda table, count, done: None)
     report = VerifyReport(findings=[])
     sealed_missing: dict[tuple[str, int], Finding] = {}
@@ -698,7 +941,7 @@ def verify(*, using: str = "default", batch_size: int = 2000,
     tables = _existing_tables(using)
     for model in digested_models():
         if model._meta.db_table in tables:
-            _verify_table(model, using, batch_size, report, sealed_missing, progress)
+            _verify_table(model, using, batch_size, report, sealed_missing, progress, snapshot_rows)
     report.findings.extend(record_findings(using))
     # Sealed rows whose row and digest are both gone were never met in the tables.
     report.findings.extend(sealed_missing.values())

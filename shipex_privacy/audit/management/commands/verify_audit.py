@@ -4,7 +4,8 @@ fields and subjects, a published policy) against its history, the consent state 
 consent ledger.
 
 Reports each row changed, removed or inserted behind the application's back, by table and id,
-and exits with status 1 if there is any. Works in batches; prints progress on long runs.
+and exits with status 1 if there is any. Streams each table in key order a fetch at a time
+(server-side cursors on PostgreSQL), so memory stays flat; prints progress on long runs.
 """
 
 import time
@@ -24,7 +25,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
-        parser.add_argument("--batch-size", type=int, default=2000, help="Rows read per query (default 2000).")
+        parser.add_argument("--batch-size", type=int, default=2000, help="Rows read per fetch (default 2000).")
         parser.add_argument(
             "--head", default="",
             help="The chain head MAC that seal_audit printed and you kept elsewhere; fail unless it is still there.",
