@@ -109,6 +109,12 @@ def interleaved(ours: Callable, baseline: Callable | None, *, repeat: int, budge
             statistics.median(timings["baseline"]) if timings["baseline"] else None, len(timings["ours"]))
 
 
+def count_queries(function: Callable) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        function()
+    return len(captured)
+
+
 class Bench:
     """The measures, run at one size of the scratch database."""
 
@@ -130,8 +136,10 @@ class Bench:
                 note: str = "") -> Result:
         self.progress(f"  {name} …")
         ours_ms, baseline_ms, runs = interleaved(ours, baseline, repeat=self.repeat, budget=self.budget, warm=warm)
-        if runs < self.repeat:
-            note = ", ".join(filter(None, [note, f"{runs} runs (time budget)"]))
+        # Queries of one more run: ours always, the baseline where it is a page (a naive job may take minutes).
+        counted = [count_queries(ours), count_queries(baseline) if warm and baseline is not None else None]
+        queries = f"{counted[0]} queries" + (f" vs {counted[1]}" if counted[1] is not None else "")
+        note = ", ".join(filter(None, [queries, note, f"{runs} runs (time budget)" if runs < self.repeat else ""]))
         return Result(name, size, ours_ms, baseline_ms, "ms", target, note)
 
     # --- the pages ------------------------------------------------------------------------------------
@@ -192,13 +200,8 @@ class Bench:
         stock = self.page(reverse("plain:subjects_datasubject_change", args=[subject.pk]))
         timing = self.compare("subject change page", size, ours, stock, target=Target(),
                               note="stock: ModelAdmin with an address inline")
-        queries = []
-        for function in (ours, stock):
-            with CaptureQueriesContext(connection) as captured:
-                function()
-            queries.append(len(captured))
-        return [timing, Result("subject change page queries", size, queries[0], queries[1], "queries",
-                               Target(15), "")]
+        return [timing, Result("subject change page queries", size, count_queries(ours), count_queries(stock),
+                               "queries", Target(15), "")]
 
     # --- the jobs -------------------------------------------------------------------------------------
 
