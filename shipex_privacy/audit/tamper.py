@@ -24,6 +24,7 @@ import datetime
 import functools
 import hashlib
 import hmac
+import itertools
 import json
 import zlib
 from collections.abc import Callable, Sequence
@@ -315,17 +316,17 @@ def _encode_manifest(entries: Sequence[tuple[int, str, int]]) -> bytes:
 
 
 def decode_manifest(manifest: bytes) -> list[tuple[int, str, int]]:
-    header, *lines = zlib.decompress(bytes(manifest)).decode().split("\n")
+    header, _newline, body = zlib.decompress(bytes(manifest)).decode().partition("\n")
     tables = json.loads(header)
-    entries = []
-    previous_digest, previous_row = 0, dict.fromkeys(tables, 0)
-    for line in lines:
-        digest_delta, position, row_delta = (int(part) for part in line.split(" "))
-        table = tables[position]
-        previous_digest += digest_delta
-        previous_row[table] += row_delta
-        entries.append((previous_digest, table, previous_row[table]))
-    return entries
+    numbers = list(map(int, body.split()))  # three per entry: digest delta, table, row delta
+    positions = numbers[1::3]
+    previous_row = [0] * len(tables)
+    row_ids = []
+    for position, row_delta in zip(positions, numbers[2::3], strict=True):
+        previous_row[position] += row_delta
+        row_ids.append(previous_row[position])
+    return [(digest_id, tables[position], row_id) for digest_id, position, row_id
+            in zip(itertools.accumulate(numbers[0::3]), positions, row_ids, strict=True)]
 
 
 def _table_names(alias: str) -> dict[int, str]:
@@ -466,14 +467,15 @@ def _verify_seals(alias: str, report: VerifyReport, sealed_missing: dict[tuple[s
 
 def _verify_sealed_digests(alias, seal, manifest, names, report, sealed_missing) -> None:
     with _one_snapshot(alias):
-        current = {
-            digest_id: (names.get(table_id, f"#{table_id}"), row_id)
-            for digest_id, table_id, row_id in RowDigest.objects.using(alias)
-            .filter(pk__gte=seal.first_digest_id, pk__lte=seal.last_digest_id)
-            .values_list("pk", "table_id", "row_id")
-        }
+        digests = list(RowDigest.objects.using(alias).filter(pk__gte=seal.first_digest_id, pk__lte=seal.last_digest_id)
+                       .order_by("pk").values_list("pk", "table_id", "row_id"))
+        sealed = decode_manifest(manifest)
+        if len(digests) == len(sealed) and [(digest_id, names.get(table_id), row_id) for digest_id, table_id, row_id
+                                            in digests] == sealed:
+            return  # the usual case: exactly the digests sealed, in the same order
+        current = {digest_id: (names.get(table_id, f"#{table_id}"), row_id) for digest_id, table_id, row_id in digests}
         sealed_ids = set()
-        for digest_id, table, row_id in decode_manifest(manifest):
+        for digest_id, table, row_id in sealed:
             sealed_ids.add(digest_id)
             if current.get(digest_id) == (table, row_id):
                 continue
