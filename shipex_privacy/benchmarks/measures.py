@@ -138,7 +138,8 @@ class Bench:
         ours_ms, baseline_ms, runs = interleaved(ours, baseline, repeat=self.repeat, budget=self.budget, warm=warm)
         # Queries of one more run: ours always, the baseline where it is a page (a naive job may take minutes).
         counted = [count_queries(ours), count_queries(baseline) if warm and baseline is not None else None]
-        queries = f"{counted[0]} queries" + (f" vs {counted[1]}" if counted[1] is not None else "")
+        queries = f"{counted[0]} {'query' if counted[0] == 1 else 'queries'}" + (
+            f" vs {counted[1]}" if counted[1] is not None else "")
         note = ", ".join(filter(None, [queries, note, f"{runs} runs (time budget)" if runs < self.repeat else ""]))
         return Result(name, size, ours_ms, baseline_ms, "ms", target, note)
 
