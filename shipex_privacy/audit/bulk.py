@@ -3,9 +3,11 @@
 ``record_save_many`` writes what a loop of ``audit.services.record_save`` would write — the same
 tracked rows, history rows (actor, request address, reason, ``+``/``~``), trail entries with the
 event, and the digests of the history rows and trail entries — but with bulk INSERT/UPDATE
-statements, one transaction per call. ``append_many`` does the same for rows of append-only,
-untracked models (consent ledgers, the access log). tests/audit/test_bulk.py compares both
-paths row for row.
+statements, one transaction per call. ``record_delete_many`` is ``audit.services.record_delete``
+for many rows (their ``-`` history rows, trail entries and digests, then one DELETE), for models
+that nothing else points to. ``append_many`` does for rows of append-only, untracked models
+(consent ledgers, the access log) what their one-by-one save does. tests/audit/test_bulk.py and
+test_bulk_delete.py compare both paths row for row.
 
 What it cannot reproduce it refuses (``ImproperlyConfigured``) rather than silently differ: a
 model with m2m history, an overridden ``save()``, or a receiver of ``pre_save``/``post_save`` or
@@ -38,7 +40,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import IntegrityError, connections, models, router, transaction
 from django.db.models import Q
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -576,6 +578,86 @@ def _history_row(record: HistoricalRecords, history, instance, history_type: str
         sender=history, instance=instance, history_date=history_date, history_user=history_user,
         history_change_reason=reason, history_instance=row, using=using if record.use_base_model_db else None)
     return row
+
+
+def _check_deletable(model) -> HistoricalRecords:
+    """What ``instance.delete()`` does for ``model`` is simple-history's ``-`` row and the DELETE, nothing else."""
+    records = _check_tracked(model)
+    if model.delete is not models.Model.delete:
+        _refuse(model, "it overrides delete()")
+    for signal, name in ((pre_delete, "pre_delete"), (post_delete, "post_delete")):
+        if [r for r in _receivers(signal, model) if getattr(r, "__self__", None) is not records]:
+            _refuse(model, f"other {name} receivers")
+    if records.cascade_delete_history:
+        _refuse(model, "its history is deleted with it")
+    pointing = [relation for relation in model._meta.related_objects if relation.on_delete is not models.DO_NOTHING]
+    if pointing:
+        _refuse(model, f"rows of {pointing[0].related_model._meta.label} point to it (a delete would collect them)")
+    return records
+
+
+def can_delete_many(model) -> bool:
+    """Whether :func:`record_delete_many` can delete rows of ``model`` (else: ``record_delete`` one by one)."""
+    try:
+        _check_deletable(model)
+    except ImproperlyConfigured:
+        return False
+    return True
+
+
+@transaction.atomic
+def record_delete_many(*, instances: Sequence[models.Model], actor: Actor | None, reason: str | Sequence[str],
+                       event: AuditEvent | Sequence[AuditEvent] = AuditEvent.DELETED,
+                       allow_erased: bool = False) -> None:
+    """Like record_delete for many saved instances of models nothing else points to (:func:`can_delete_many`).
+
+    Each instance's history gets its last state as a ``-`` row with ``actor``, ``reason`` and
+    ``event``, with its trail entry and digests, as ``instance.delete()`` writes it; then one DELETE
+    per model. The instances lose their pk, as after ``delete()``. Refusals as in
+    :func:`record_save_many`.
+    """
+    instances = list(instances)
+    reasons = [str(r) for r in _per_instance(reason, len(instances), "reason")]
+    events = [AuditEvent(e) for e in _per_instance(event, len(instances), "event")]
+    if not instances:
+        return
+    if any(instance.pk is None or instance._state.adding for instance in instances):
+        raise ValueError("record_delete_many deletes saved rows only")
+    groups = _group(instances)
+    records = {model: _check_deletable(model) for model in groups}
+    using = _one_alias(groups)
+    _refusals(groups, allow_erased=allow_erased, validate=False, using=using)
+    now = timezone.now()
+    history_enabled = getattr(settings, "SIMPLE_HISTORY_ENABLED", True)
+    history_rows: dict[int, models.Model] = {}
+    for model, indexed in groups.items():
+        record = records[model]
+        history = getattr(model, record.manager_name).model
+        included = {field.attname for field in record.fields_included(indexed[0][1])}
+        rows = []
+        for index, instance in indexed:
+            deferred = included & instance.get_deferred_fields()
+            if deferred:  # as simple-history's pre_delete: the last state in full
+                instance.refresh_from_db(fields=deferred)
+            instance._history_user, instance._change_reason = actor, reasons[index]
+            instance._history_event = events[index]
+            if history_enabled:
+                history_rows[index] = _history_row(record, history, instance, "-", now, using)
+                rows.append(history_rows[index])
+        _insert_append_only(history, rows, using)
+        pks = [instance.pk for _index, instance in indexed]
+        deleted = 0
+        for start in range(0, len(pks), CHUNK):
+            # _raw_delete: the DELETE alone, as Django's Collector runs it for rows it has nothing to collect
+            # for (checked above); QuerySet.delete() would send the signals and write the history again.
+            deleted += model._base_manager.using(using).filter(pk__in=pks[start:start + CHUNK])._raw_delete(using)
+        if deleted != len(pks):
+            raise model.DoesNotExist(f"{len(pks) - deleted} {model._meta.label} rows to delete are gone")
+    entries = [trail.entry_for(history_rows[index], events[index]) for index in sorted(history_rows)]
+    _insert_append_only(TrailEntry, entries, using)
+    for _model, indexed in groups.items():
+        for _index, instance in indexed:
+            instance.pk = None
 
 
 @transaction.atomic

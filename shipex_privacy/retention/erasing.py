@@ -37,7 +37,7 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from shipex_privacy.audit.bulk import record_save_many
+from shipex_privacy.audit.bulk import can_delete_many, record_delete_many, record_save_many
 from shipex_privacy.audit.events import AuditEvent
 from shipex_privacy.audit.services import record_delete, record_save
 from shipex_privacy.catalogue.models import PersonalDataField, RetentionRule
@@ -428,7 +428,8 @@ def apply_plans(plans: list[Plan], *, actor, reason: str, event: AuditEvent, clo
 
     The records that change go through the bulk audited path (``audit.bulk.record_save_many``:
     the same rows, history rows and trail entries as a loop of saves, in a few statements);
-    records deleted whole go one by one through ``record_delete``, as that path has no delete.
+    records deleted whole through ``record_delete_many`` where their model allows it (nothing else
+    points to their rows), else one by one through ``record_delete``.
     ``close_accounts`` closes each open subject whose plan erases mandatory data (as
     ``apply_plan``'s ``close_account``). Callers lock the records and their subjects first.
     """
@@ -436,9 +437,13 @@ def apply_plans(plans: list[Plan], *, actor, reason: str, event: AuditEvent, clo
              and _stage(plan, close_account=close_accounts and plan.erases_mandatory)]
     if saves:
         record_save_many(instances=saves, actor=actor, reason=reason, event=event, allow_erased=True)
-    for plan in plans:
-        if plan.delete_row:
-            record_delete(instance=plan.instance, actor=actor, reason=reason, event=event, allow_erased=True)
+    deletes = [plan.instance for plan in plans if plan.delete_row]
+    in_bulk = [instance for instance in deletes if can_delete_many(type(instance))]
+    if in_bulk:
+        record_delete_many(instances=in_bulk, actor=actor, reason=reason, event=event, allow_erased=True)
+    for instance in deletes:
+        if not can_delete_many(type(instance)):  # rows elsewhere point to it: delete() collects them
+            record_delete(instance=instance, actor=actor, reason=reason, event=event, allow_erased=True)
 
 
 def close_subject(subject) -> bool:
