@@ -21,6 +21,7 @@ from shipex_privacy.benchmarks import report
 from shipex_privacy.benchmarks.measures import Bench
 from shipex_privacy.benchmarks.sample import write_audited_sample
 from shipex_privacy.benchmarks.scratch import Loader
+from shipex_privacy.core.dbroles import as_owner
 
 
 def sizes(text: str) -> list[int]:
@@ -55,6 +56,12 @@ class Command(BaseCommand):
                             help=_("Run on SQLite anyway (a smoke run; its figures mean nothing)."))
 
     def handle(self, *args, **options):
+        # Its scratch database is created, migrated and dropped by the owner role, as migrate runs
+        # (docs/database-roles.md): the app role may not create databases.
+        with as_owner():
+            self.measure(**options)
+
+    def measure(self, **options):
         steps = sizes(options["sizes"]) if options["sizes"] else sizes(str(options["subjects"]))
         if options["repeat"] < 1 or options["audit_sample"] < 1 or options["budget"] <= 0:
             raise CommandError(_("--repeat, --audit-sample and --budget must be positive."))

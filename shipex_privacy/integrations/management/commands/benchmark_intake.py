@@ -35,6 +35,7 @@ from shipex_privacy.audit.services import record_save
 from shipex_privacy.catalogue.models import Purpose, System
 from shipex_privacy.consents.models import Channel, Consent, PolicyVersion
 from shipex_privacy.consents.services import Evidence, consent_grant, policy_publish
+from shipex_privacy.core.dbroles import as_owner
 from shipex_privacy.integrations.events import apply_event_batch
 from shipex_privacy.integrations.models import ApiClient, Scope
 from shipex_privacy.integrations.services import api_client_create
@@ -87,6 +88,12 @@ class Command(BaseCommand):
                             help=_("Run on SQLite anyway (a smoke run; its figures mean nothing)."))
 
     def handle(self, *args, **options):
+        # Its scratch database is created, migrated and dropped by the owner role, as migrate runs
+        # (docs/database-roles.md): the app role may not create databases.
+        with as_owner():
+            self.measure(**options)
+
+    def measure(self, **options):
         if connection.vendor != "postgresql":
             if not options["allow_sqlite"]:
                 raise CommandError(_("benchmark_intake measures PostgreSQL, the production database; "
