@@ -82,6 +82,8 @@ def test_the_chart_draws_in_uzbek_too(client, support_agent):
     svg = svg[:svg.index("</svg>")]
     assert re.findall(r'(?:width|x)="[0-9.]+"', svg) and not re.search(r'(?:width|x)="[^"]*,', svg)
     assert "1,5" in body  # the table beside it still speaks Uzbek: median 1,5 days
+    # ...and so does the chart's own label: people read "1,5" there too, never "1.5" beside "1,5".
+    assert ">1,5</text>" in svg and ">1.5</text>" not in svg
 
 
 def figures_one_kind_at_a_time(now):
