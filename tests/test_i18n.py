@@ -1,12 +1,13 @@
 """The back office speaks Uzbek (Latin) by default, and Russian and English on request."""
 
+import datetime
 import gettext
 import re
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
-from django.utils import translation
+from django.utils import formats, translation
 
 LOCALE = Path(__file__).resolve().parents[1] / "locale"
 LANGUAGES = ["uz", "ru"]
@@ -122,10 +123,6 @@ def test_the_login_page_offers_the_languages_before_signing_in(client):
 def test_uzbek_dates_and_inline_buttons_read_as_uzbek_is_written():
     """Django's Uzbek capitalises a month inside a date ("29-Noyabr") and puts "Yana" before a
     capitalised model name ("Yana Manzil qoʻshish"); ours write them as an Uzbek reader expects."""
-    import datetime
-
-    from django.utils import formats
-
     with translation.override("uz"):
         assert formats.date_format(datetime.date(2026, 11, 29)) == "29-noyabr, 2026-yil"
         assert translation.gettext("Add another %(verbose_name)s") % {"verbose_name": "Manzil"} == "Manzil qoʻshish"
