@@ -29,9 +29,12 @@ class SubjectRequestForm(ChangeReasonForm):
 
 
 class AssignActionForm(ActionForm):
+    # Only staff who may work requests are offered (request_assign refuses anyone else anyway).
     assignee = forms.ModelChoiceField(
         label=_("to"), required=False, empty_label=_("me"),
-        queryset=get_user_model().objects.filter(is_active=True, is_staff=True).order_by("username"),
+        queryset=get_user_model().objects.with_perm(
+            "rights_requests.change_subjectrequest", backend="django.contrib.auth.backends.ModelBackend",
+        ).filter(is_staff=True).order_by("username"),
     )
 
 

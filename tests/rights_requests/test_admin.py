@@ -46,6 +46,22 @@ def test_bulk_assign_to_a_colleague_or_to_me(agent_client, support_agent):
     assert [SubjectRequest.objects.get(pk=pk).assignee_username for pk in ids] == ["bekzod", "bekzod", "jasur"]
 
 
+def test_bulk_assign_offers_only_staff_who_may_work_requests(agent_client, support_agent):
+    from shipex_privacy.accounts.roles import AUDITOR, COMPLIANCE_OFFICER, SUPPORT_AGENT
+    from tests.accounts.factories import StaffFactory
+
+    StaffFactory(username="bekzod", role=SUPPORT_AGENT)
+    StaffFactory(username="dilnoza", role=COMPLIANCE_OFFICER)
+    StaffFactory(username="auditor_aziz", role=AUDITOR)
+    StaffFactory(username="former_agent", role=SUPPORT_AGENT, is_active=False)
+    SubjectRequestFactory()
+    page = agent_client.get(CHANGELIST).content.decode()
+    offered = page[page.index('name="assignee"'):]
+    offered = offered[:offered.index("</select>")]
+    assert ">bekzod<" in offered and f">{support_agent.username}<" in offered
+    assert "auditor_aziz" not in offered and "former_agent" not in offered
+
+
 def test_an_agent_records_a_request_and_its_deadline_is_set(agent_client):
     received = timezone.localtime() - timedelta(hours=2)
     response = agent_client.post(reverse("admin:rights_requests_subjectrequest_add"), {
