@@ -11,20 +11,24 @@ from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import SEARCH_VAR
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from shipex_privacy.catalogue.masking import is_masked, mask_value
 from shipex_privacy.core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin
 from shipex_privacy.core.exports import CSV_BOM, csv_writer
+from shipex_privacy.core.masking import mask_text
 from shipex_privacy.core.paginator import CappedCountPaginator, EstimatedCountPaginator
 
 from . import trail
@@ -250,8 +254,44 @@ class AuditedAdmin(HistoryAdmin):
 
 
 
+def subject_label(subjects, account_id: str, name: str) -> str:
+    """``SX-1042 · D***``: the account id as readers see it, the name always masked."""
+    name = mask_value(subjects, "full_name", name) if is_masked(subjects, "full_name") else mask_text(name)
+    return " · ".join(part for part in (mask_value(subjects, "account_id", account_id), name) if part)
+
+
+class SubjectNamesMixin:
+    """Audit lists name each subject by account id and name, never by database id alone.
+
+    Every audit page is read-only, so the account id shows as staff who only read see it (masked
+    where the catalogue masks it), and the name always masked: the log's pages name a subject
+    without showing their data in full. One query per page, whatever its length.
+    """
+
+    def get_changelist(self, request, **kwargs):
+        class WithSubjectNames(super().get_changelist(request, **kwargs)):
+            def get_results(self, request):
+                super().get_results(request)
+                self.result_list = rows = list(self.result_list)
+                subjects = apps.get_model("subjects", "DataSubject")
+                ids = {row.subject_id for row in rows if row.subject_id is not None}
+                found = subjects.objects.filter(pk__in=ids).values_list("pk", "account_id", "full_name") if ids else []
+                labels = {pk: subject_label(subjects, account_id, name) for pk, account_id, name in found}
+                for row in rows:
+                    row.subject_label = labels.get(row.subject_id, "")
+
+        return WithSubjectNames
+
+    @admin.display(description=_("data subject"), ordering="subject_id")
+    def subject(self, row):
+        if row.subject_id is None:
+            return "—"
+        return format_html('<a href="?subject_id={}">{}</a>', row.subject_id,
+                           getattr(row, "subject_label", "") or f"#{row.subject_id}")
+
+
 @admin.register(AccessEvent)
-class AccessEventAdmin(ReadOnlyAdmin):
+class AccessEventAdmin(SubjectNamesMixin, ReadOnlyAdmin):
     """The access log, read-only for everybody: nobody adds, changes or deletes a read.
 
     Filter by ``?subject_id=`` or ``?user_id=`` (the columns link to both): each is an indexed
@@ -281,11 +321,6 @@ class AccessEventAdmin(ReadOnlyAdmin):
     def what(self, event):
         return f"{event.object_type} #{event.object_id}" if event.object_type else "—"
 
-    @admin.display(description=_("data subject"), ordering="subject_id")
-    def subject(self, event):
-        if event.subject_id is None:
-            return "—"
-        return format_html('<a href="?subject_id={}">#{}</a>', event.subject_id, event.subject_id)
 
 
 REVEAL_PERMISSION = "subjects.reveal_identifiers"
@@ -323,8 +358,10 @@ class TrailFilterForm(forms.Form):
     # near 1 or 9999 overflow once shifted from Tashkent time to UTC.
     FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(9998, 12, 31)
 
-    from_date = forms.DateField(label=_("From"), required=False, input_formats=["%Y-%m-%d"])
-    before_date = forms.DateField(label=_("Before"), required=False, input_formats=["%Y-%m-%d"])
+    # Staff type days as they write them (25.11.2026); links and bookmarks may carry ISO days.
+    DAY_FORMATS = ("%d.%m.%Y", "%Y-%m-%d")
+    from_date = forms.DateField(label=_("From"), required=False, input_formats=DAY_FORMATS)
+    before_date = forms.DateField(label=_("Before"), required=False, input_formats=DAY_FORMATS)
     user_id = forms.IntegerField(label=_("staff member"), required=False, min_value=1, max_value=2**31 - 1)
     subject_id = forms.IntegerField(label=_("data subject"), required=False, min_value=1, max_value=2**31 - 1)
 
@@ -341,8 +378,18 @@ class TrailFilterForm(forms.Form):
         return " ".join(f"{self.fields[name].label}: {' '.join(errors)}" for name, errors in self.errors.items())
 
 
+def parse_day(raw: str) -> date | None:
+    """A day as the trail's filter form accepts it, or None."""
+    for day_format in TrailFilterForm.DAY_FORMATS:
+        try:
+            return datetime.strptime(raw.strip(), day_format).date()
+        except ValueError:
+            continue
+    return None
+
+
 class DateRangeFilter(admin.ListFilter):
-    """``?from_date=YYYY-MM-DD&before_date=YYYY-MM-DD``, as whole days in Tashkent time.
+    """``?from_date=DD.MM.YYYY&before_date=DD.MM.YYYY`` (or ISO days), as whole days in Tashkent time.
 
     The form sits above the list (change_list.html), so the filter shows nothing in the sidebar.
     """
@@ -371,7 +418,7 @@ class DateRangeFilter(admin.ListFilter):
     def queryset(self, request, queryset):
         for name, lookup in self.bounds:
             if raw := self.values.get(name):
-                day = parse_date(raw)
+                day = parse_day(raw)
                 if day is None:
                     raise IncorrectLookupParameters(raw)
                 queryset = queryset.filter(**{lookup: timezone.make_aware(datetime.combine(day, time.min))})
@@ -379,7 +426,7 @@ class DateRangeFilter(admin.ListFilter):
 
 
 @admin.register(TrailEntry)
-class TrailEntryAdmin(ReadOnlyAdmin):
+class TrailEntryAdmin(SubjectNamesMixin, ReadOnlyAdmin):
     """The auditor's trail across every audited model: who did what, when, to which record, and why.
 
     Filters by staff member (``?user_id=``), subject (``?subject_id=``), record type, action and
@@ -410,8 +457,55 @@ class TrailEntryAdmin(ReadOnlyAdmin):
         url = reverse("admin:audit_trailentry_changelist")
         return HttpResponseRedirect(f"{url}?{kept.urlencode()}" if kept else url)
 
+    # The search box finds a staff member by username, or a subject by phone, e-mail, account id or
+    # PINFL: each an exact lookup on an indexed column, then the trail's own indexed filters.
+    search_fields = ("username",)
+    search_help_text = _("A staff member's username, or a subject's phone, e-mail, account id or PINFL.")
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        staff = list(get_user_model().objects.filter(username=term).values_list("pk", flat=True))
+        subjects = apps.get_model("subjects", "DataSubject").objects.search(term).values_list("pk", flat=True)[:20]
+        subjects = list(subjects)
+        return queryset.filter(Q(user_id__in=staff) | Q(subject_id__in=subjects)), False
+
+    def active_filters(self, request) -> list[tuple[str, str, str]]:
+        """(what, value, the list's address without it) for each filter that is on, to show above the list."""
+        shown = {
+            "q": _("search"), "user_id": _("staff member"), "subject_id": _("data subject"),
+            "from_date": _("From"), "before_date": _("Before"), "action__exact": _("action"),
+            "event__exact": _("event"), "model": _("record type"),
+        }
+        active = []
+        for name, label in shown.items():
+            if value := request.GET.get(name, "").strip():
+                if name == "subject_id" and value.isdigit():
+                    value = self.subject_label_of(int(value)) or value
+                rest = request.GET.copy()
+                rest.pop(name)
+                rest.pop("p", None)
+                active.append((capfirst(label), value, f"?{rest.urlencode()}" if rest else "?"))
+        return active
+
+    @staticmethod
+    def subject_label_of(pk: int) -> str:
+        subjects = apps.get_model("subjects", "DataSubject")
+        found = subjects.objects.filter(pk=pk).values_list("account_id", "full_name").first()
+        return subject_label(subjects, *found) if found else ""
+
     def changelist_view(self, request, extra_context=None):
-        return self.refuse_bad_filters(request) or super().changelist_view(request, extra_context)
+        refused = self.refuse_bad_filters(request)
+        if refused:
+            return refused
+        response = super().changelist_view(request, {**(extra_context or {}),
+                                                     "active_filters": self.active_filters(request)})
+        if request.GET.get(SEARCH_VAR, "").strip() and response.status_code == 200:
+            # A term that may be a subject's phone or PINFL: in the access log, hashed, like the subject search.
+            access_record(request=request, action=AccessEvent.Action.SUBJECT_SEARCH,
+                          search_term=request.GET[SEARCH_VAR], detail="audit trail")
+        return response
 
     @admin.display(description=_("staff member"), ordering="user_id")
     def who(self, entry):
@@ -431,11 +525,6 @@ class TrailEntryAdmin(ReadOnlyAdmin):
         url = reverse("admin:audit_trailentry_change", args=[entry.pk])
         return format_html('<a href="{}">#{} · {}</a>', url, entry.object_id, _("changes"))
 
-    @admin.display(description=_("data subject"), ordering="subject_id")
-    def subject(self, entry):
-        if entry.subject_id is None:
-            return "—"
-        return format_html('<a href="?subject_id={}">#{}</a>', entry.subject_id, entry.subject_id)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         entry = get_object_or_404(TrailEntry, pk=object_id)

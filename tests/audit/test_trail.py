@@ -7,10 +7,14 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from shipex_privacy.audit.models import AccessEvent, TrailEntry
 from shipex_privacy.audit.services import record_save
+from shipex_privacy.catalogue.masking import mask_value
 from shipex_privacy.catalogue.models import PersonalDataField
+from shipex_privacy.core.masking import mask_text
+from shipex_privacy.subjects.models import DataSubject
 from tests.subjects.factories import AddressFactory, DataSubjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -81,8 +85,10 @@ def test_auditor_filters_by_staff_subject_type_action_and_dates(auditor_client, 
     assert len(listed(user_id=support_agent.pk, from_date=today - timedelta(days=1),
                       before_date=today + timedelta(days=1))) == 2
     assert listed(user_id=support_agent.pk, before_date=today - timedelta(days=2)) == []
-    # A malformed date is refused by the admin (?e=1), never a server error.
-    assert auditor_client.get(TRAIL, {"from_date": "25.11.2026"}).status_code == 302
+    # Days as staff write them (dd.mm.yyyy) filter the same; a malformed one is refused (?e=1), never a 500.
+    assert len(listed(user_id=support_agent.pk, from_date=f"{today - timedelta(days=1):%d.%m.%Y}",
+                      before_date=f"{today + timedelta(days=1):%d.%m.%Y}")) == 2
+    assert auditor_client.get(TRAIL, {"from_date": "11/25/2026"}).status_code == 302
 
 
 def test_the_trail_page_costs_the_same_queries_whatever_its_length(auditor_client, support_agent):
@@ -218,3 +224,39 @@ def test_revealing_a_diff_needs_a_reason_and_is_logged(auditor_client, auditor, 
     # The next plain visit is masked again.
     again = auditor_client.get(reverse("admin:audit_trailentry_change", args=[entry.pk]))
     assert "+998935551122" not in again.content.decode()
+
+
+def test_audit_lists_name_subjects_by_account_id_and_masked_name(client, auditor, support_agent):
+    subject = DataSubjectFactory(full_name="Dilnoza Karimova")
+    record_save(instance=subject, actor=support_agent, reason="Corrected the address")
+    AccessEvent.objects.create(action=AccessEvent.Action.SUBJECT_VIEW, user_id=support_agent.pk,
+                               username=support_agent.username, subject_id=subject.pk)
+    client.force_login(auditor)
+    shown = f"{mask_value(DataSubject, 'account_id', subject.account_id)} · {mask_text(subject.full_name)}"
+    for url in (TRAIL, reverse("admin:audit_accessevent_changelist")):
+        page = client.get(url).content.decode()
+        assert f'<a href="?subject_id={subject.pk}">{escape(shown)}</a>' in page, url
+        assert "Karimova" not in page
+
+
+def test_the_trail_search_box_finds_a_staff_member_or_a_subject_and_is_logged(client, auditor, support_agent):
+    subject, other = DataSubjectFactory(), DataSubjectFactory()
+    record_save(instance=subject, actor=support_agent, reason="Corrected the address")
+    record_save(instance=other, actor=support_agent, reason="Corrected the phone")
+    client.force_login(auditor)
+    client.cookies["django_language"] = "en"
+
+    def shown(term):
+        page = client.get(TRAIL, {"q": term})
+        return {entry.subject_id for entry in page.context["cl"].result_list}, page.content.decode()
+
+    found, page = shown(subject.phone)
+    assert found == {subject.pk}
+    assert "Showing only:" in page and "Remove this filter" in page
+    assert AccessEvent.objects.filter(action=AccessEvent.Action.SUBJECT_SEARCH, user_id=auditor.pk,
+                                      detail="audit trail").count() == 1
+    assert shown(support_agent.username)[0] >= {subject.pk, other.pk}
+    assert shown("+998 00 000 00 00")[0] == set()  # matches nobody: an empty list, not the whole trail
+    # A subject filter names the subject, never only its database id.
+    page = client.get(TRAIL, {"subject_id": subject.pk}).content.decode()
+    assert f"{mask_value(DataSubject, 'account_id', subject.account_id)} · {mask_text(subject.full_name)}" in page
