@@ -72,10 +72,13 @@ class CorrectionForm(forms.ModelForm):
     class Meta:
         model = DataSubject
         fields = CORRECTABLE_FIELDS
-        widgets = {"birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+        # dd.mm.yyyy as staff write it, in every language (the browser's date box showed mm/dd/yyyy).
+        widgets = {"birth_date": forms.DateInput(format="%d.%m.%Y", attrs={"size": 10, "placeholder": _("dd.mm.yyyy")})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "birth_date" in self.fields:
+            self.fields["birth_date"].input_formats = ["%d.%m.%Y", "%Y-%m-%d"]
         remember_shown_values(self)
 
     def changes(self) -> dict:

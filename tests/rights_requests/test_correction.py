@@ -1,5 +1,7 @@
 """Correction (1.5.1): the agent edits the subject from the request; the history names the request."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -177,3 +179,16 @@ def test_a_correction_never_reverts_what_a_colleague_saved_meanwhile(client, sup
 
     subject.refresh_from_db()
     assert (subject.full_name, subject.phone) == ("Kamola Ismoilova Rustamovna", "+998935556677")
+
+
+def test_the_birth_date_is_shown_and_typed_as_dd_mm_yyyy(client, support_agent):
+    client.force_login(support_agent)
+    subject = DataSubjectFactory(birth_date=datetime.date(1990, 3, 7))
+    request = correction_request(support_agent, subject)
+    url = reverse("admin:rights_requests_subjectrequest_correct", args=[request.pk])
+    page = client.get(url)
+    assert 'name="birth_date" value="07.03.1990"' in page.content.decode()
+    data = page_data(page.context["form"], subject)
+    client.post(url, {**data, "birth_date": "17.03.1990", "initial-birth_date": "07.03.1990"})
+    subject.refresh_from_db()
+    assert subject.birth_date == datetime.date(1990, 3, 17)
