@@ -28,6 +28,18 @@ def test_every_kind_has_a_done_and_a_refused_template_in_each_language():
         template.full_clean()  # only known placeholders
 
 
+def test_the_seeded_letters_spell_uzbek_right_and_name_the_authority():
+    withdrawal = ResponseTemplate.objects.get(kind="consent_withdrawal", outcome="done", language="uz")
+    assert "Roziligingiz qaytarib olindi" in withdrawal.body and "Rozilikingiz" not in withdrawal.body
+    authority = {"uz": "Adliya vazirligi huzuridagi Personallashtirish agentligiga",
+                 "ru": "Агентство персонализации при Министерстве юстиции",
+                 "en": "the Personalization Agency under the Ministry of Justice"}
+    for template in ResponseTemplate.objects.filter(outcome="refused"):
+        assert authority[template.language] in template.body, template
+        assert "vakolatli davlat organ" not in template.body and "уполномоченный" not in template.body
+    assert withdrawal.history.latest().history_type == "~"  # the fix is in its history, not behind it
+
+
 @pytest.mark.parametrize(("language", "greeting", "kind_label"), [
     ("uz", "Hurmatli Dilnoza Karimova!", "Maʼlumotlarni oʻzgartirish (1.5.1)"),
     ("ru", "Уважаемый(ая) Dilnoza Karimova!", "Изменение данных (1.5.1)"),
