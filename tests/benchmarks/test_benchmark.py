@@ -76,3 +76,16 @@ def test_a_tiny_run_prints_every_measure_at_both_sizes_and_drops_its_database(dj
                 assert f"{measure} @{size} " in table, f"{measure} @{size} missing from:\n{table}"
         assert "growth" in table and ("ok" in table or "MISSED" in table)
         assert not scratch_exists(scratch)
+
+
+def test_a_tiny_intake_run_measures_every_path_and_drops_its_database(django_db_blocker):
+    with django_db_blocker.unblock():
+        scratch = f"{connection.settings_dict['NAME']}_bench"
+        out, err = io.StringIO(), io.StringIO()
+        options = ["--allow-sqlite"] if connection.vendor == "sqlite" else []
+        call_command("benchmark_intake", "--subjects", "40", "--one-by-one", "5", "--events", "40", "--reads", "5",
+                     "--import-lines", "40", "--batch-size", "20", *options, stdout=out, stderr=err)
+        said = out.getvalue()
+        for path in ("subjects one at a time", "subjects through the batch path", "import 40 lines"):
+            assert path in said, f"{path!r} missing from:\n{said}"
+        assert not scratch_exists(scratch)

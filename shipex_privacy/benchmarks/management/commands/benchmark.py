@@ -7,7 +7,6 @@ append-only — the database refuses to delete it — so no row a benchmark writ
 real database. PostgreSQL is what is measured; ``--allow-sqlite`` makes a smoke run.
 """
 
-import tempfile
 import time
 
 from django.conf import settings
@@ -18,10 +17,10 @@ from django.test.utils import override_settings
 from django.utils.translation import gettext as _
 
 from shipex_privacy.benchmarks import report
+from shipex_privacy.benchmarks.database import scratch_database
 from shipex_privacy.benchmarks.measures import Bench
 from shipex_privacy.benchmarks.sample import write_audited_sample
 from shipex_privacy.benchmarks.scratch import Loader
-from shipex_privacy.core.dbroles import as_owner
 
 
 def sizes(text: str) -> list[int]:
@@ -56,47 +55,17 @@ class Command(BaseCommand):
                             help=_("Run on SQLite anyway (a smoke run; its figures mean nothing)."))
 
     def handle(self, *args, **options):
-        # Its scratch database is created, migrated and dropped by the owner role, as migrate runs
-        # (docs/database-roles.md): the app role may not create databases.
-        with as_owner():
-            self.measure(**options)
-
-    def measure(self, **options):
         steps = sizes(options["sizes"]) if options["sizes"] else sizes(str(options["subjects"]))
         if options["repeat"] < 1 or options["audit_sample"] < 1 or options["budget"] <= 0:
             raise CommandError(_("--repeat, --audit-sample and --budget must be positive."))
-        if connection.vendor != "postgresql":
-            if not options["allow_sqlite"]:
-                raise CommandError(_("benchmark measures PostgreSQL, the production database; DATABASE_URL names "
-                                     "%(vendor)s. Set DATABASE_URL=postgres://… (it creates its own scratch "
-                                     "database there), or pass --allow-sqlite for a smoke run.")
-                                   % {"vendor": connection.vendor})
-            self.stderr.write(_("Warning: SQLite — a smoke run, the figures say nothing about production."))
-        original = connection.settings_dict["NAME"]
-        scratch, kept = f"{original}_bench", None
-        if connection.vendor == "sqlite" and connection.is_in_memory_db():
-            # An in-memory database (a test run's) is never closed by Django and lives only while its
-            # connection does: put that connection aside, so the scratch file gets a connection of its own.
-            scratch, kept = f"{tempfile.mkdtemp()}/db_bench", connection.connection
-            connection.connection = None
-        connection.settings_dict.setdefault("TEST", {})["NAME"] = scratch
-        self.stderr.write(_("Creating and migrating the scratch database %(name)s …") % {"name": scratch})
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False, serialize=False)
-        try:
-            with override_settings(DEBUG=False, ROOT_URLCONF="shipex_privacy.benchmarks.urls",
-                                   ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"],
-                                   # The in-process client signs in with force_login; a TOTP step would
-                                   # only add a redirect, and this is a scratch database.
-                                   SHIPEX_TWO_FACTOR_REQUIRED=False):
-                results = self.run(steps, **options)
-        finally:
-            if options["keep"]:
-                self.stderr.write(_("Kept the scratch database %(name)s.") % {"name": connection.settings_dict["NAME"]})
-            else:
-                connection.creation.destroy_test_db(original, verbosity=0)
-            if kept is not None:
-                connection.close()
-                connection.connection = kept
+        with scratch_database(command="benchmark", allow_sqlite=options["allow_sqlite"], keep=options["keep"],
+                              say=self.stderr.write), \
+                override_settings(DEBUG=False, ROOT_URLCONF="shipex_privacy.benchmarks.urls",
+                                  ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"],
+                                  # The in-process client signs in with force_login; a TOTP step would
+                                  # only add a redirect, and this is a scratch database.
+                                  SHIPEX_TWO_FACTOR_REQUIRED=False):
+            results = self.run(steps, **options)
         self.stdout.write(report.table(results, vendor=connection.vendor, repeat=options["repeat"]))
 
     def say(self, text: str) -> None:

@@ -32,10 +32,10 @@ from django.utils.translation import gettext as _
 
 from shipex_privacy.audit.events import ApiActor, AuditEvent, SystemActor
 from shipex_privacy.audit.services import record_save
+from shipex_privacy.benchmarks.database import scratch_database
 from shipex_privacy.catalogue.models import Purpose, System
 from shipex_privacy.consents.models import Channel, Consent, PolicyVersion
 from shipex_privacy.consents.services import Evidence, consent_grant, policy_publish
-from shipex_privacy.core.dbroles import as_owner
 from shipex_privacy.integrations.events import apply_event_batch
 from shipex_privacy.integrations.models import ApiClient, Scope
 from shipex_privacy.integrations.services import api_client_create
@@ -88,32 +88,12 @@ class Command(BaseCommand):
                             help=_("Run on SQLite anyway (a smoke run; its figures mean nothing)."))
 
     def handle(self, *args, **options):
-        # Its scratch database is created, migrated and dropped by the owner role, as migrate runs
-        # (docs/database-roles.md): the app role may not create databases.
-        with as_owner():
-            self.measure(**options)
-
-    def measure(self, **options):
-        if connection.vendor != "postgresql":
-            if not options["allow_sqlite"]:
-                raise CommandError(_("benchmark_intake measures PostgreSQL, the production database; "
-                                     "DATABASE_URL names %(vendor)s. Set DATABASE_URL=postgres://… (it creates its "
-                                     "own scratch database there).") % {"vendor": connection.vendor})
-            self.stderr.write(_("Warning: SQLite — a smoke run, the figures say nothing about production."))
         for name in ("subjects", "one_by_one", "events", "reads", "import_lines", "batch_size"):
             if options[name] < 1:
                 raise CommandError(_("--%(option)s must be at least 1.") % {"option": name.replace("_", "-")})
-        original = connection.settings_dict["NAME"]
-        connection.settings_dict.setdefault("TEST", {})["NAME"] = f"{original}_bench"
-        self.stderr.write(_("Creating and migrating the scratch database %(name)s …") % {"name": f"{original}_bench"})
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False, serialize=False)
-        try:
+        with scratch_database(command="benchmark_intake", allow_sqlite=options["allow_sqlite"],
+                              keep=options["keep"], say=self.stderr.write):
             self.run(**options)
-        finally:
-            if options["keep"]:
-                self.stderr.write(_("Kept the scratch database %(name)s.") % {"name": connection.settings_dict["NAME"]})
-            else:
-                connection.creation.destroy_test_db(original, verbosity=0)
 
     # --- the run --------------------------------------------------------------------------------------
 
