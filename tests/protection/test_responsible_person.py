@@ -176,3 +176,14 @@ def test_markup_in_a_name_is_shown_as_text_on_the_public_page(client):
     appoint(name='<script>alert(1)</script> Karimov')
     page = client.get(reverse("consents:cookie_register_html", kwargs={"language": "en"})).content.decode()
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; Karimov" in page
+
+
+def test_a_letter_written_in_code_gets_the_same_paragraph_in_the_subjects_language():
+    from shipex_privacy.protection.letters import responsible_person_text
+
+    assert responsible_person_text(language="en") == ""  # nobody appointed: nothing to add
+    appoint()
+    english, russian = responsible_person_text(language="en"), responsible_person_text(language="ru")
+    assert english.startswith("At ShipEx, Dilshod Karimov is responsible") and "+998 71 207 00 47" in english
+    assert "Dilshod Karimov" in russian and "+998 71 207 00 47" in russian
+    assert responsible_person_text(at=D(2025, 1, 1), language="en") == ""  # before the appointment
