@@ -46,10 +46,12 @@ CONSENT_HISTORY = (
 
 PROTECTION_MODELS = (
     "protection.measure", "protection.incident", "protection.incidentfield", "protection.incidentsubject",
+    "protection.protectionlevel", "protection.responsibleperson",
 )
 PROTECTION_HISTORY = (
     "protection.historicalmeasure", "protection.historicalincident", "protection.historicalincidentfield",
-    "protection.historicalincidentsubject",
+    "protection.historicalincidentsubject", "protection.historicalprotectionlevel",
+    "protection.historicalresponsibleperson",
 )
 
 RIGHTS_REQUEST_MODELS = (
@@ -93,6 +95,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     # but data or a subject linked to it by mistake is unlinked (the history keeps the link).
     | _grant(("protection.measure", "protection.incidentfield", "protection.incidentsubject"), ALL)
     | _grant(("protection.incident",), ("view", "add", "change"))
+    # Decides each system's protection level and records the responsible person; neither is deleted
+    # (a past decision or appointment is what an auditor asks about).
+    | _grant(("protection.protectionlevel", "protection.responsibleperson"), ("view", "add", "change"))
     | _grant(PROTECTION_HISTORY, VIEW)
     # Keeps the deadline table of data-subject requests; reads the requests and their history.
     | _grant(("rights_requests.deadlinerule",), ALL)

@@ -12,6 +12,8 @@ from django.views.decorators.cache import cache_page
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
+from shipex_privacy.protection.models import ResponsiblePerson
+
 from .models import Cookie, Counter
 
 CACHE_SECONDS = 10 * 60
@@ -69,4 +71,6 @@ def cookie_register_html(request, language: str):
         cookies, counters = register_entries()
         return render(request, "consents/cookie_register.html", {
             "cookies": cookies, "counters": counters, "language": language,
+            # "Who answers for your data" (arts. 8 and 31 of ZRU-547): the appointment current today.
+            "responsible_person": ResponsiblePerson.objects.current(),
         })

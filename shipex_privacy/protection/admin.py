@@ -1,15 +1,30 @@
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.audit.admin import AuditedAdmin
+from shipex_privacy.core.authority import AUTHORITY_NAME
 
-from .models import PROTECTION_FIELDS, PROTECTIONS, Incident, IncidentField, IncidentSubject, Measure
+from . import services
+from .models import (
+    PROTECTION_FIELDS,
+    PROTECTION_LEVEL_SOURCE,
+    PROTECTIONS,
+    RESPONSIBLE_PERSON_SOURCE,
+    Incident,
+    IncidentField,
+    IncidentSubject,
+    Measure,
+    ProtectionLevel,
+    ResponsiblePerson,
+)
 
 
-class ReviewOverdueFilter(admin.SimpleListFilter):
+class OverdueFilter(admin.SimpleListFilter):
+    """"Overdue" for any register whose queryset has ``overdue()`` (its indexed query)."""
+
     title = _("review")
     parameter_name = "review"
 
@@ -18,8 +33,33 @@ class ReviewOverdueFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "overdue":
-            return queryset.overdue()  # the indexed query (measure_review_due_idx)
+            return queryset.overdue()
         return queryset
+
+
+class ReviewOverdueFilter(OverdueFilter):
+    """Measures whose review is overdue (measure_review_due_idx)."""
+
+
+class ReassessmentOverdueFilter(OverdueFilter):
+    """Protection levels whose re-assessment is overdue (protection_level_reassess_idx)."""
+
+    title = _("re-assessment")
+    parameter_name = "reassessment"
+
+
+def due_date(day, *, overdue: bool, words):
+    """A due date; when overdue, in red (protection/admin.css) with words as well as a colour, for
+    readers who do not see red. Every register of this app marks its overdue dates this way."""
+    shown = formats.localize(day)
+    if overdue:
+        return format_html('<strong class="review-overdue">● {} · {}</strong>', shown, words)
+    return shown
+
+
+class OverdueMediaMixin:
+    class Media:
+        css = {"all": ["protection/admin.css"]}
 
 
 class ProtectionFilter(admin.SimpleListFilter):
@@ -36,7 +76,7 @@ class ProtectionFilter(admin.SimpleListFilter):
 
 
 @admin.register(Measure)
-class MeasureAdmin(AuditedAdmin):
+class MeasureAdmin(OverdueMediaMixin, AuditedAdmin):
     list_display = ("title", "kind", "status", "owner", "last_reviewed_on", "next_review", "protects_against")
     list_filter = (ReviewOverdueFilter, "status", "kind", ProtectionFilter)
     search_fields = ("title", "owner")  # a register of dozens of rows, not a large table
@@ -47,16 +87,9 @@ class MeasureAdmin(AuditedAdmin):
     )
     readonly_fields = ("next_review_on",)
 
-    class Media:
-        css = {"all": ["protection/admin.css"]}
-
     @admin.display(description=_("next review"), ordering="next_review_on")
     def next_review(self, measure):
-        shown = formats.localize(measure.next_review_on)
-        if measure.is_review_overdue():
-            # Red (protection/admin.css), with words as well as a colour, for readers who do not see red.
-            return format_html('<strong class="review-overdue">● {} · {}</strong>', shown, _("review overdue"))
-        return shown
+        return due_date(measure.next_review_on, overdue=measure.is_review_overdue(), words=_("review overdue"))
 
     @admin.display(description=_("protects against (1.7.1)"))
     def protects_against(self, measure):
@@ -68,7 +101,7 @@ class NotifiedFilter(admin.SimpleListFilter):
     parameter_name = "notified"
 
     def lookups(self, request, model_admin):
-        return [("authority", _("The authority")), ("subjects", _("The subjects")), ("nobody", _("Nobody"))]
+        return [("authority", AUTHORITY_NAME), ("subjects", _("The subjects")), ("nobody", _("Nobody"))]
 
     def queryset(self, request, queryset):
         return {
@@ -143,3 +176,56 @@ class IncidentAdmin(AuditedAdmin):
     def notified(self, incident):
         made = [f"{who} {formats.localize(timezone.localtime(when))}" for who, when in incident.notified]
         return "; ".join(made) or _("nobody")
+
+
+@admin.register(ProtectionLevel)
+class ProtectionLevelAdmin(OverdueMediaMixin, AuditedAdmin):
+    list_display = ("system", "level", "decided_by", "decided_on", "reassessment")
+    list_filter = (ReassessmentOverdueFilter, "level")
+    list_select_related = ("system",)
+    search_fields = ("system__name", "system__code", "decided_by")
+    fieldsets = (
+        (None, {"fields": ("system", "level", "reasoning"), "description": PROTECTION_LEVEL_SOURCE}),
+        (_("Decision"), {"fields": ("decided_by", "decided_on", "reassess_by")}),
+    )
+
+    @admin.display(description=_("re-assessment due"), ordering="reassess_by")
+    def reassessment(self, level):
+        return due_date(level.reassess_by, overdue=level.is_reassessment_overdue(), words=_("re-assessment overdue"))
+
+
+@admin.register(ResponsiblePerson)
+class ResponsiblePersonAdmin(AuditedAdmin):
+    list_display = ("name", "kind", "position", "order", "since", "until", "is_current")
+    list_filter = ("kind",)
+    search_fields = ("name", "order_number")
+    fieldsets = (
+        (None, {"fields": ("kind", "name", "position"), "description": RESPONSIBLE_PERSON_SOURCE}),
+        (_("Appointment"), {"fields": ("order_number", "order_date", "since", "until")}),
+        (_("How subjects reach them"), {"fields": ("phone", "email", "address")}),
+    )
+
+    def get_queryset(self, request):
+        today = timezone.localdate()
+        # current() as a column of the list's own query (periods never overlap: one row at most).
+        current = Q(since__lte=today) & (Q(until=None) | Q(until__gte=today))
+        return super().get_queryset(request).annotate(current=ExpressionWrapper(current, output_field=BooleanField()))
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # past appointments stay: letters of their days name them
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        # A new appointment closes the current one the day before it begins.
+        services.responsible_person_appoint(person=obj, actor=request.user, reason=self.reason(form))
+        return None
+
+    @admin.display(description=_("order"))
+    def order(self, person):
+        return _("№ %(number)s of %(date)s") % {"number": person.order_number,
+                                                "date": formats.localize(person.order_date)}
+
+    @admin.display(description=_("current"), boolean=True, ordering="current")
+    def is_current(self, person):
+        return person.current

@@ -6,6 +6,10 @@ says which measure answers for which of these, who owns it, where an auditor fin
 and when it is reviewed next. The incident register records each time the promise was broken:
 what happened, which data and subjects, what was done and who was told. Incidents are evidence:
 they are closed, never deleted.
+
+Two registers follow the law around the policy (issue 14), each marked for counsel to confirm:
+the protection level decided for each ShipEx system, with its re-assessment, and the person or
+unit responsible for the processing of personal data, past and present.
 """
 
 import calendar
@@ -15,13 +19,15 @@ from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, ProtectedError, Q
-from django.utils import timezone
-from django.utils.text import capfirst
+from django.db.models import BooleanField, ExpressionWrapper, F, ProtectedError, Q
+from django.utils import formats, timezone
+from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.audit.history import audited_history
-from shipex_privacy.catalogue.models import PersonalDataField
+from shipex_privacy.catalogue.models import PersonalDataField, System
+from shipex_privacy.core.authority import AUTHORITY_NAME
+from shipex_privacy.core.fields import LowercaseEmailField, PhoneField
 from shipex_privacy.subjects.models import DataSubject
 
 # The protections clause 1.7.1 names, one boolean each on Measure (field name: short label):
@@ -201,12 +207,15 @@ class Incident(models.Model):
                     "fine; say so in the description)."),
     )
     actions_taken = models.TextField(_("actions taken"), blank=True)
-    authority_notified_at = models.DateTimeField(_("authority notified at"), null=True, blank=True)
+    authority_notified_at = models.DateTimeField(
+        _("authority notified at"), null=True, blank=True,
+        help_text=format_lazy(_("When the {authority} was notified."), authority=AUTHORITY_NAME),
+    )
     subjects_notified_at = models.DateTimeField(_("subjects notified at"), null=True, blank=True)
     notification_details = models.TextField(
         _("notification details"), blank=True,
-        help_text=_("Which authority and its reference number; how subjects were told; or why nobody was "
-                    "notified."),
+        help_text=format_lazy(_("The reference number the {authority} gave; how subjects were told; or why "
+                                "nobody was notified."), authority=AUTHORITY_NAME),
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
@@ -253,7 +262,7 @@ class Incident(models.Model):
     @property
     def notified(self) -> list[tuple[str, object]]:
         """(who, when) for each notification made; empty when nobody was notified."""
-        made = [(_("authority"), self.authority_notified_at), (_("subjects"), self.subjects_notified_at)]
+        made = [(AUTHORITY_NAME, self.authority_notified_at), (_("subjects"), self.subjects_notified_at)]
         return [(str(who), when) for who, when in made if when is not None]
 
     def clean(self) -> None:
@@ -317,3 +326,192 @@ class IncidentSubject(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident_id} · {self.subject_id}"
+
+
+# Shown to staff (the admin's fieldset descriptions), never to subjects: what each register rests
+# on, where we read it, and that counsel has yet to confirm it (issue 14).
+PROTECTION_LEVEL_SOURCE = _(
+    "Cabinet of Ministers resolution no. 570 of 05.10.2022, Regulation on determining the levels of protection "
+    "of personal data during their processing: four levels, chosen from the threats to the data. Source: public "
+    "summaries by Uzbek law firms (Azizov & Partners, 28.11.2022). To be confirmed by counsel."
+)
+RESPONSIBLE_PERSON_SOURCE = _(
+    "Articles 8 and 31 of Law ZRU-547 on personal data; Ministry of Justice orders 19-mx and 20-mx of November "
+    "2023. Source: public summaries of the law by Uzbek law firms. To be confirmed by counsel."
+)
+
+
+class ProtectionLevelQuerySet(models.QuerySet):
+    def overdue(self, today: date | None = None) -> "ProtectionLevelQuerySet":
+        """Levels whose re-assessment was due before ``today`` (due today is not overdue yet), as
+        ``Measure.objects.overdue()``; a range scan of protection_level_reassess_idx."""
+        today = today or timezone.localdate()
+        return self.filter(reassess_by__lt=today)
+
+
+class ProtectionLevel(models.Model):
+    """The protection level decided for one ShipEx system (resolution no. 570), and why.
+
+    One row per system: a re-assessment edits it, and the history keeps every earlier decision.
+    """
+
+    class Level(models.IntegerChoices):
+        # The resolution sets four levels; their names here are ours, to be confirmed by counsel.
+        LEVEL_1 = 1, _("Level 1")
+        LEVEL_2 = 2, _("Level 2")
+        LEVEL_3 = 3, _("Level 3")
+        LEVEL_4 = 4, _("Level 4")
+
+    system = models.OneToOneField(
+        System, verbose_name=_("system"), on_delete=models.PROTECT, related_name="protection_level"
+    )
+    level = models.PositiveSmallIntegerField(
+        _("protection level"), choices=Level.choices,
+        help_text=_("As resolution no. 570 of 05.10.2022 sets the levels (to be confirmed by counsel)."),
+    )
+    reasoning = models.TextField(
+        _("reasoning"),
+        help_text=_("Why this level: the data the system holds, how many subjects, the threats considered."),
+    )
+    decided_by = models.CharField(
+        _("decided by"), max_length=200, help_text=_("Who decided the level: a name and position, or a body."),
+    )
+    decided_on = models.DateField(_("decided on"))
+    reassess_by = models.DateField(_("re-assessment due"), help_text=_("When the level is to be assessed again."))
+
+    objects = ProtectionLevelQuerySet.as_manager()
+    history = audited_history()
+
+    class Meta:
+        ordering = ["reassess_by", "system__name"]
+        verbose_name = _("protection level")
+        verbose_name_plural = _("protection levels")
+        indexes = [models.Index(fields=["reassess_by"], name="protection_level_reassess_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(level__gte=1, level__lte=4), name="protection_level_one_to_four",
+                violation_error_message=_("The protection level is one of the four levels, 1 to 4."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(reasoning=""), name="protection_level_has_reasoning",
+                violation_error_message=_("Say why the system has this level."),
+            ),
+            models.CheckConstraint(
+                condition=Q(reassess_by__gt=F("decided_on")), name="protection_level_reassess_after_decision",
+                violation_error_message=_("The re-assessment is due after the day the level was decided."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system} · {self.get_level_display()}"
+
+    def is_reassessment_overdue(self, today: date | None = None) -> bool:
+        """The same rule as ``ProtectionLevel.objects.overdue()``, for one level already in memory."""
+        today = today or timezone.localdate()
+        return self.reassess_by is not None and self.reassess_by < today
+
+    def clean(self) -> None:
+        if self.decided_on and self.decided_on > timezone.localdate():
+            raise ValidationError({"decided_on": _("The decision cannot be in the future.")})
+
+
+class ResponsiblePersonQuerySet(models.QuerySet):
+    def current(self, at: date | None = None) -> "ResponsiblePerson | None":
+        """Who was responsible on ``at`` (a date or a time; today when not given), or None."""
+        day = at or timezone.localdate()
+        if hasattr(day, "tzinfo"):  # a datetime: the day it was in Tashkent
+            day = timezone.localdate(day) if timezone.is_aware(day) else day.date()
+        return self.filter(Q(until=None) | Q(until__gte=day), since__lte=day).order_by("-since", "-pk").first()
+
+
+class ResponsiblePerson(models.Model):
+    """The person or unit responsible for the processing of personal data at ShipEx (arts. 8 and 31
+    of ZRU-547), appointed by an order of ShipEx, and how subjects reach them.
+
+    Past appointments stay: a successor closes the current one (``until``) and nothing is deleted,
+    so a letter of any day can say who answered for the data then.
+    """
+
+    class Kind(models.TextChoices):
+        PERSON = "person", _("Responsible person")
+        UNIT = "unit", _("Responsible unit")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.PERSON)
+    name = models.CharField(_("name"), max_length=200, help_text=_("The person's full name, or the unit's name."))
+    position = models.CharField(
+        _("position or unit"), max_length=200, blank=True,
+        help_text=_("The person's position, or the department the unit belongs to."),
+    )
+    order_number = models.CharField(_("order number"), max_length=50, help_text=_("ShipEx's order of appointment."))
+    order_date = models.DateField(_("order date"))
+    since = models.DateField(_("responsible since"))
+    until = models.DateField(
+        _("responsible until"), null=True, blank=True,
+        help_text=_("The last day, once replaced; empty while current. Past appointments stay in the register."),
+    )
+    phone = PhoneField(_("phone"), blank=True)
+    email = LowercaseEmailField(_("e-mail"), blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+
+    objects = ResponsiblePersonQuerySet.as_manager()
+    history = audited_history()
+
+    CURRENT_CONSTRAINT = "responsible_person_one_current"
+
+    class Meta:
+        ordering = ["-since", "-id"]
+        verbose_name = _("responsible person or unit")
+        verbose_name_plural = _("responsible person or unit")
+        indexes = [models.Index(fields=["since", "until"], name="responsible_person_period_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(until=None) | Q(until__gte=F("since")), name="responsible_person_until_after_since",
+                violation_error_message=_("The responsibility cannot end before it began."),
+            ),
+            models.CheckConstraint(
+                condition=Q(order_date__lte=F("since")), name="responsible_person_order_before_since",
+                violation_error_message=_("The responsibility begins on or after the day of the order that "
+                                          "appointed it."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(phone="") | ~Q(email="") | ~Q(address=""), name="responsible_person_reachable",
+                violation_error_message=_("Subjects must be able to reach the responsible person: give a phone, "
+                                          "an e-mail or an address."),
+            ),
+            # At most one current appointment: a unique index on a constant, over the open rows only.
+            models.UniqueConstraint(
+                ExpressionWrapper(Q(until=None), output_field=BooleanField()), condition=Q(until=None),
+                name="responsible_person_one_current",
+                violation_error_message=_("Only one responsible person or unit is current at a time; appoint "
+                                          "the new one in its own record, and the current one is closed."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({formats.localize(self.since)} – {formats.localize(self.until) if self.until else '…'})"
+
+    def predecessor(self) -> "ResponsiblePerson | None":
+        """The current appointment a new one, starting later, replaces."""
+        if self.pk is not None or self.since is None or self.until is not None:
+            return None
+        return ResponsiblePerson.objects.filter(until=None, since__lt=self.since).first()
+
+    def validate_constraints(self, exclude=None):
+        # A new appointment replaces the current one (responsible_person_appoint closes it in the
+        # same transaction); the database still holds the rule when the rows are written.
+        if self.predecessor() is not None:
+            exclude = {*(exclude or ()), "until"}
+        super().validate_constraints(exclude=exclude)
+
+    def clean(self) -> None:
+        if self.since is None:
+            return
+        replaced = self.predecessor()
+        overlapping = ResponsiblePerson.objects.exclude(pk=self.pk).filter(Q(until=None) | Q(until__gte=self.since))
+        if self.until is not None:
+            overlapping = overlapping.filter(since__lte=self.until)
+        if replaced is not None:
+            overlapping = overlapping.exclude(pk=replaced.pk)
+        if clash := overlapping.first():
+            raise ValidationError(_("This period overlaps the appointment of %(name)s; one person or unit is "
+                                    "responsible on any day.") % {"name": clash})

@@ -3,7 +3,15 @@ import datetime
 import factory
 from django.utils import timezone
 
-from shipex_privacy.protection.models import Incident, IncidentField, IncidentSubject, Measure
+from shipex_privacy.catalogue.models import System
+from shipex_privacy.protection.models import (
+    Incident,
+    IncidentField,
+    IncidentSubject,
+    Measure,
+    ProtectionLevel,
+    ResponsiblePerson,
+)
 from tests.history_factory import HistoryReasonFactory
 
 
@@ -58,3 +66,30 @@ class IncidentFactory(HistoryReasonFactory):
             link = IncidentSubject(incident=self, subject=subject)
             link._change_reason = "Created by a test factory"
             link.save()
+
+
+class ProtectionLevelFactory(HistoryReasonFactory):
+    class Meta:
+        model = ProtectionLevel
+
+    system = factory.LazyFunction(lambda: System.objects.get(code="shipex-app"))
+    level = ProtectionLevel.Level.LEVEL_3
+    reasoning = "Contact and delivery data of about 400,000 users; no special or biometric data."
+    decided_by = "Nodira Yusupova, compliance officer"
+    decided_on = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=30))
+    reassess_by = factory.LazyAttribute(lambda level: level.decided_on + datetime.timedelta(days=365))
+
+
+class ResponsiblePersonFactory(HistoryReasonFactory):
+    class Meta:
+        model = ResponsiblePerson
+
+    kind = ResponsiblePerson.Kind.PERSON
+    name = "Dilshod Karimov"
+    position = "Head of the personal data protection unit"
+    order_number = factory.Sequence(lambda n: f"{47 + n}-P")
+    order_date = datetime.date(2026, 1, 12)
+    since = datetime.date(2026, 1, 15)
+    phone = "+998712070047"
+    email = "dpo@shipex.uz"
+    address = "Tashkent, Yunusobod district, Amir Temur avenue 108"
