@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from shipex_privacy.protection.letters import responsible_person_text
 from shipex_privacy.subjects.models import DataSubject
 
 from .erasure import erasure_report
@@ -54,7 +55,10 @@ def response_from_template(request: SubjectRequest, outcome: str) -> str:
         raise ValidationError(_("The template needs %(names)s, which this request does not have yet.") % {
             "names": ", ".join(f"{{{name}}}" for name in missing)})
     try:
-        return template.render(values)
+        letter = template.render(values)
     except (ValueError, KeyError, IndexError, AttributeError):  # a text saved without the admin's checks
         raise ValidationError(_("The response template cannot be filled in; the compliance team must correct "
                                 "it.")) from None
+    # Every letter tells the subject who answers for their data at ShipEx (ZRU-547 arts. 8 and 31).
+    responsible = responsible_person_text(language=language)
+    return f"{letter}\n\n{responsible}" if responsible else letter

@@ -23,7 +23,7 @@ from tests.audit.page_forms import form_values
 from tests.consents.factories import PolicyVersionFactory
 from tests.disclosures.factories import DisclosureFactory, RecipientFactory
 from tests.integrations.factories import make_api_client
-from tests.protection.factories import IncidentFactory, MeasureFactory
+from tests.protection.factories import IncidentFactory, MeasureFactory, ProtectionLevelFactory, ResponsiblePersonFactory
 from tests.retention.factories import LegalHoldFactory
 from tests.rights_requests.factories import SubjectRequestFactory
 from tests.subjects.factories import AddressFactory, DataSubjectFactory
@@ -149,6 +149,8 @@ def every_record(records):
     RecipientFactory()
     MeasureFactory()
     IncidentFactory()
+    ProtectionLevelFactory()
+    ResponsiblePersonFactory()
     return records
 
 

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from shipex_privacy.audit.services import record_save
+from shipex_privacy.protection.letters import responsible_person_text
 from shipex_privacy.rights_requests.models import ResponseTemplate, SubjectRequest
 from shipex_privacy.rights_requests.responses import response_from_template
 from shipex_privacy.rights_requests.services import (
@@ -38,6 +39,18 @@ def test_the_seeded_letters_spell_uzbek_right_and_name_the_authority():
         assert authority[template.language] in template.body, template
         assert "vakolatli davlat organ" not in template.body and "уполномоченный" not in template.body
     assert withdrawal.history.latest().history_type == "~"  # the fix is in its history, not behind it
+
+
+def test_every_letter_names_who_answers_for_the_subjects_data(support_agent):
+    from tests.protection.factories import ResponsiblePersonFactory
+
+    subject = DataSubjectFactory(preferred_language="uz")
+    request = request_receive(kind="information", channel="app", subject=subject, actor=support_agent,
+                              requester_name=subject.full_name, requester_contact=subject.phone)
+    assert "dpo@shipex.uz" not in response_from_template(request, "refused")  # nobody appointed: no paragraph
+    ResponsiblePersonFactory(email="dpo@shipex.uz")
+    letter = response_from_template(request, "refused")
+    assert letter.rstrip().endswith(responsible_person_text(language="uz")) and "dpo@shipex.uz" in letter
 
 
 @pytest.mark.parametrize(("language", "greeting", "kind_label"), [

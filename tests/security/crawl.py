@@ -83,7 +83,12 @@ def world(*, officer, approver, agent):
     from shipex_privacy.rights_requests.services import request_verify_identity
     from tests.consents.factories import PolicyVersionFactory
     from tests.disclosures.test_workflow import sent
-    from tests.protection.factories import IncidentFactory, MeasureFactory
+    from tests.protection.factories import (
+        IncidentFactory,
+        MeasureFactory,
+        ProtectionLevelFactory,
+        ResponsiblePersonFactory,
+    )
     from tests.retention.factories import LegalHoldFactory
     from tests.rights_requests.factories import SubjectRequestFactory
     from tests.rights_requests.test_access_package import subject_with_everything
@@ -97,6 +102,8 @@ def world(*, officer, approver, agent):
     LegalHoldFactory(subject=subject)
     IncidentFactory(subjects=[subject], fields=[PersonalDataField.objects.get(code="contact.phone")])
     MeasureFactory()
+    ProtectionLevelFactory()
+    ResponsiblePersonFactory()
     request = SubjectRequestFactory(subject=subject, requester_contact="+998 97 000 11 22")
     request.requester_contact = "leak.contact@inbox.uz"  # a change, so that history pages show a diff of it
     record_save(instance=request, actor=agent, reason="The requester wrote from another address")
