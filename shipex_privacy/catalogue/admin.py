@@ -1,9 +1,25 @@
+from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.audit.admin import AuditedAdmin
 
-from .models import PersonalDataField, Purpose, RetentionRule, Service, System
+from .models import (
+    HOME_COUNTRY,
+    MUST_STAY_IN_UZBEKISTAN,
+    PersonalDataField,
+    Purpose,
+    RetentionRule,
+    Service,
+    System,
+    transfer_summary,
+)
 
 
 class RefuseDeletionInUseMixin:
@@ -15,11 +31,94 @@ class RefuseDeletionInUseMixin:
         return deleted, model_count, perms_needed, protected
 
 
+class RegistrationFilter(admin.SimpleListFilter):
+    title = _("state register")
+    parameter_name = "registration"
+
+    def lookups(self, request, model_admin):
+        return (("required", _("Registration required")), ("missing", _("Required, not registered")),
+                ("not_required", _("Not required")))
+
+    def queryset(self, request, queryset):
+        return {
+            "required": lambda: queryset.filter(needs_registration=True),
+            "missing": lambda: queryset.filter(needs_registration=True, registration_number=""),
+            "not_required": lambda: queryset.filter(needs_registration=False),
+        }.get(self.value(), lambda: queryset)()
+
+
+class AbroadFilter(admin.SimpleListFilter):
+    title = _("outside Uzbekistan")
+    parameter_name = "abroad"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("Yes")), ("no", _("No")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(country=HOME_COUNTRY)
+        if self.value() == "no":
+            return queryset.filter(country=HOME_COUNTRY)
+        return queryset
+
+
 @admin.register(System)
 class SystemAdmin(AuditedAdmin):
-    list_display = ("name", "code", "owner", "country")
+    list_display = ("name", "code", "owner", "country", "transfer_mechanism", "registration_required",
+                    "registration_number", "notification")
+    list_filter = (AbroadFilter, "transfer_mechanism", RegistrationFilter)
     search_fields = ("name", "code", "owner")
-    fields = ("code", "name", "owner", "owner_email", "country", "description")
+    fieldsets = (
+        (None, {"fields": ("code", "name", "owner", "owner_email", "country", "description")}),
+        (_("Cross-border transfer (ZRU-547 art. 15)"), {
+            "fields": ("transfer_mechanism", "transfer_reference", "transfer_date"),
+            "description": _("Only for a system outside Uzbekistan. The mechanisms follow ZRU-547 as amended by "
+                             "ZRU-1125 of 26.03.2026 — to be confirmed by counsel."),
+        }),
+        (_("State register of personal-data databases (art. 20)"), {
+            "fields": ("registration_required", "registration_number", "registered_on"),
+            "description": _("Since 2026 only databases holding data that must stay in Uzbekistan are registered "
+                             "(Cabinet of Ministers resolution no. 71 of 08.02.2020, as amended) — to be confirmed "
+                             "by counsel."),
+        }),
+    )
+    readonly_fields = ("registration_required",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_registration_required()
+
+    @admin.display(description=_("registration required"), boolean=True, ordering="needs_registration")
+    def registration_required(self, system):
+        return system.registration_required
+
+    @admin.display(description=_("notification"))
+    def notification(self, system):
+        if not system.registration_required:
+            return ""
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>',
+                           reverse("admin:catalogue_system_notification", args=[system.pk]), _("print"))
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/notification/", self.admin_site.admin_view(self.notification_view),
+                 name="catalogue_system_notification"),
+            *super().get_urls(),
+        ]
+
+    def notification_view(self, request, pk):
+        """The notification to the state register of personal-data databases, printable (art. 20)."""
+        system = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_view_permission(request, system):
+            raise PermissionDenied
+        from .register import notification
+
+        return TemplateResponse(request, "admin/catalogue/system/notification.html", {
+            **self.admin_site.each_context(request), "opts": System._meta, "system": system,
+            "title": _("Notification to the state register of personal-data databases"),
+            "operator_name": getattr(settings, "SHIPEX_OPERATOR_NAME", ""),
+            "operator_tin": getattr(settings, "SHIPEX_OPERATOR_TIN", ""),
+            "today": timezone.localdate(), "transfer": transfer_summary(system), **notification(system),
+        })
 
 
 @admin.register(Purpose)
@@ -43,6 +142,21 @@ class RetentionRuleAdmin(AuditedAdmin):
         return rule.period_display
 
 
+class MustStayFilter(admin.SimpleListFilter):
+    title = _("must stay in Uzbekistan")
+    parameter_name = "must_stay"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("Yes: biometric or genetic (art. 27-1)")), ("no", _("No")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.must_stay_in_uzbekistan()
+        if self.value() == "no":
+            return queryset.exclude(sensitivity__in=MUST_STAY_IN_UZBEKISTAN)
+        return queryset
+
+
 @admin.register(PersonalDataField)
 class PersonalDataFieldAdmin(RefuseDeletionInUseMixin, AuditedAdmin):
     # Short forms in the list (the filters and the form carry the full labels with their clauses).
@@ -50,7 +164,8 @@ class PersonalDataFieldAdmin(RefuseDeletionInUseMixin, AuditedAdmin):
         "code", "name", "category", "requirement_short", "collection_clause", "sensitivity", "identifies_alone",
         "system", "retention_rule", "binding",
     )
-    list_filter = ("category", "requirement", "collection_method", "sensitivity", "system", "masking")
+    list_filter = ("category", "requirement", "collection_method", "sensitivity", MustStayFilter, "system",
+                   "masking")
     search_fields = ("code", "name_uz", "name_ru", "name_en")
     list_select_related = ("system", "retention_rule")
     filter_horizontal = ("purposes",)

@@ -108,3 +108,28 @@ def check_catalogue_matches_models(app_configs=None, databases=None, **kwargs) -
                 )
             )
     return errors
+
+
+@checks.register("catalogue", checks.Tags.database)
+def check_localisation(app_configs=None, databases=None, **kwargs) -> list[checks.CheckMessage]:
+    """Biometric and genetic data stay in Uzbekistan (ZRU-547 art. 27-1 as rewritten in 2026)."""
+    if not databases or any(has_unapplied_migrations(alias) for alias in databases):
+        return []
+    from .models import PersonalDataField
+
+    try:
+        entries = list(PersonalDataField.objects.must_stay_in_uzbekistan().held_abroad().select_related("system"))
+    except DatabaseError:
+        return []
+    return [
+        checks.Error(
+            f"Catalogue entry {entry.code} ({entry.sensitivity} data) is held in system {entry.system.code} "
+            f"({entry.system.name}) outside Uzbekistan: "
+            f"{', '.join(sorted({entry.storage_country, entry.system.country} - {'UZ'}))}.",
+            hint="Biometric and genetic data must stay in Uzbekistan (ZRU-547 art. 27-1, 2026): hold the entry "
+                 "in a system in Uzbekistan, with storage country UZ.",
+            obj=entry,
+            id="catalogue.E006",
+        )
+        for entry in entries
+    ]

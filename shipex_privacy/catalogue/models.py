@@ -4,7 +4,7 @@ from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import ProtectedError, Q
+from django.db.models import Exists, OuterRef, ProtectedError, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
@@ -14,7 +14,99 @@ from shipex_privacy.core.models import TranslatedName
 COUNTRY_CODE = RegexValidator(r"^[A-Z]{2}$", _("Use the two-letter ISO country code, e.g. UZ."))
 
 
-class System(models.Model):
+HOME_COUNTRY = "UZ"
+
+
+class TransferMechanism(models.TextChoices):
+    """How personal data may lawfully leave Uzbekistan (ZRU-547 art. 15 as amended by ZRU-1125 of 26.03.2026;
+    read from law firms' public summaries, to be confirmed by counsel: docs/cross-border.md)."""
+
+    ADEQUATE_COUNTRY = "adequate_country", _("The country ensures adequate protection")
+    STANDARD_CLAUSES = "standard_clauses", _("Approved standard contractual clauses")
+    CORPORATE_RULES = "corporate_rules", _("Approved binding corporate rules")
+    INTERNATIONAL_STANDARD = "international_standard", _("Approved international standard")
+    SUBJECT_CONSENT = "subject_consent", _("The subject's consent to the cross-border transfer")
+
+
+class TransferAbroad(models.Model):
+    """Where something outside Uzbekistan gets personal data, on which mechanism (reference and date).
+
+    A system (catalogue) and a recipient (disclosures) share these fields; each holds the database
+    rule "abroad ⇒ mechanism set" in its own named constraint (``abroad_needs_mechanism``).
+    """
+
+    country: str  # each concrete model has its own country field and label
+
+    transfer_mechanism = models.CharField(
+        _("cross-border transfer mechanism"), max_length=30, choices=TransferMechanism.choices, blank=True,
+        help_text=_("Required when it is outside Uzbekistan (ZRU-547 art. 15)."),
+    )
+    transfer_reference = models.CharField(
+        _("reference of the transfer mechanism"), max_length=300, blank=True,
+        help_text=_("The agreement, decision, certificate or consent text the mechanism rests on."),
+    )
+    transfer_date = models.DateField(_("date of the transfer mechanism"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_abroad(self) -> bool:
+        return self.country != HOME_COUNTRY
+
+    def clean_transfer(self) -> None:
+        """Abroad: the mechanism, its reference and its date; at home none is asked for."""
+        if not self.is_abroad:
+            return
+        errors = {}
+        if not self.transfer_mechanism:
+            errors["transfer_mechanism"] = _("Outside Uzbekistan a cross-border transfer mechanism is required.")
+        if not self.transfer_reference.strip():
+            errors["transfer_reference"] = _("Name the agreement, decision or document the mechanism rests on.")
+        if self.transfer_date is None:
+            errors["transfer_date"] = _("Give the date of that document.")
+        if errors:
+            raise ValidationError(errors)
+
+
+def abroad_needs_mechanism(name: str, message) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(country=HOME_COUNTRY) | ~Q(transfer_mechanism=""), name=name, violation_error_message=message,
+    )
+
+
+def transfer_summary(obj) -> str:
+    """"Mechanism — reference, date" for something abroad (current or historical row); "" at home."""
+    if getattr(obj, "country", HOME_COUNTRY) == HOME_COUNTRY:
+        return ""
+    mechanism = getattr(obj, "transfer_mechanism", "")
+    if not mechanism:
+        return str(_("no transfer mechanism"))
+    parts = [str(TransferMechanism(mechanism).label)]
+    if reference := getattr(obj, "transfer_reference", ""):
+        parts.append(reference)
+    if day := getattr(obj, "transfer_date", None):
+        parts.append(f"{day:%d.%m.%Y}")
+    return " — ".join(parts)
+
+
+class SystemQuerySet(models.QuerySet):
+    def with_registration_required(self) -> "SystemQuerySet":
+        """Annotate ``needs_registration``: the system holds data that must stay in Uzbekistan."""
+        return self.annotate(needs_registration=Exists(
+            PersonalDataField.objects.must_stay_in_uzbekistan().filter(system=OuterRef("pk"))
+        ))
+
+    def registration_required(self) -> "SystemQuerySet":
+        """Databases the state register of personal-data databases takes (art. 20, as of 2026)."""
+        return self.with_registration_required().filter(needs_registration=True)
+
+    def registration_missing(self) -> "SystemQuerySet":
+        """Registration required, but no register number recorded yet (a home-page item)."""
+        return self.registration_required().filter(registration_number="")
+
+
+class System(TransferAbroad):
     """A ShipEx system that holds personal data (1.4.1); its owner answers for requests about it."""
 
     code = models.SlugField(_("code"), max_length=50, unique=True)
@@ -22,19 +114,58 @@ class System(models.Model):
     owner = models.CharField(_("owner"), max_length=200, help_text=_("Team or person who answers for this system."))
     owner_email = models.EmailField(_("owner's e-mail"), blank=True)
     country = models.CharField(
-        _("country of storage"), max_length=2, default="UZ", validators=[COUNTRY_CODE]
+        _("country of storage"), max_length=2, default=HOME_COUNTRY, validators=[COUNTRY_CODE]
     )
     description = models.TextField(_("description"), blank=True)
+    registration_number = models.CharField(
+        _("state register number"), max_length=50, blank=True,
+        help_text=_("Number under which the database is entered in the state register of personal-data "
+                    "databases (art. 20)."),
+    )
+    registered_on = models.DateField(_("registered on"), null=True, blank=True)
 
+    objects = SystemQuerySet.as_manager()
     history = audited_history()
 
     class Meta:
         ordering = ["name"]
         verbose_name = _("system")
         verbose_name_plural = _("systems")
+        constraints = [
+            abroad_needs_mechanism(
+                "system_abroad_needs_mechanism",
+                _("A system outside Uzbekistan needs a cross-border transfer mechanism."),
+            ),
+            models.CheckConstraint(
+                condition=Q(registration_number="", registered_on__isnull=True)
+                | (~Q(registration_number="") & Q(registered_on__isnull=False)),
+                name="system_registration_number_with_date",
+                violation_error_message=_("A state register number goes with the date of registration, and "
+                                          "the date with the number."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        self.clean_transfer()
+        if self.pk and self.is_abroad:
+            codes = list(PersonalDataField.objects.must_stay_in_uzbekistan().filter(system=self)
+                         .values_list("code", flat=True))
+            if codes:
+                raise ValidationError({"country": _(
+                    "This system holds data that must stay in Uzbekistan (ZRU-547 art. 27-1): %(codes)s. Move "
+                    "those entries to a system in Uzbekistan first.") % {"codes": ", ".join(codes)}})
+
+    @property
+    def registration_required(self) -> bool:
+        """Derived from the catalogue: the system holds an entry that must stay in Uzbekistan."""
+        if hasattr(self, "needs_registration"):  # annotated by the queryset
+            return self.needs_registration
+        if self.pk is None:
+            return False
+        return PersonalDataField.objects.must_stay_in_uzbekistan().filter(system=self).exists()
 
 
 class Purpose(TranslatedName):
@@ -155,7 +286,20 @@ class RetentionRule(TranslatedName):
         return forms[self.unit] % {"count": self.period}
 
 
+# Art. 27-1 of ZRU-547 as rewritten in 2026 (law firms' summaries, to be confirmed by counsel): only
+# these categories must be held in Uzbekistan. Telecom-subscriber data is the third category; ShipEx
+# is no telecom operator and the catalogue has no such entry (docs/cross-border.md).
+MUST_STAY_IN_UZBEKISTAN = ("biometric", "genetic")
+
+
 class PersonalDataFieldQuerySet(models.QuerySet):
+    def must_stay_in_uzbekistan(self) -> "PersonalDataFieldQuerySet":
+        return self.filter(sensitivity__in=MUST_STAY_IN_UZBEKISTAN)
+
+    def held_abroad(self) -> "PersonalDataFieldQuerySet":
+        """Entries stored outside Uzbekistan, by their own country or their system's."""
+        return self.filter(~Q(storage_country=HOME_COUNTRY) | ~Q(system__country=HOME_COUNTRY))
+
     def bound_to(self, model: type[models.Model]) -> dict[str, "PersonalDataField"]:
         """The entries bound to fields of ``model``, keyed by field name."""
         prefix = f"{model._meta.app_label}.{model._meta.object_name}."
@@ -189,6 +333,7 @@ class PersonalDataField(TranslatedName):
         GENERAL = "general", _("General")
         SPECIAL = "special", _("Special")
         BIOMETRIC = "biometric", _("Biometric")
+        GENETIC = "genetic", _("Genetic")
 
     class Masking(models.TextChoices):
         """How staff who only read a record see a bound value (clause 1.7.1); the functions are in core.masking."""
@@ -268,6 +413,11 @@ class PersonalDataField(TranslatedName):
     def is_mandatory(self) -> bool:
         return self.requirement == self.Requirement.MANDATORY
 
+    @property
+    def must_stay_in_uzbekistan(self) -> bool:
+        """Localisation (ZRU-547 art. 27-1, 2026): biometric and genetic data are held in Uzbekistan only."""
+        return self.sensitivity in MUST_STAY_IN_UZBEKISTAN
+
     def bound_model_field(self) -> models.Field:
         """The model field this entry is bound to; LookupError when the binding names none."""
         app_label, model_name, field_name = [*self.binding.split("."), "", ""][:3]
@@ -277,6 +427,13 @@ class PersonalDataField(TranslatedName):
             raise LookupError(self.binding) from exc
 
     def clean(self) -> None:
+        if self.must_stay_in_uzbekistan:
+            abroad = self.storage_country if self.storage_country != HOME_COUNTRY else (
+                self.system.country if self.system_id and self.system.country != HOME_COUNTRY else "")
+            if abroad:
+                raise ValidationError({"storage_country": _(
+                    "%(sensitivity)s data must stay in Uzbekistan (ZRU-547 art. 27-1); it cannot be held in "
+                    "%(country)s.") % {"sensitivity": self.get_sensitivity_display(), "country": abroad}})
         if self.masking and not self.binding:
             raise ValidationError({"masking": _("Only a field bound to this back office is shown here, masked or "
                                                 "not; bind it first or leave this empty.")})

@@ -23,11 +23,22 @@ from .models import DisclosedSubject, Disclosure, PublicChoice, Recipient
 
 @admin.register(Recipient)
 class RecipientAdmin(AuditedAdmin):
-    list_display = ("legal_name", "tin", "country", "kind", "contract_reference", "contract_ends_on",
-                    "obligations_accepted_on", "review_on", "active")
-    list_filter = ("kind", "country", "active")
+    list_display = ("legal_name", "tin", "country", "transfer_mechanism", "kind", "contract_reference",
+                    "contract_ends_on", "obligations_accepted_on", "review_on", "active")
+    list_filter = ("kind", "country", "transfer_mechanism", "active")
     search_fields = ("legal_name", "tin")
     filter_horizontal = ("services",)
+    fieldsets = (
+        (None, {"fields": ("legal_name", "tin", "country", "kind", "active", "review_on")}),
+        (_("Contract (1.4.3.2)"), {"fields": ("contract_reference", "contract_starts_on", "contract_ends_on",
+                                              "services")}),
+        (_("Business transfer (1.4.3.4)"), {"fields": ("obligations_accepted_on", "obligations_document")}),
+        (_("Cross-border transfer (ZRU-547 art. 15)"), {
+            "fields": ("transfer_mechanism", "transfer_reference", "transfer_date"),
+            "description": _("Only for a recipient outside Uzbekistan. The mechanisms follow ZRU-547 as amended by "
+                             "ZRU-1125 of 26.03.2026 — to be confirmed by counsel."),
+        }),
+    )
 
 
 @admin.register(PublicChoice)

@@ -10,17 +10,28 @@ from datetime import date, datetime, timedelta
 
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.audit.history import audited_history
-from shipex_privacy.catalogue.models import COUNTRY_CODE, PersonalDataField, Purpose, Service
-from shipex_privacy.consents.models import Consent, RecipientKind
+from shipex_privacy.catalogue.models import (
+    COUNTRY_CODE,
+    HOME_COUNTRY,
+    PersonalDataField,
+    Purpose,
+    Service,
+    TransferAbroad,
+    TransferMechanism,
+    abroad_needs_mechanism,
+    transfer_summary,
+)
+from shipex_privacy.consents.models import Consent, ConsentEvent, RecipientKind
 from shipex_privacy.core import identifiers
 from shipex_privacy.core.fields import NormalisedCharField
 from shipex_privacy.subjects.models import DataSubject
 
+TRANSFER_CLAUSE = "ZRU-547 art. 15"  # cross-border transfer, as amended by ZRU-1125 of 26.03.2026
 NOTIFY_WITHIN_DAYS = 3  # ZRU-547 art. 23: in writing within three (calendar) days of the disclosure
 
 
@@ -31,13 +42,13 @@ class TinField(NormalisedCharField):
     normalise = staticmethod(identifiers.normalise_tin)
 
 
-class Recipient(models.Model):
+class Recipient(TransferAbroad):
     """A third party that may receive personal data from ShipEx."""
 
     legal_name = models.CharField(_("legal name"), max_length=300)
     tin = TinField(_("TIN (STIR)"), max_length=9, blank=True,
                    help_text=_("Nine digits; empty for a foreign recipient without one."))
-    country = models.CharField(_("country"), max_length=2, default="UZ", validators=[COUNTRY_CODE])
+    country = models.CharField(_("country"), max_length=2, default=HOME_COUNTRY, validators=[COUNTRY_CODE])
     kind = models.CharField(_("kind"), max_length=30, choices=RecipientKind.choices)
     contract_reference = models.CharField(_("contract or data-processing agreement"), max_length=200, blank=True)
     contract_starts_on = models.DateField(_("contract in force from"), null=True, blank=True)
@@ -48,10 +59,6 @@ class Recipient(models.Model):
         _("accepted the policy's obligations in writing on (1.4.3.4)"), null=True, blank=True
     )
     obligations_document = models.CharField(_("document of that acceptance"), max_length=200, blank=True)
-    cross_border_mechanism = models.CharField(
-        _("cross-border transfer mechanism"), max_length=300, blank=True,
-        help_text=_("Required when the recipient is outside Uzbekistan."),
-    )
     review_on = models.DateField(_("next review"), null=True, blank=True)
     active = models.BooleanField(_("active"), default=True)
 
@@ -62,9 +69,9 @@ class Recipient(models.Model):
         verbose_name = _("recipient")
         verbose_name_plural = _("recipients")
         constraints = [
-            models.CheckConstraint(
-                condition=Q(country="UZ") | ~Q(cross_border_mechanism=""), name="recipient_abroad_needs_mechanism",
-                violation_error_message=_("A recipient outside Uzbekistan needs a cross-border transfer mechanism."),
+            abroad_needs_mechanism(
+                "recipient_abroad_needs_mechanism",
+                _("A recipient outside Uzbekistan needs a cross-border transfer mechanism."),
             ),
             models.CheckConstraint(
                 condition=Q(contract_ends_on__isnull=True) | Q(contract_starts_on__isnull=True)
@@ -76,6 +83,9 @@ class Recipient(models.Model):
 
     def __str__(self) -> str:
         return self.legal_name
+
+    def clean(self) -> None:
+        self.clean_transfer()
 
     def contract_in_force(self, on: date) -> bool:
         return bool(self.contract_reference) and (
@@ -222,6 +232,8 @@ class Disclosure(models.Model):
             self.Ground.STATISTICS: self._check_statistics,
         }[self.ground]
         findings += check(at=at, fields=fields, subjects=subjects, checked=checked, public_for_all=public_for_all)
+        if self.recipient.is_abroad:
+            findings += self._check_transfer(at=at, subjects=subjects, checked=checked)
         return findings
 
     def recorded_ground_check(self) -> list["Finding"]:
@@ -247,6 +259,31 @@ class Disclosure(models.Model):
         if subjects and not missing:
             findings.append(Finding("1.4.3.1", True, _("Every subject had a consent in force for %(clause)s "
                                                        "to this kind of recipient.") % {"clause": self.purpose.clause}))
+        return findings
+
+    def _check_transfer(self, *, at, subjects, checked) -> list["Finding"]:
+        """Cross-border transfer (ZRU-547 art. 15 as amended by ZRU-1125): the recipient's mechanism, and
+        for "the subject's consent" each subject's consent in force that allows the transfer."""
+        recipient = self.recipient
+        mechanism = recipient.transfer_mechanism
+        if not mechanism:
+            return [Finding(TRANSFER_CLAUSE, False, _("The recipient is in %(country)s and has no cross-border "
+                                                      "transfer mechanism.") % {"country": recipient.country})]
+        findings = [Finding(TRANSFER_CLAUSE, True, _("The recipient is in %(country)s; cross-border transfer "
+                                                     "mechanism: %(mechanism)s.") % {
+            "country": recipient.country, "mechanism": transfer_summary(recipient)})]
+        if mechanism != TransferMechanism.SUBJECT_CONSENT:
+            return findings
+        allowing = consents_allowing_cross_border(checked, self.purpose, at)
+        findings += [
+            Finding(TRANSFER_CLAUSE, False, _("%(subject)s had no consent in force for %(clause)s that allows "
+                                              "cross-border transfer at that time.")
+                    % {"subject": subjects[subject_id].account_id, "clause": self.purpose.clause})
+            for subject_id in checked if subject_id not in allowing
+        ]
+        if checked and allowing >= set(checked):
+            findings.append(Finding(TRANSFER_CLAUSE, True, _("Every subject's consent allows cross-border "
+                                                             "transfer.")))
         return findings
 
     def _check_contract(self, *, at, fields, subjects, checked, public_for_all) -> list["Finding"]:
@@ -376,4 +413,16 @@ def consents_in_force(subject_ids, purpose: Purpose, kind: str, at: datetime) ->
     return set(
         Consent.objects.filter(subject_id__in=subject_ids, purpose=purpose, recipient_kind=kind)
         .in_force_at(at).values_list("subject_id", flat=True)
+    )
+
+
+def consents_allowing_cross_border(subject_ids, purpose: Purpose, at: datetime) -> set[int]:
+    """Subjects among ``subject_ids`` with a consent for ``purpose`` in force at ``at`` whose grant allowed
+    cross-border transfer (one query). The grant in the ledger carries the flag (consents 1.3 document
+    contents); this is the one place the ground check asks, should the flag move onto ``Consent``."""
+    grant = ConsentEvent.objects.filter(consent=OuterRef("pk"), occurred_at__lte=at).order_by("-occurred_at", "-id")
+    return set(
+        Consent.objects.filter(subject_id__in=subject_ids, purpose=purpose).in_force_at(at)
+        .annotate(cross_border_then=Subquery(grant.values("allows_cross_border_transfer")[:1]))
+        .filter(cross_border_then=True).values_list("subject_id", flat=True)
     )

@@ -1,4 +1,5 @@
-"""Records of processing (RoPA): purpose → fields → systems → recipients → retention → cross-border.
+"""Records of processing (RoPA): purpose → fields → systems → recipients → retention → cross-border,
+with the transfer mechanism (reference, date) of each system and recipient abroad (ZRU-547 art. 15).
 
 Built from the current catalogue, or as of a past date from its history: each catalogue table's
 latest history row at that moment, and the disclosures sent by then (sent ones never change).
@@ -12,7 +13,7 @@ from django.apps import apps
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from shipex_privacy.catalogue.models import PersonalDataField, Purpose, RetentionRule, System
+from shipex_privacy.catalogue.models import PersonalDataField, Purpose, RetentionRule, System, transfer_summary
 from shipex_privacy.core import exports
 
 from .models import Disclosure, Recipient
@@ -30,17 +31,18 @@ class RopaRow:
     retention: str
     recipients: str
     cross_border: str
+    transfer_mechanism: str
 
     HEADERS = (
         "purpose", "legal basis", "field", "field name", "requirement", "system", "stored in", "retention",
-        "recipients", "cross-border",
+        "recipients", "cross-border", "transfer mechanism",
     )
 
     def values(self) -> list[str]:
         # str(): choice labels are lazy translations, which the CSV and XLSX writers cannot take.
         return [str(value) for value in (
             self.purpose, self.legal_basis, self.field, self.field_name, self.requirement, self.system,
-            self.stored_in, self.retention, self.recipients, self.cross_border,
+            self.stored_in, self.retention, self.recipients, self.cross_border, self.transfer_mechanism,
         )]
 
 
@@ -105,6 +107,11 @@ def build(as_of: datetime | None = None) -> list[RopaRow]:
                 f"{recipients[pk].legal_name} ({recipients[pk].country})"
                 for pk in received.get((purpose_id, field.id), ()) if pk in recipients
             )
+            given = [recipients[pk] for pk in received.get((purpose_id, field.id), ()) if pk in recipients]
+            # Historical rows have the columns but not the models' __str__: name them by column.
+            mechanisms = [f"{getattr(obj, 'legal_name', '') or obj.name} ({obj.country}): {transfer_summary(obj)}"
+                          for obj in ([system] if system else []) + sorted(given, key=lambda r: r.legal_name)
+                          if transfer_summary(obj)]
             abroad = sorted({
                 country for country in (
                     field.storage_country, system.country if system else "UZ",
@@ -123,6 +130,7 @@ def build(as_of: datetime | None = None) -> list[RopaRow]:
                            + (f" — {rule.legal_reference}" if rule.is_statutory else "")) if rule else "—",
                 recipients="; ".join(names) or "—",
                 cross_border=", ".join(abroad) or _("no"),
+                transfer_mechanism="; ".join(mechanisms) or "—",
             ))
     return rows
 

@@ -18,6 +18,11 @@ class RecipientFactory(HistoryReasonFactory):
     kind = "processor"
     contract_reference = factory.Sequence(lambda n: f"DPA-2026/{n:03d}")
     contract_starts_on = datetime.date(2025, 1, 1)
+    # A recipient abroad comes with its mechanism (the database refuses it without); pass
+    # ``transfer_mechanism=""`` with ``.build()`` to see the refusal.
+    transfer_mechanism = factory.LazyAttribute(lambda r: "" if r.country == "UZ" else "standard_clauses")
+    transfer_reference = factory.LazyAttribute(lambda r: "" if r.country == "UZ" else "SCC agreement DPA-X/2026")
+    transfer_date = factory.LazyAttribute(lambda r: None if r.country == "UZ" else datetime.date(2026, 4, 1))
 
     @factory.post_generation
     def services(self, create, extracted, **kwargs):

@@ -62,6 +62,6 @@ def test_a_recipient_with_a_bad_tin_is_refused_and_nothing_is_saved(compliance_o
 
 @pytest.mark.django_db
 def test_a_foreign_recipient_may_have_no_tin(compliance_officer):
-    recipient = RecipientFactory.build(tin="", country="DE", cross_border_mechanism="EU SCC 2021/914")
+    recipient = RecipientFactory.build(tin="", country="DE")
     record_save(instance=recipient, actor=compliance_officer, reason="Foreign processor")
     assert Recipient.objects.get().tin == ""

@@ -70,7 +70,7 @@ def received_disclosure_by_disclosure(as_of):
 
 def test_the_ropa_says_what_it_said_when_it_read_every_disclosure(compliance_officer, second_officer,
                                                                    monkeypatch):
-    abroad = RecipientFactory(kind="state_authority", country="KZ", cross_border_mechanism="Agreement")
+    abroad = RecipientFactory(kind="state_authority", country="KZ")
     home = RecipientFactory(kind="state_authority")
     court_orders(compliance_officer, second_officer, 4, recipients=[home], sent_days_ago=10)
     before = timezone.now()  # the RoPA as it stood before the disclosures below were sent
@@ -89,8 +89,7 @@ def test_the_ropa_says_what_it_said_when_it_read_every_disclosure(compliance_off
 
 def test_the_ropa_page_costs_the_same_queries_however_many_disclosures(client, compliance_officer,
                                                                         second_officer):
-    recipients = [RecipientFactory(kind="state_authority"), RecipientFactory(kind="state_authority", country="RU",
-                                                                         cross_border_mechanism="Agreement")]
+    recipients = [RecipientFactory(kind="state_authority"), RecipientFactory(kind="state_authority", country="RU")]
     client.force_login(compliance_officer)
     court_orders(compliance_officer, second_officer, 2, recipients=recipients)
     with CaptureQueriesContext(connection) as few:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from shipex_privacy.accounts.roles import COMPLIANCE_OFFICER
 from shipex_privacy.audit.events import AuditEvent, SystemActor
 from shipex_privacy.audit.services import record_save
-from shipex_privacy.catalogue.models import PersonalDataField, Purpose, Service
+from shipex_privacy.catalogue.models import PersonalDataField, Purpose, Service, TransferMechanism
 from shipex_privacy.disclosures import services
 from shipex_privacy.disclosures.models import Disclosure, Recipient
 from shipex_privacy.subjects.models import DataSubject, ServiceUse
@@ -93,7 +93,8 @@ class Command(BaseCommand):
         ), actor=DEMO, event=AuditEvent.DEMO, reason=REASON)
         research = record_save(instance=Recipient(
             legal_name="Logistics Research Lab LLP", country="KZ", kind="research_partner",
-            cross_border_mechanism="Standard contractual clauses, agreement LR-2026/3",
+            transfer_mechanism=TransferMechanism.STANDARD_CLAUSES, transfer_date=date(2026, 4, 15),
+            transfer_reference="Standard contractual clauses, agreement LR-2026/3",
         ), actor=DEMO, event=AuditEvent.DEMO, reason=REASON)
         return courier, court, research
 
