@@ -24,6 +24,7 @@ demo: $(INSTALLED)
 	$(BIN)/python manage.py load_demo_consents
 	$(BIN)/python manage.py load_demo_disclosures
 	$(BIN)/python manage.py load_demo_requests
+	$(BIN)/python manage.py load_demo_protection
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 ## Run the whole test suite (SQLite unless DATABASE_URL is set).

@@ -12,7 +12,8 @@ pytestmark = pytest.mark.django_db
 
 def test_the_demo_loads_and_the_agent_has_a_queue_of_requests_in_every_state(settings):
     settings.DEBUG = True
-    for command in ("load_demo_data", "load_demo_consents", "load_demo_disclosures", "load_demo_requests"):
+    for command in ("load_demo_data", "load_demo_consents", "load_demo_disclosures", "load_demo_requests",
+                    "load_demo_protection"):
         call_command(command, stdout=StringIO())
 
     statuses = set(SubjectRequest.objects.values_list("status", flat=True))

@@ -234,7 +234,7 @@ class DisclosureAdmin(AuditedAdmin):
             response["Content-Disposition"] = f'attachment; filename="shipex-ropa-{stamp}.{export}"'
             return response
         return admin_page(self, request, "admin/disclosures/disclosure/ropa.html", title, form=form, rows=rows,
-                          headers=ropa.RopaRow.HEADERS, query=request.GET.urlencode())
+                          headers=ropa.RopaRow.HEADERS, query=request.GET.urlencode(), as_of=as_of)
 
     def log_export(self, request, export: str, as_of_date) -> None:
         """Exports are reads of the record; the access log keeps them."""

@@ -260,3 +260,16 @@ def test_a_sent_disclosure_page_costs_the_same_queries_however_many_subjects(cli
             client.get(reverse("admin:disclosures_disclosure_change", args=[disclosure.pk]))
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_the_ropa_names_the_responsible_person_as_of_its_date(client, auditor):
+    from tests.protection.factories import ResponsiblePersonFactory
+
+    ResponsiblePersonFactory(name="Dilshod Karimov", order_number="47-P", since=date(2026, 1, 15))
+    client.force_login(auditor)
+    client.cookies["django_language"] = "en"
+    url = reverse("admin:disclosures_disclosure_ropa")
+    now = client.get(url).content.decode()
+    assert "Dilshod Karimov, order № 47-P" in now
+    before = client.get(url, {"as_of": "2025-12-31"}).content.decode()
+    assert "Dilshod Karimov" not in before and "Nobody is recorded as responsible" in before
