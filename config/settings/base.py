@@ -95,8 +95,6 @@ MIDDLEWARE = [
     # First: the API's answers say how long the whole chain below took (Server-Timing).
     "shipex_privacy.api.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Serves collected static files from the application itself (gunicorn in production, make serve).
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     # django-csp's Content-Security-Policy; pages exempt from X-Frame-Options may be framed by the website.
     "shipex_privacy.core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
