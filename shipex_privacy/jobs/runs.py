@@ -40,6 +40,7 @@ import contextlib
 import fcntl
 import functools
 import hashlib
+import json
 import os
 import socket
 import tempfile
@@ -121,7 +122,7 @@ def _json_summary(value) -> dict:
     if value is None:
         return {}
     summary = value if isinstance(value, dict) else {"result": value}
-    return DjangoJSONEncoder().decode(DjangoJSONEncoder().encode(summary))
+    return json.loads(json.dumps(summary, cls=DjangoJSONEncoder))  # dates and decimals as text
 
 
 def run_job(name: str, function: Callable, *args, task_id: str = "", **kwargs) -> dict:
