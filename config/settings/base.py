@@ -313,5 +313,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 # Schedules are data: django-celery-beat's tables, edited in the admin (Periodic tasks).
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Job runs are kept this many days (the outbox alone records one every ten seconds), then pruned.
+SHIPEX_JOB_RUNS_KEPT_DAYS = env.int("SHIPEX_JOB_RUNS_KEPT_DAYS", default=180)
 # How long /healthz waits for the broker before it reports it down (seconds).
 SHIPEX_HEALTHZ_BROKER_TIMEOUT = env.float("SHIPEX_HEALTHZ_BROKER_TIMEOUT", default=2.0)

@@ -114,9 +114,10 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     # Keeps the API clients of ShipEx's systems: creates them, sets scopes and limits, rotates and revokes.
     | _grant(("integrations.apiclient",), ("view", "add", "change"))
     | _grant(("integrations.apitoken", *INTEGRATION_HISTORY), VIEW)
-    # Reads the job runs; sets when the jobs run (schedules are disabled, not deleted).
+    # Reads the job runs; sets when the jobs run (a default schedule deleted comes back with
+    # jobs.schedules.ensure_default_schedules; pausing one is the usual way).
     | _grant(JOB_RECORDS, VIEW)
-    | _grant(SCHEDULE_MODELS, ("view", "add", "change")),
+    | _grant(SCHEDULE_MODELS, ALL),
     # Works on subjects: registers and corrects them, never deletes; no catalogue.
     # Records consents and withdrawals (grant = add, withdraw = change); reads policies and acceptances.
     SUPPORT_AGENT: _grant(("subjects.datasubject",), ("view", "add", "change"))

@@ -1,5 +1,7 @@
 """What the background jobs did: one ``JobRun`` per run (or refused second copy) of a scheduled job."""
 
+from datetime import timedelta
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -9,6 +11,9 @@ from django.utils.translation import gettext_lazy as _
 class JobRunQuerySet(models.QuerySet):
     def finished(self):
         return self.exclude(outcome=JobRun.Outcome.RUNNING)
+
+    def older_than(self, days: int):
+        return self.finished().filter(started_at__lt=timezone.now() - timedelta(days=days))
 
     def last_of(self, job: str):
         """The newest finished run of ``job``, or None (an indexed lookup: job_run_job_started_idx)."""

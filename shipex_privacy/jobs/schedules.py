@@ -3,7 +3,8 @@
 They are data: compliance officers change them in the admin (Periodic tasks), and nothing here
 overwrites a schedule that exists. ``ensure_default_schedules`` creates only what is missing, by
 the task's schedule name, so running it again (or after somebody deleted one) never duplicates.
-Crontabs are in Tashkent time.
+Crontabs are in Tashkent time. A default added here later needs a new migration that calls
+``ensure_default_schedules`` again (databases that ran 0002 would not see it otherwise).
 """
 
 TIMEZONE = "Asia/Tashkent"
@@ -26,6 +27,9 @@ DEFAULT_SCHEDULES = [
     {"name": "Check subject notifications", "task": "shipex_privacy.rights_requests.tasks.check_notifications",
      "crontab": {"minute": "10", "hour": "*"}, "expire_seconds": 3600,
      "description": "Counts subjects not told of a disclosure in time (ZRU-547 art. 23), hourly."},
+    {"name": "Prune old job runs", "task": "shipex_privacy.jobs.tasks.prune_job_runs",
+     "crontab": {"minute": "45", "hour": "3"}, "expire_seconds": 4 * 3600,
+     "description": "Deletes job runs older than SHIPEX_JOB_RUNS_KEPT_DAYS (default 180), daily."},
     {"name": "Deliver the outbox", "task": "shipex_privacy.integrations.tasks.deliver_outbox",
      "every": 10, "expire_seconds": 60,
      "description": "Delivers outbox messages to the systems' webhooks, continuously (every 10 seconds)."},

@@ -61,3 +61,15 @@ def test_the_seal_job_leaves_fresh_digests_for_the_next_run():
     """As seal_audit: digests younger than five minutes wait (a transaction may still be open)."""
     SubjectRequestFactory()  # writes history, hence digests, just now
     assert seal_audit() == {"seals": 0, "digests": 0, "head_seal": None}
+
+
+def test_old_job_runs_are_pruned_and_recent_ones_kept(settings):
+    from shipex_privacy.jobs.tasks import prune_job_runs
+    from tests.jobs.factories import JobRunFactory
+
+    settings.SHIPEX_JOB_RUNS_KEPT_DAYS = 30
+    old = JobRunFactory(started_at=timezone.now() - datetime.timedelta(days=31))
+    recent = JobRunFactory(started_at=timezone.now() - datetime.timedelta(days=29))
+
+    assert prune_job_runs() == {"deleted": 1, "kept_days": 30}
+    assert not JobRun.objects.filter(pk=old.pk).exists() and JobRun.objects.filter(pk=recent.pk).exists()

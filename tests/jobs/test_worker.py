@@ -44,7 +44,13 @@ def worker_app(redis_broker):
     app.conf.update(broker_url=redis_broker, broker_transport_options={},
                     task_default_queue=f"shipex-test-{uuid.uuid4().hex[:12]}", worker_hijack_root_logger=False)
     app.loader.import_default_modules()  # every app's tasks.py: shared tasks bind to this app too
-    return app
+    yield app
+    import redis
+
+    client = redis.Redis.from_url(redis_broker)
+    queue = app.conf.task_default_queue
+    # Leave the shared Redis database as it was.
+    client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
 
 
 def wait_for_run(job: str, timeout: float = 60) -> JobRun:
