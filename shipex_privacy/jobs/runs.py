@@ -50,7 +50,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from .models import JobRun
@@ -95,8 +95,11 @@ def job_lock(name: str) -> Iterator[bool]:
                 yield held
             finally:
                 if held and connection.connection is not None:  # a closed connection has released it
-                    with connection.cursor() as cursor:
-                        cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+                    try:
+                        with connection.cursor() as cursor:
+                            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+                    except DatabaseError:  # the connection broke: its session, and the lock, are gone
+                        pass
         elif connection.vendor == "sqlite" and not connection.is_in_memory_db():
             database = str(Path(connection.settings_dict["NAME"]).resolve())
             tag = hashlib.sha256(f"{database}:{name}".encode()).hexdigest()[:16]
