@@ -3,6 +3,8 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
+from shipex_privacy.jobs.health import healthz
+
 admin.site.site_header = _("ShipEx · Personal data")
 admin.site.site_title = _("ShipEx privacy back office")
 admin.site.index_title = _("Privacy back office")
@@ -15,4 +17,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("shipex_privacy.api.urls")),
     path("public/", include("shipex_privacy.consents.urls")),
+    # For load balancers and monitors: database, broker, last job runs; no sign-in, no personal data.
+    path("healthz", healthz, name="healthz"),
 ]

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "shipex_privacy.integrations",
     "shipex_privacy.api",
     "shipex_privacy.benchmarks",
+    "shipex_privacy.jobs",
     # django.contrib.admin, with our AdminSite: it asks for a TOTP code when two-factor is on.
     "shipex_privacy.core.admin_site.ShipExAdminConfig",
     "django.contrib.auth",
@@ -86,6 +87,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Background jobs' schedules kept in the database and edited in the admin (README "Background jobs").
+    "django_celery_beat",
 ]
 
 MIDDLEWARE = [
@@ -286,3 +289,31 @@ SPECTACULAR_SETTINGS = {
         "EventRecipientKindEnum": "shipex_privacy.api.event_serializers.RECIPIENT_KIND_OR_NONE",
     },
 }
+
+
+# ---- Background jobs (Celery; README "Background jobs") ---------------------------------------
+
+# Production: redis://HOST:6379/0, one Redis shared by every web and worker machine. The default,
+# for `make demo`, is kombu's file-system transport: messages are files under var/celery, so the
+# demo needs no server. Every Celery setting below is read by config/celery.py (namespace CELERY).
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+CELERY_QUEUE_DIR = Path(env("SHIPEX_CELERY_QUEUE_DIR", default=str(BASE_DIR / "var" / "celery")))
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"data_folder_in": str(CELERY_QUEUE_DIR / "messages"), "data_folder_out": str(CELERY_QUEUE_DIR / "messages"),
+     "control_folder": str(CELERY_QUEUE_DIR / "control"), "store_processed": False}
+    if CELERY_BROKER_URL.startswith("filesystem:") else {}
+)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# No result backend: what a job did is its JobRun row (shipex_privacy/jobs), not a Celery result.
+CELERY_TASK_IGNORE_RESULT = True
+# Every job is idempotent, so a task whose worker died mid-way is delivered again rather than lost.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = TIME_ZONE
+# Schedules are data: django-celery-beat's tables, edited in the admin (Periodic tasks).
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Job runs are kept this many days (the outbox alone records one every ten seconds), then pruned.
+SHIPEX_JOB_RUNS_KEPT_DAYS = env.int("SHIPEX_JOB_RUNS_KEPT_DAYS", default=180)
+# How long /healthz waits for the broker before it reports it down (seconds).
+SHIPEX_HEALTHZ_BROKER_TIMEOUT = env.float("SHIPEX_HEALTHZ_BROKER_TIMEOUT", default=2.0)

@@ -84,3 +84,16 @@ LANGUAGE_COOKIE_HTTPONLY = True
 # Every staff sign-in needs the authenticator code as well as the password (README "Login
 # protection"). Pinned here, not read from the environment: production cannot be talked out of it.
 SHIPEX_TWO_FACTOR_REQUIRED = True
+
+# Static files come from the app (whitenoise, right after SecurityMiddleware), collected by
+# `manage.py collectstatic` with hashed, compressed names that browsers may cache for ever.
+# (runserver serves them itself in the demo.)
+MIDDLEWARE = [*MIDDLEWARE]  # noqa: F405
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "whitenoise.middleware.WhiteNoiseMiddleware")
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}  # noqa: F405
+# Load balancers and monitors ask for /healthz over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Production's broker is Redis (README "Production"); on one machine the local one, unless told.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
+CELERY_BROKER_TRANSPORT_OPTIONS = {}

@@ -43,3 +43,8 @@ LANGUAGE_CODE = env("DJANGO_LANGUAGE_CODE", default="uz")
 # proves that the admin then needs the authenticator code. The lock-out (django-axes) stays on:
 # the suite never fails a password except in the tests that mean to.
 SHIPEX_TWO_FACTOR_REQUIRED = False
+
+# Tests send tasks to kombu's in-memory broker; tests/jobs start a real worker against Redis
+# (SHIPEX_TEST_BROKER_URL) where they need one.
+CELERY_BROKER_URL = "memory://"
+CELERY_BROKER_TRANSPORT_OPTIONS = {}

@@ -71,6 +71,13 @@ RETENTION_HISTORY = (
 # The ShipEx systems' API clients and their tokens; tokens are issued and ended only by the clients' steps.
 INTEGRATION_HISTORY = ("integrations.historicalapiclient", "integrations.historicalapitoken")
 
+# Background jobs: what each run did (written by the jobs only) and the schedules (django-celery-beat).
+JOB_RECORDS = ("jobs.jobrun",)
+SCHEDULE_MODELS = (
+    "django_celery_beat.periodictask", "django_celery_beat.intervalschedule", "django_celery_beat.crontabschedule",
+    "django_celery_beat.solarschedule", "django_celery_beat.clockedschedule",
+)
+
 
 def _grant(models: tuple[str, ...], actions: tuple[str, ...]) -> set[str]:
     return {f"{model.split('.')[0]}.{action}_{model.split('.')[1]}" for model in models for action in actions}
@@ -111,7 +118,11 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | {"audit.view_accessevent", "audit.view_trailentry", "subjects.reveal_identifiers"}
     # Keeps the API clients of ShipEx's systems: creates them, sets scopes and limits, rotates and revokes.
     | _grant(("integrations.apiclient",), ("view", "add", "change"))
-    | _grant(("integrations.apitoken", *INTEGRATION_HISTORY), VIEW),
+    | _grant(("integrations.apitoken", *INTEGRATION_HISTORY), VIEW)
+    # Reads the job runs; sets when the jobs run (a default schedule deleted comes back with
+    # jobs.schedules.ensure_default_schedules; pausing one is the usual way).
+    | _grant(JOB_RECORDS, VIEW)
+    | _grant(SCHEDULE_MODELS, ALL),
     # Works on subjects: registers and corrects them, never deletes; no catalogue.
     # Records consents and withdrawals (grant = add, withdraw = change); reads policies and acceptances.
     SUPPORT_AGENT: _grant(("subjects.datasubject",), ("view", "add", "change"))
@@ -141,6 +152,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _grant(("rights_requests.deadlinerule", *RIGHTS_REQUEST_MODELS, *RIGHTS_REQUEST_HISTORY), VIEW)
     | _grant(RETENTION_MODELS + RETENTION_HISTORY, VIEW)
     | _grant(("integrations.apiclient", "integrations.apitoken", *INTEGRATION_HISTORY), VIEW)
+    | _grant(JOB_RECORDS + SCHEDULE_MODELS, VIEW)
     # A reveal is a read that leaves a row in the access log, with its reason.
     | {"subjects.reveal_identifiers"},
 }

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.django_db
 # Apps and models a support agent has no business in (design.md, "Roles").
 OFF_LIMITS_FOR_SUPPORT = {
     "catalogue", "protection", "disclosures.recipient", "consents.cookie", "consents.counter",
-    "audit.accessevent", "audit.trailentry", "integrations",
+    "audit.accessevent", "audit.trailentry", "integrations", "jobs", "django_celery_beat",
 }
 DENIED = (302, 403)  # refused, or sent to the login page
 

@@ -118,10 +118,10 @@ def test_admin_index_shows_each_role_only_its_apps(client):
 
     expected = {
         COMPLIANCE_OFFICER: {"catalogue", "subjects", "consents", "disclosures", "audit", "protection",
-                             "rights_requests", "retention", "integrations"},
+                             "rights_requests", "retention", "integrations", "jobs", "django_celery_beat"},
         SUPPORT_AGENT: {"subjects", "consents", "disclosures", "rights_requests", "retention"},
         AUDITOR: {"catalogue", "subjects", "consents", "disclosures", "audit", "protection", "rights_requests",
-                  "retention", "integrations"},
+                  "retention", "integrations", "jobs", "django_celery_beat"},
     }
     for role, apps in expected.items():
         client.force_login(StaffFactory(role=role))
