@@ -16,3 +16,8 @@ urlpatterns = [
     path("api/", include("shipex_privacy.api.urls")),
     path("public/", include("shipex_privacy.consents.urls")),
 ]
+
+# Error pages in the staff member's language, saying what to do (core/errors.py).
+handler403 = "shipex_privacy.core.errors.permission_denied"
+handler404 = "shipex_privacy.core.errors.page_not_found"
+handler500 = "shipex_privacy.core.errors.server_error"
