@@ -41,6 +41,7 @@ def access_log_url(**params) -> str:
 class ChainState:
     seal: Seal | None
     unsealed: int
+    oldest_unsealed_at: datetime | None = None
 
     @property
     def head(self) -> str:
@@ -48,14 +49,15 @@ class ChainState:
 
     @property
     def stale(self) -> bool:
-        """Digests wait while the newest seal is more than a day old: seal_audit is not running."""
-        return bool(self.unsealed) and (self.seal is None or self.seal.sealed_at < timezone.now() - timedelta(days=1))
+        """A digest has waited more than a day for its seal: seal_audit is not running."""
+        return self.oldest_unsealed_at is not None and self.oldest_unsealed_at < timezone.now() - timedelta(days=1)
 
 
 def chain_state(user) -> ChainState:
     seal = Seal.objects.defer("manifest").order_by("-id").first()
     waiting = RowDigest.objects.filter(id__gt=seal.last_digest_id) if seal else RowDigest.objects.all()
-    return ChainState(seal=seal, unsealed=capped_count(waiting))
+    oldest = waiting.order_by("id").values_list("created_at", flat=True).first()  # the pk index's first row
+    return ChainState(seal=seal, unsealed=capped_count(waiting), oldest_unsealed_at=oldest)
 
 
 @dataclass(frozen=True)

@@ -219,3 +219,22 @@ def test_query_count_does_not_grow_with_the_data(client, support_agent, complian
         client.force_login(user)
         with django_assert_max_num_queries(small[role]):
             assert client.get(HOME).status_code == 200
+
+
+def test_the_auditor_sees_the_chain_head_and_a_stalled_seal(client, auditor, support_agent):
+    from shipex_privacy.audit.models import RowDigest
+    from shipex_privacy.audit.tamper import seal_next
+
+    access(support_agent, AccessEvent.Action.SUBJECT_VIEW, subject_id=1)
+    seal = seal_next(settled_before=timezone.now() + timedelta(seconds=1))
+    item = shown(home(client, auditor))["audit.seal_chain"]
+    assert item.detail.head == seal.mac and not item.detail.stale
+    assert seal.mac in client.get(HOME).content.decode()
+    # A digest that has waited two days for its seal: seal_audit is not running.
+    access(support_agent, AccessEvent.Action.SUBJECT_VIEW, subject_id=2)
+    assert RowDigest.objects.filter(id__gt=seal.last_digest_id).exists()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: seal.sealed_at + timedelta(days=2))
+        response = home(client, auditor)
+        assert shown(response)["audit.seal_chain"].detail.stale
+    assert "home-bad" in response.content.decode()
