@@ -20,3 +20,8 @@ urlpatterns = [
     # For load balancers and monitors: database, broker, last job runs; no sign-in, no personal data.
     path("healthz", healthz, name="healthz"),
 ]
+
+# Error pages in the staff member's language, saying what to do (core/errors.py).
+handler403 = "shipex_privacy.core.errors.permission_denied"
+handler404 = "shipex_privacy.core.errors.page_not_found"
+handler500 = "shipex_privacy.core.errors.server_error"

@@ -34,3 +34,4 @@ class AuditConfig(AppConfig):
         # Trail entries for history rows that data migrations wrote (before the digests are adopted).
         post_migrate.connect(trail.record_missing_entries, sender=self)
         post_migrate.connect(tamper.digest_rows_written_by_migrate, sender=self)
+        from . import home  # noqa: F401  (registers this app's lines on the role homes, core/home.py)

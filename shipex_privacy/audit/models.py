@@ -70,6 +70,8 @@ class AccessEvent(models.Model):
             models.Index(fields=["subject_id", "-at"], name="access_subject_at_idx"),
             # "Every read by staff member Y between two dates".
             models.Index(fields=["user_id", "-at"], name="access_user_at_idx"),
+            # The auditor's home (audit/home.py): the last week's reveals, refused reveals and openings.
+            models.Index(fields=["action", "-at"], name="access_action_at_home_idx"),
         ]
         constraints = [
             models.CheckConstraint(

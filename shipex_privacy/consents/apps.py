@@ -8,4 +8,7 @@ class ConsentsConfig(AppConfig):
     verbose_name = _("Consents and policy")
 
     def ready(self) -> None:
-        from . import panels  # noqa: F401  (adds the consent panel to the subject page)
+        from . import (
+            home,  # noqa: F401  (registers this app's lines on the role homes, core/home.py)
+            panels,  # noqa: F401  (adds the consent panel to the subject page)
+        )

@@ -91,6 +91,12 @@ class ShipExAdminSite(admin.AdminSite):
         is_verified = getattr(request.user, "is_verified", None)
         return bool(is_verified and is_verified())
 
+    def index(self, request, extra_context=None):
+        """The role's home (core/home.py): what needs this staff member now; the list of pages below it."""
+        from .home import home_sections
+
+        return super().index(request, {"home_sections": home_sections(request.user), **(extra_context or {})})
+
     def each_context(self, request) -> dict:
         return {**super().each_context(request), "two_factor_required": two_factor_required()}
 

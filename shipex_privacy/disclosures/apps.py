@@ -8,4 +8,7 @@ class DisclosuresConfig(AppConfig):
     verbose_name = _("Recipients and disclosures")
 
     def ready(self) -> None:
-        from . import panels  # noqa: F401  (adds "who received my data" to the subject page)
+        from . import (
+            home,  # noqa: F401  (registers this app's lines on the role homes, core/home.py)
+            panels,  # noqa: F401  (adds "who received my data" to the subject page)
+        )

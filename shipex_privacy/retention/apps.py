@@ -6,3 +6,6 @@ class RetentionConfig(AppConfig):
     name = "shipex_privacy.retention"
     label = "retention"
     verbose_name = _("Retention")
+
+    def ready(self) -> None:
+        from . import home  # noqa: F401  (registers this app's lines on the role homes, core/home.py)

@@ -6,3 +6,6 @@ class RightsRequestsConfig(AppConfig):
     name = "shipex_privacy.rights_requests"
     label = "rights_requests"
     verbose_name = _("Data-subject requests")
+
+    def ready(self) -> None:
+        from . import home  # noqa: F401  (registers this app's lines on the role homes, core/home.py)

@@ -223,6 +223,11 @@ class SubjectRequest(models.Model):
             # alone (no visit to the wide request rows).
             models.Index(fields=["kind", "closed_at", "received_at"], name="subject_request_closed_idx",
                          condition=Q(closed_at__isnull=False)),
+            # The role homes (rights_requests/home.py): paused open requests, whose hold may have ended,
+            # and requests received per month.
+            models.Index(fields=["paused_at"], name="request_paused_home_idx",
+                         condition=Q(paused_at__isnull=False) & ~Q(status__in=["done", "refused"])),
+            models.Index(fields=["received_at"], name="request_received_home_idx"),
         ]
 
     def __str__(self) -> str:
