@@ -8,4 +8,4 @@ class ConsentsConfig(AppConfig):
     verbose_name = _("Consents and policy")
 
     def ready(self) -> None:
-        from . import panels  # noqa: F401  (adds the consent panel to the subject page)
+        from . import checks, panels  # noqa: F401  (the system checks; the consent panel on the subject page)
