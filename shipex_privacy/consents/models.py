@@ -1,7 +1,7 @@
 """Privacy-policy versions and acceptances (1.1), consents (1.3.2.5, 1.4.3.1), cookies and
 counters (1.6) and cookie consents.
 
-Consents are a ledger: ``ConsentEvent`` rows (grant, withdraw) are never changed or deleted;
+Consents are a ledger: ``ConsentEvent`` rows (grant, withdraw, lapse) are never changed or deleted;
 the database refuses it. ``Consent`` is the current state of one subject × purpose × recipient
 kind, kept in step with the ledger by the services in the same transaction, so "who has an
 active consent for 1.3.2.5 now" is an indexed query. The state at any past moment is read from
@@ -223,6 +223,11 @@ class Consent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose.clause} · {self.subject}"
+
+    @property
+    def term_last_day(self) -> date | None:
+        """The term's last day in force when it was set as a date (see ``term_end``)."""
+        return term_last_day(self.expires_at)
 
     def is_in_force(self, at: datetime | None = None) -> bool:
         at = at or timezone.now()

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from shipex_privacy.audit.models import TrailEntry
@@ -181,3 +182,12 @@ def test_a_lapse_receipt_names_the_term_that_ended(client, auditor, advertising,
     page = client.get(f"/admin/consents/consentevent/{lapse.pk}/receipt/", {"language": "en"}).content.decode()
     assert "Consent lapsed at the end of its term" in page
     assert "<th>Term</th><td>until Nov. 30, 2026 inclusive; it lapses on the day after</td>" in page
+
+
+def test_the_subject_page_shows_the_lapse_and_the_terms_last_day(client, support_agent, advertising, policy):
+    consent = grant(advertising, policy, expires_at=term_end(LAST_DAY))
+    consents_lapse_due(now=DAY_AFTER)
+    client.force_login(support_agent)
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("admin:subjects_datasubject_change", args=[consent.subject_id])).content.decode()
+    assert "Lapsed 12/01/2026" in page and "<td>11/30/2026</td>" in page
