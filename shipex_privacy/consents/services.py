@@ -415,7 +415,8 @@ def consents_lapse_due(*, now: datetime | None = None, batch_size: int = LAPSE_B
     """
     from . import intake  # intake builds on this module's rules
 
-    now = now or timezone.now()
+    # Never ahead of the clock: the ledger holds no future event, so a term not yet over stays in force.
+    now = min(now or timezone.now(), timezone.now())
     lapsed, after = 0, 0
     while True:
         with transaction.atomic():

@@ -398,9 +398,9 @@ def test_a_grant_carries_its_term_and_transfers_and_lapses_on_the_day_after(clie
     from shipex_privacy.consents.models import term_end
     from shipex_privacy.consents.services import consents_lapse_due
 
-    last_day = timezone.localdate() + timedelta(days=30)
+    last_day = timezone.localdate() - timedelta(days=2)  # sent late: the term is over already
     response = post(client, api[1], [grant_event(
-        "g-term", term_ends_on=last_day.isoformat(), allows_third_party_transfer=True,
+        "g-term", at=ago(days=10), term_ends_on=last_day.isoformat(), allows_third_party_transfer=True,
         allows_cross_border_transfer=True)])
     assert outcome(response)["status"] == "applied"
     event = ConsentEvent.objects.get()

@@ -33,6 +33,7 @@ GRANTED = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
 # The boundary in Tashkent (UTC+5): the last moment of 30.11 and the first of 01.12 — still 30.11 in UTC.
 LAST_MOMENT = timezone.make_aware(datetime(2026, 11, 30, 23, 59, 59, 999999))
 DAY_AFTER = timezone.make_aware(datetime(2026, 12, 1, 0, 0))
+CLOCK = timezone.now()
 
 
 @pytest.fixture
@@ -191,3 +192,11 @@ def test_the_subject_page_shows_the_lapse_and_the_terms_last_day(client, support
     client.cookies["django_language"] = "en"
     page = client.get(reverse("admin:subjects_datasubject_change", args=[consent.subject_id])).content.decode()
     assert "Lapsed 12/01/2026" in page and "<td>11/30/2026</td>" in page
+
+
+def test_a_moment_ahead_of_the_clock_lapses_nothing_early(advertising, policy):
+    consent = grant(advertising, policy, at=CLOCK - timedelta(days=1), expires_at=CLOCK + timedelta(days=1))
+    assert consents_lapse_due(now=CLOCK + timedelta(days=2)) == 0
+    consent.refresh_from_db()
+    assert consent.state == Consent.State.GRANTED
+
