@@ -226,6 +226,12 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
+# The operator of personal data as consents and their receipts name it (Ministry of Justice model
+# procedure on consent, 15.11.2023 no. 3478): the legal name and the 9-digit TIN (STIR/ИНН).
+# The defaults are demo values; a system check (consents.E001) refuses a TIN that is not 9 digits.
+SHIPEX_OPERATOR_NAME = env("SHIPEX_OPERATOR_NAME", default="ShipEx LLC")
+SHIPEX_OPERATOR_TIN = env("SHIPEX_OPERATOR_TIN", default="301234567")
+
 # Headers from Django's SecurityMiddleware (its defaults, stated so that nobody loosens them unseen).
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

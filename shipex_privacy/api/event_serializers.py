@@ -54,16 +54,32 @@ class ConsentGrantedSerializer(SubjectEventSerializer):
     recipient_kind = serializers.ChoiceField(
         choices=RECIPIENT_KIND_OR_NONE, required=False,
         help_text=_("For consent to disclosure to third parties (1.4.3.1) only."))
-    channel = serializers.ChoiceField(choices=Channel.values)
     policy_version = serializers.CharField(
         max_length=20, help_text=_("The policy version the consent text was part of."))
-    expires_at = serializers.DateTimeField(required=False, help_text=_("The end of the consent's term, if it has one."))
+    channel = serializers.ChoiceField(
+        choices=Channel.values,
+        help_text=_("How the subject consented. Consent covering special or biometric data must be written or "
+                    "electronic: call_centre is refused for it (code channel_not_written)."))
+    term_ends_on = serializers.DateField(
+        required=False,
+        help_text=_("The term of the consent: its last day in force (ISO 8601 date). The consent lapses by itself "
+                    "at 00:00 Tashkent time on the day after. Leave out, with expires_at, for a consent until "
+                    "withdrawn."))
+    expires_at = serializers.DateTimeField(
+        required=False,
+        help_text=_("Or the term as a moment: the consent is in force until then and lapses then. Not with "
+                    "term_ends_on."))
     covered_data = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, max_length=200,
-        help_text=_("Catalogue codes of the data the consent covers, e.g. contact.email."))
-    allows_third_party_transfer = serializers.BooleanField(required=False, default=False)
-    allows_cross_border_transfer = serializers.BooleanField(required=False, default=False)
-    allows_publication = serializers.BooleanField(required=False, default=False)
+        help_text=_("Catalogue codes of the data the consent covers, e.g. contact.email; left out, the data the "
+                    "catalogue lists for the purpose."))
+    allows_third_party_transfer = serializers.BooleanField(
+        required=False, default=False, help_text=_("Whether the consent allows transfer to third parties."))
+    allows_cross_border_transfer = serializers.BooleanField(
+        required=False, default=False,
+        help_text=_("Whether the consent allows transfer across the border of Uzbekistan."))
+    allows_publication = serializers.BooleanField(
+        required=False, default=False, help_text=_("Whether the consent allows making the data public."))
     evidence = EvidenceSerializer(required=False)
 
 

@@ -27,6 +27,7 @@ class AuditEvent(models.TextChoices):
     POLICY_ACCEPTED = "policy.accepted", _("Policy version accepted")
     CONSENT_GRANTED = "consent.granted", _("Consent granted")
     CONSENT_WITHDRAWN = "consent.withdrawn", _("Consent withdrawn")
+    CONSENT_LAPSED = "consent.lapsed", _("Consent lapsed at the end of its term")
 
     DISCLOSURE_DRAFTED = "disclosure.drafted", _("Disclosure drafted")
     DISCLOSURE_SUBMITTED = "disclosure.submitted", _("Disclosure submitted for approval")

@@ -1,5 +1,6 @@
 import difflib
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import OuterRef, Subquery
@@ -22,6 +23,7 @@ from shipex_privacy.subjects.models import DataSubject
 from . import reports, services
 from .forms import CompareVersionsForm, ConsentImportForm, GrantConsentForm, WithdrawConsentForm
 from .models import (
+    CONSENT_CONTENTS_SOURCE,
     Consent,
     ConsentEvent,
     Cookie,
@@ -30,7 +32,11 @@ from .models import (
     PolicyAcceptance,
     PolicyVersion,
     SubjectWithoutCurrentPolicy,
+    term_last_day,
 )
+
+# Each language by its own name, as a subject looks for it.
+NATIVE_NAMES = {"uz": "Oʻzbekcha", "ru": "Русский", "en": "English"}
 
 
 @admin.register(PolicyVersion)
@@ -244,7 +250,7 @@ class ConsentAdmin(MaskedFieldsMixin, HistoryAdmin):
                         subject=subject, purpose=data["purpose"], occurred_at=data["occurred_at"],
                         evidence=services.Evidence(channel=data["channel"], reference=data["evidence_reference"]),
                         policy_version=data["policy_version"], actor=request.user,
-                        recipient_kind=data["recipient_kind"], expires_at=data["expires_at"],
+                        recipient_kind=data["recipient_kind"], expires_at=data["term_end"],
                         document=services.ConsentDocument(
                             covered_data=data["covered_data"],
                             allows_third_party_transfer=data["allows_third_party_transfer"],
@@ -257,7 +263,13 @@ class ConsentAdmin(MaskedFieldsMixin, HistoryAdmin):
                 else:
                     self.message_user(request, _("Consent recorded."), messages.SUCCESS)
                     return redirect("admin:consents_consent_change", event.consent_id)
-        return admin_page(self, request, "admin/consents/consent/grant.html", _("Record a consent"), form=form)
+        return admin_page(self, request, "admin/consents/consent/grant.html", _("Record a consent"), form=form,
+                          contents_source=CONSENT_CONTENTS_SOURCE)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Staff see where the required contents of a consent come from (a seeded reference, marked).
+        extra_context = {**(extra_context or {}), "contents_source": CONSENT_CONTENTS_SOURCE}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def withdraw_view(self, request, pk):
         consent = get_object_or_404(Consent.objects.select_related("subject", "purpose"), pk=pk)
@@ -336,12 +348,19 @@ class ConsentEventAdmin(MaskedFieldsMixin, ReadOnlyAdmin):
         # A receipt shows the subject's name and what they agreed to: a read the access log keeps.
         access_record(request=request, action=AccessEvent.Action.SUBJECT_VIEW, obj=event, subject_id=subject.pk,
                       detail="consent receipt")
-        with translation.override(subject.preferred_language):
-            covered = PersonalDataField.objects.filter(code__in=event.covered_data)
+        languages = [code for code, _name in settings.LANGUAGES]
+        # In the subject's language, or another one the subject asks for (?language=uz|ru|en).
+        language = request.GET.get("language", "")
+        language = language if language in languages else subject.preferred_language
+        with translation.override(language):
+            entries = {entry.code: entry for entry in PersonalDataField.objects.filter(code__in=event.covered_data)}
+            # In the order the document listed them; a code no longer in the catalogue is shown as it is.
+            covered = [(code, entries[code].name if code in entries else code) for code in event.covered_data]
             return TemplateResponse(request, "admin/consents/receipt.html", {
-                "event": event, "consent": event.consent, "subject": subject,
-                "covered": [(entry.code, entry.name) for entry in covered],
-                "purpose_name": event.consent.purpose.name, "language": subject.preferred_language,
+                "event": event, "consent": event.consent, "subject": subject, "covered": covered,
+                "purpose_name": event.consent.purpose.name, "language": language,
+                "lapse_last_day": term_last_day(event.occurred_at) if event.kind == ConsentEvent.Kind.LAPSE else None,
+                "languages": [(code, NATIVE_NAMES.get(code, code)) for code in languages if code != language],
             }).render()
 
 

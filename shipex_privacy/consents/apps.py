@@ -9,6 +9,7 @@ class ConsentsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import (
+            checks,  # noqa: F401  (the operator's name and TIN)
             home,  # noqa: F401  (registers this app's lines on the role homes, core/home.py)
             panels,  # noqa: F401  (adds the consent panel to the subject page)
         )

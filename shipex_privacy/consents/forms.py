@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.catalogue.models import Purpose
 
-from .models import Channel, PolicyVersion, RecipientKind
+from .models import Channel, PolicyVersion, RecipientKind, term_end
 from .services import MAX_IMPORT_BYTES, import_file_lines
 
 
@@ -26,14 +26,22 @@ class GrantConsentForm(forms.Form):
         label=_("Recipient kind (1.4.3.1)"), choices=[("", "—"), *RecipientKind.choices], required=False
     )
     occurred_at = forms.DateTimeField(label=_("When the subject consented"), initial=timezone.now)
-    expires_at = forms.DateTimeField(label=_("In force until"), required=False,
-                                     help_text=_("Empty: until withdrawn."))
-    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices)
+    term_ends_on = forms.DateField(
+        label=_("Term: last day in force"), required=False,
+        help_text=_("Empty (and no end time below): until withdrawn. The consent lapses at 00:00 Tashkent "
+                    "time on the day after."))
+    expires_at = forms.DateTimeField(label=_("Or: in force until (date and time)"), required=False,
+                                     help_text=_("Only when the document names a time of day."))
+    channel = forms.ChoiceField(
+        label=_("Channel"), choices=Channel.choices,
+        help_text=_("Consent to special or biometric data is taken only in writing or electronically, "
+                    "never by phone."))
     policy_version = forms.ModelChoiceField(label=_("Policy version"), queryset=PolicyVersion.objects.published())
     evidence_reference = forms.CharField(label=_("Evidence"), max_length=200, required=False)
     covered_data = forms.CharField(
         label=_("Data covered"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Catalogue codes, separated by commas: contact.email, identity.full_name"),
+        help_text=_("Catalogue codes, separated by commas: contact.email, identity.full_name. Empty: the data "
+                    "the catalogue lists for the purpose."),
     )
     allows_third_party_transfer = forms.BooleanField(label=_("Allows transfer to third parties"), required=False)
     allows_cross_border_transfer = forms.BooleanField(label=_("Allows cross-border transfer"), required=False)
@@ -41,6 +49,15 @@ class GrantConsentForm(forms.Form):
 
     def clean_covered_data(self) -> list[str]:
         return [code.strip() for code in self.cleaned_data["covered_data"].split(",") if code.strip()]
+
+    def clean(self):
+        data = super().clean()
+        last_day, until = data.get("term_ends_on"), data.get("expires_at")
+        if last_day and until:
+            raise forms.ValidationError(_("Give the term as a last day or as an end time, not both."))
+        # The moment the consent stops being in force, as the ledger keeps it (None: until withdrawn).
+        data["term_end"] = term_end(last_day) if last_day else until
+        return data
 
 
 class ConsentImportForm(forms.Form):

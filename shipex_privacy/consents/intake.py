@@ -1,7 +1,7 @@
 """Many consent events at once (the API's events batch): decided in memory, then written in bulk.
 
-A batch of grants, withdrawals, stops (a log-out withdraws every consent in force), policy
-acceptances and cookie choices is applied in ``occurred_at`` order by the same rules as the
+A batch of grants, withdrawals, lapses (a term that ended), stops (a log-out withdraws every consent
+in force), policy acceptances and cookie choices is applied in ``occurred_at`` order by the same rules as the
 one-at-a-time services (services.py, "The consent ledger's rules"): each item is applied in full or
 refused with a coded ValidationError, and one refused item does not stop the others. The reads are
 a fixed number of queries whatever the batch's size; the writes go through the bulk audited path
@@ -25,12 +25,13 @@ from django.utils.translation import gettext as _
 
 from shipex_privacy.audit.bulk import BatchRefused, append_many, record_save_many
 from shipex_privacy.audit.events import AuditEvent
-from shipex_privacy.catalogue.models import PersonalDataField, Purpose
+from shipex_privacy.catalogue.models import Purpose
 from shipex_privacy.subjects.models import DataSubject
 
 from .models import Consent, ConsentEvent, CookieCategory, CookieConsentEvent, PolicyAcceptance, PolicyVersion
 from .services import (
     NO_CHANGE,
+    CatalogueView,
     ConsentDocument,
     Evidence,
     _published,
@@ -71,6 +72,18 @@ class Withdrawal:
 
 
 @dataclass(eq=False)
+class Lapse:
+    """The consent's term ended at ``occurred_at`` (its ``expires_at``): recorded by consents_lapse_due."""
+
+    key: Hashable
+    subject: DataSubject
+    purpose: Purpose
+    occurred_at: datetime
+    reason: str
+    recipient_kind: str = ""
+
+
+@dataclass(eq=False)
 class Stop:
     """Every consent of the subject in force at ``occurred_at`` is withdrawn then (a log-out, 1.5.2)."""
 
@@ -103,7 +116,10 @@ class CookieChoice:
     reason: str = ""
 
 
-Item = Grant | Withdrawal | Stop | Acceptance | CookieChoice
+Item = Grant | Withdrawal | Lapse | Stop | Acceptance | CookieChoice
+
+# A lapse came through no channel: nobody did anything, the term ended.
+NO_EVIDENCE = Evidence(channel="")
 
 
 @dataclass
@@ -116,6 +132,12 @@ def lock_subjects(*, account_ids: Iterable[str]) -> dict[str, DataSubject]:
     """Lock the subjects with these (normalised) account ids in one query, in id order; by account id."""
     subjects = DataSubject.objects.select_for_update().filter(account_id__in=set(account_ids)).order_by("pk")
     return {subject.account_id: subject for subject in subjects}
+
+
+def lock_subjects_by_id(*, subject_ids: Iterable[int]) -> dict[int, DataSubject]:
+    """Lock the subjects with these ids in one query, in id order; by id."""
+    subjects = DataSubject.objects.select_for_update().filter(pk__in=set(subject_ids)).order_by("pk")
+    return {subject.pk: subject for subject in subjects}
 
 
 # --- the plan: what the batch writes, decided in memory ----------------------------------------------
@@ -146,7 +168,7 @@ class _Plan:
 
     def _read(self, items: Sequence[Item]) -> None:
         """Everything the rules need, in a fixed number of queries."""
-        consent_subjects = {item.subject.pk for item in items if isinstance(item, Grant | Withdrawal | Stop)}
+        consent_subjects = {item.subject.pk for item in items if isinstance(item, Grant | Withdrawal | Lapse | Stop)}
         consents = list(Consent.objects.filter(subject_id__in=consent_subjects).order_by("pk")) \
             if consent_subjects else []
         events = defaultdict(list)
@@ -158,9 +180,9 @@ class _Plan:
                 events[consent_id].append(_Entry(*entry))
         for consent in consents:
             self._ledger_of(consent, events[consent.pk])
-        codes = {code for item in items if isinstance(item, Grant) for code in item.document.covered_data}
-        self.known_codes = set(PersonalDataField.objects.filter(code__in=codes).values_list("code", flat=True)) \
-            if codes else set()
+        grants = [item for item in items if isinstance(item, Grant)]
+        self.catalogue = CatalogueView.read(purpose_ids={item.purpose.pk for item in grants},
+                                            codes={code for item in grants for code in item.document.covered_data})
         accepting = [item for item in items if isinstance(item, Acceptance)]
         self.accepted = set(PolicyAcceptance.objects.filter(
             subject_id__in={item.subject.pk for item in accepting},
@@ -186,16 +208,17 @@ class _Plan:
         try:
             if item.subject is not None and item.subject.is_erased:
                 raise ValidationError(_("The subject's account is closed or anonymised."), code="erased")
-            handler = {Grant: self._grant, Withdrawal: self._withdraw, Stop: self._stop,
+            handler = {Grant: self._grant, Withdrawal: self._withdraw, Lapse: self._lapse, Stop: self._stop,
                        Acceptance: self._accept, CookieChoice: self._cookie}[type(item)]
             handler(item)
         except ValidationError as error:
             self.result.refused[item.key] = error
 
     def _grant(self, item: Grant) -> None:
-        refuse_grant(subject=item.subject, purpose=item.purpose, recipient_kind=item.recipient_kind,
-                     occurred_at=item.occurred_at, policy_version=item.policy_version, expires_at=item.expires_at,
-                     known_codes=self.known_codes, document=item.document)
+        covered = refuse_grant(
+            subject=item.subject, purpose=item.purpose, recipient_kind=item.recipient_kind,
+            occurred_at=item.occurred_at, policy_version=item.policy_version, expires_at=item.expires_at,
+            channel=item.evidence.channel, document=item.document, catalogue=self.catalogue)
         ledger = self.ledgers.get((item.subject.pk, item.purpose.pk, item.recipient_kind))
         if ledger is None:
             consent = Consent(subject=item.subject, purpose=item.purpose, recipient_kind=item.recipient_kind)
@@ -204,7 +227,7 @@ class _Plan:
             raise refusal
         row = consent_event(ledger.consent, ConsentEvent.Kind.GRANT, item.occurred_at, item.evidence, self.actor,
                             **grant_values(subject=item.subject, policy_version=item.policy_version,
-                                           expires_at=item.expires_at, document=item.document))
+                                           expires_at=item.expires_at, document=item.document, covered_data=covered))
         self._clean(row, exclude=("consent", "policy_version"))
         if ledger.consent.pk is None and not ledger.events:
             self._register(ledger)
@@ -224,6 +247,18 @@ class _Plan:
         row = consent_event(ledger.consent, ConsentEvent.Kind.WITHDRAW, at, evidence, self.actor, note=reason[:500])
         self._clean(row, exclude=("consent", "policy_version"))
         self._land(ledger, row, AuditEvent.CONSENT_WITHDRAWN, reason, key)
+
+    def _lapse(self, item: Lapse) -> None:
+        ledger = self.ledgers.get((item.subject.pk, item.purpose.pk, item.recipient_kind))
+        if ledger is None:
+            raise ValidationError(_("The subject never consented to %(clause)s; there is nothing to lapse.") % {
+                "clause": item.purpose.clause}, code=NO_CHANGE)
+        if refusal := ledger_refusal(ledger.events, ConsentEvent.Kind.LAPSE, item.occurred_at, item.purpose):
+            raise refusal
+        row = consent_event(ledger.consent, ConsentEvent.Kind.LAPSE, item.occurred_at, NO_EVIDENCE, self.actor,
+                            note=item.reason[:500])
+        self._clean(row, exclude=("consent", "policy_version"))
+        self._land(ledger, row, AuditEvent.CONSENT_LAPSED, item.reason, item.key)
 
     def _stop(self, item: Stop) -> None:
         refuse_unplausible_moment(item.occurred_at)

@@ -22,6 +22,9 @@ def expected_state(kind: str, occurred_at, expires_at, channel) -> dict:
     if kind == ConsentEvent.Kind.GRANT:
         return {"state": Consent.State.GRANTED, "withdrawn_at": None, "granted_at": occurred_at,
                 "expires_at": expires_at, "channel": channel}
+    if kind == ConsentEvent.Kind.LAPSE:
+        # A lapse is recorded at the moment the latest grant's term ended.
+        return {"state": Consent.State.LAPSED, "withdrawn_at": None, "expires_at": occurred_at}
     return {"state": Consent.State.WITHDRAWN, "withdrawn_at": occurred_at}
 
 

@@ -1,7 +1,7 @@
 """Privacy-policy versions and acceptances (1.1), consents (1.3.2.5, 1.4.3.1), cookies and
 counters (1.6) and cookie consents.
 
-Consents are a ledger: ``ConsentEvent`` rows (grant, withdraw) are never changed or deleted;
+Consents are a ledger: ``ConsentEvent`` rows (grant, withdraw, lapse) are never changed or deleted;
 the database refuses it. ``Consent`` is the current state of one subject × purpose × recipient
 kind, kept in step with the ledger by the services in the same transaction, so "who has an
 active consent for 1.3.2.5 now" is an indexed query. The state at any past moment is read from
@@ -9,7 +9,7 @@ the ledger.
 """
 
 import hashlib
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from django.db import models
 from django.db.models import OuterRef, Q, Subquery
@@ -21,12 +21,38 @@ from shipex_privacy.audit.history import audited_history
 from shipex_privacy.catalogue.models import Purpose
 from shipex_privacy.subjects.models import DataSubject
 
+# Where the contents a consent must carry come from. A seeded reference: staff see it with its
+# marker, subjects never do (the receipt a subject gets does not name it).
+CONSENT_CONTENTS_SOURCE = _(
+    "Ministry of Justice model procedure on consent to the processing of personal data, registered "
+    "15.11.2023 no. 3478 (to be confirmed by counsel)"
+)
+
 
 class Channel(models.TextChoices):
     APP = "app", _("ShipEx app")
     WEB = "web", _("Website")
     OFFICE = "office", _("Office")
     CALL_CENTRE = "call_centre", _("Call centre")
+
+
+# Consent to special or biometric data must be written or electronic (procedure no. 3478): the app
+# and the website are electronic, the office takes a signed form; a call (oral) is neither.
+WRITTEN_OR_ELECTRONIC_CHANNELS = frozenset({Channel.APP, Channel.WEB, Channel.OFFICE})
+
+
+def term_end(last_day: date) -> datetime:
+    """The moment a consent whose term ends on ``last_day`` stops being in force: the next day's 00:00
+    in Tashkent (the project's time zone). It lapses then — on the day after its term ends."""
+    return timezone.make_aware(datetime.combine(last_day + timedelta(days=1), time.min))
+
+
+def term_last_day(expires_at: datetime | None) -> date | None:
+    """The last day in force of a term that ends at a local midnight (one set as a date), else None."""
+    if expires_at is None:
+        return None
+    local = timezone.localtime(expires_at)
+    return local.date() - timedelta(days=1) if local.time() == time.min else None
 
 
 class PolicyVersionQuerySet(models.QuerySet):
@@ -159,6 +185,7 @@ class Consent(models.Model):
     class State(models.TextChoices):
         GRANTED = "granted", _("Granted")
         WITHDRAWN = "withdrawn", _("Withdrawn")
+        LAPSED = "lapsed", _("Lapsed (its term ended)")
 
     subject = models.ForeignKey(
         DataSubject, verbose_name=_("data subject"), on_delete=models.PROTECT, related_name="consents"
@@ -187,14 +214,20 @@ class Consent(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(state="granted", withdrawn_at__isnull=True)
-                | Q(state="withdrawn", withdrawn_at__isnull=False),
-                name="consent_withdrawn_state_has_date",
+                | Q(state="withdrawn", withdrawn_at__isnull=False)
+                | Q(state="lapsed", withdrawn_at__isnull=True, expires_at__isnull=False),
+                name="consent_state_has_its_date",
             ),
         ]
         indexes = [models.Index(fields=["purpose", "state", "expires_at"], name="consent_purpose_state_idx")]
 
     def __str__(self) -> str:
         return f"{self.purpose.clause} · {self.subject}"
+
+    @property
+    def term_last_day(self) -> date | None:
+        """The term's last day in force when it was set as a date (see ``term_end``)."""
+        return term_last_day(self.expires_at)
 
     def is_in_force(self, at: datetime | None = None) -> bool:
         at = at or timezone.now()
@@ -220,12 +253,14 @@ class ConsentEvent(models.Model):
     class Kind(models.TextChoices):
         GRANT = "grant", _("Granted")
         WITHDRAW = "withdraw", _("Withdrawn")
+        LAPSE = "lapse", _("Lapsed (its term ended)")
 
     consent = models.ForeignKey(Consent, verbose_name=_("consent"), on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(_("event"), max_length=10, choices=Kind.choices)
     occurred_at = models.DateTimeField(_("when the subject did it"))
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
-    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    # Empty only for a lapse: nobody did anything, through no channel, the term just ended.
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=400, blank=True)
     evidence_reference = models.CharField(
@@ -261,8 +296,12 @@ class ConsentEvent(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind="withdraw") | Q(policy_version__isnull=False),
+                condition=~Q(kind="grant") | Q(policy_version__isnull=False),
                 name="consent_grant_names_policy_version",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="lapse", channel="") | (~Q(kind="lapse") & ~Q(channel="")),
+                name="consent_event_channel_unless_lapse",
             ),
             models.CheckConstraint(
                 condition=Q(expires_at__isnull=True) | Q(expires_at__gt=models.F("occurred_at")),
@@ -272,6 +311,11 @@ class ConsentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.consent} · {timezone.localtime(self.occurred_at):%d.%m.%Y}"
+
+    @property
+    def term_last_day(self) -> date | None:
+        """The term's last day in force when it was set as a date (see ``term_end``)."""
+        return term_last_day(self.expires_at)
 
 
 class TranslatedDescription(models.Model):

@@ -10,19 +10,27 @@ import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shipex_privacy.audit.events import AuditEvent
+from shipex_privacy.audit.events import AuditEvent, SystemActor
 from shipex_privacy.audit.services import record_save
 from shipex_privacy.catalogue.models import PersonalDataField, Purpose
 from shipex_privacy.subjects.models import DataSubject, normalise_account_id
 
-from .models import Channel, Consent, ConsentEvent, CookieCategory, CookieConsentEvent, PolicyAcceptance, PolicyVersion
-
-SHIPEX_OPERATOR = "ShipEx"
+from .models import (
+    WRITTEN_OR_ELECTRONIC_CHANNELS,
+    Channel,
+    Consent,
+    ConsentEvent,
+    CookieCategory,
+    CookieConsentEvent,
+    PolicyAcceptance,
+    PolicyVersion,
+)
 
 
 @transaction.atomic
@@ -87,14 +95,52 @@ class Evidence:
 
 @dataclass(frozen=True)
 class ConsentDocument:
-    """What the consent document covered, as Uzbek practice requires."""
+    """What the consent document covered (Ministry of Justice model procedure no. 3478).
+
+    ``covered_data`` empty means the data the catalogue lists for the purpose; the operator left
+    empty is the one in settings (``SHIPEX_OPERATOR_NAME``, ``SHIPEX_OPERATOR_TIN``).
+    """
 
     covered_data: list[str] = field(default_factory=list)
     allows_third_party_transfer: bool = False
     allows_cross_border_transfer: bool = False
     allows_publication: bool = False
-    operator_name: str = SHIPEX_OPERATOR
+    operator_name: str = ""
     operator_tin: str = ""
+
+
+@dataclass
+class CatalogueView:
+    """What the grant rules read of the catalogue: each code's sensitivity, each purpose's codes.
+
+    Two queries for any number of grants (a batch reads it once)."""
+
+    sensitivity: dict[str, str] = field(default_factory=dict)
+    by_purpose: dict[int, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, *, purpose_ids, codes) -> "CatalogueView":
+        view = cls(by_purpose={purpose_id: [] for purpose_id in purpose_ids})
+        if purpose_ids:
+            through = PersonalDataField.purposes.through.objects.filter(purpose_id__in=set(purpose_ids))
+            for purpose_id, code, sensitivity in through.values_list(
+                    "purpose_id", "personaldatafield__code", "personaldatafield__sensitivity").order_by(
+                    "personaldatafield__code"):
+                view.by_purpose[purpose_id].append(code)
+                view.sensitivity[code] = sensitivity
+        codes = set(codes) - set(view.sensitivity)
+        if codes:
+            view.sensitivity.update(PersonalDataField.objects.filter(code__in=codes).values_list("code", "sensitivity"))
+        return view
+
+    def covered(self, purpose: Purpose, document: ConsentDocument) -> list[str]:
+        """The catalogue codes a grant covers: those the document names, else the purpose's."""
+        return list(document.covered_data) if document.covered_data else list(self.by_purpose.get(purpose.pk, []))
+
+
+def operator() -> tuple[str, str]:
+    """The operator's name and TIN as settings give them (checked by consents.E001)."""
+    return settings.SHIPEX_OPERATOR_NAME, settings.SHIPEX_OPERATOR_TIN
 
 
 # No ShipEx record is older than this, and no term runs past LATEST_MOMENT: outside them a date is a
@@ -131,6 +177,10 @@ def _lock_subject(subject_id: int) -> DataSubject:
 # * A grant at t is refused (code "no_change") when the consent is already in force at t; a withdrawal
 #   at t when it is not in force at t. Only the moment itself is asked: a later event that the new one
 #   makes redundant stays where it is, as it happened.
+# * A lapse records that a grant's term ended: it lands at the term's end t, and only where the latest
+#   event at or before t is that grant (else "no_change": lapsed already, withdrawn, granted again).
+#   The ledger's reading does not need it (a grant's term ends the grant's interval anyway); it is the
+#   record, with its reason, that the consent ended and why, and it moves the state to "lapsed".
 # * The Consent row is the summary of the ledger: its state from the latest event, withdrawn_at from
 #   it when that is a withdrawal, granted_at, expires_at and channel from the latest grant. An older
 #   event that lands behind a newer one changes nothing there, so it writes no Consent history row;
@@ -178,7 +228,21 @@ def ledger_refusal(events: list[ConsentEvent], kind: str, at: datetime, purpose:
         return ValidationError(
             _("Consent to %(clause)s is not in force on %(date)s; there is nothing to withdraw.")
             % {"clause": purpose.clause, "date": when}, code=NO_CHANGE)
+    if kind == ConsentEvent.Kind.LAPSE:
+        place = ledger_place(events, at)
+        latest = events[place - 1] if place else None
+        if latest is None or latest.kind != ConsentEvent.Kind.GRANT or latest.expires_at != at:
+            return ValidationError(
+                _("No term of consent to %(clause)s ends on %(date)s; there is nothing to lapse.")
+                % {"clause": purpose.clause, "date": when}, code=NO_CHANGE)
     return None
+
+
+STATE_AFTER = {
+    ConsentEvent.Kind.GRANT: Consent.State.GRANTED,
+    ConsentEvent.Kind.WITHDRAW: Consent.State.WITHDRAWN,
+    ConsentEvent.Kind.LAPSE: Consent.State.LAPSED,
+}
 
 
 def ledger_summarise(consent: Consent, events: list[ConsentEvent]) -> bool:
@@ -186,7 +250,7 @@ def ledger_summarise(consent: Consent, events: list[ConsentEvent]) -> bool:
     latest = events[-1]
     last_grant = next(event for event in reversed(events) if event.kind == ConsentEvent.Kind.GRANT)
     summary = {
-        "state": Consent.State.GRANTED if latest.kind == ConsentEvent.Kind.GRANT else Consent.State.WITHDRAWN,
+        "state": STATE_AFTER[latest.kind],
         "withdrawn_at": latest.occurred_at if latest.kind == ConsentEvent.Kind.WITHDRAW else None,
         "granted_at": last_grant.occurred_at, "expires_at": last_grant.expires_at, "channel": last_grant.channel,
     }
@@ -218,12 +282,17 @@ def consent_event(consent: Consent, kind: str, occurred_at: datetime, evidence: 
 
 
 def grant_values(*, subject: DataSubject, policy_version: PolicyVersion, expires_at: datetime | None,
-                 document: ConsentDocument) -> dict:
-    """The ledger columns of a grant beyond the moment and evidence: what the document covered."""
+                 document: ConsentDocument, covered_data: list[str]) -> dict:
+    """The ledger columns of a grant beyond the moment and evidence: what the document covered.
+
+    ``covered_data`` is what :func:`refuse_grant` answered: kept on the event as it was that day,
+    whatever the catalogue says later.
+    """
+    name, tin = operator()
     return {
         "policy_version": policy_version, "expires_at": expires_at, "subject_name": subject.full_name,
-        "covered_data": document.covered_data, "operator_name": document.operator_name,
-        "operator_tin": document.operator_tin,
+        "covered_data": covered_data, "operator_name": document.operator_name or name,
+        "operator_tin": document.operator_tin or tin,
         "allows_third_party_transfer": document.allows_third_party_transfer,
         "allows_cross_border_transfer": document.allows_cross_border_transfer,
         "allows_publication": document.allows_publication,
@@ -231,11 +300,12 @@ def grant_values(*, subject: DataSubject, policy_version: PolicyVersion, expires
 
 
 def refuse_grant(*, subject: DataSubject, purpose: Purpose, recipient_kind: str, occurred_at: datetime,
-                 policy_version: PolicyVersion, expires_at: datetime | None, known_codes=None,
-                 document: ConsentDocument) -> None:
+                 policy_version: PolicyVersion, expires_at: datetime | None, channel: str,
+                 document: ConsentDocument, catalogue: CatalogueView | None = None) -> list[str]:
     """The checks of a grant that do not need the ledger; raises ValidationError with a code.
 
-    ``known_codes`` are the catalogue's codes when the caller has read them already (a batch).
+    Answers the catalogue codes the grant covers. ``catalogue`` is the catalogue as the caller has
+    read it already (a batch), else it is read here.
     """
     refuse_unplausible_moment(occurred_at)
     _refuse_out_of_range(expires_at)
@@ -248,14 +318,21 @@ def refuse_grant(*, subject: DataSubject, purpose: Purpose, recipient_kind: str,
     _published(policy_version, occurred_at)
     if expires_at is not None and expires_at <= occurred_at:
         raise ValidationError(_("The consent's term must end after it is granted."), code="term_before_grant")
-    if document.covered_data:
-        if known_codes is None:
-            known_codes = set(PersonalDataField.objects.filter(code__in=document.covered_data)
-                              .values_list("code", flat=True))
-        unknown = sorted(set(document.covered_data) - set(known_codes))
-        if unknown:
-            raise ValidationError(_("Unknown catalogue codes: %(codes)s.") % {"codes": ", ".join(unknown)},
-                                  code="unknown_catalogue_code")
+    if catalogue is None:
+        catalogue = CatalogueView.read(purpose_ids=[purpose.pk], codes=document.covered_data)
+    covered = catalogue.covered(purpose, document)
+    unknown = sorted(set(covered) - set(catalogue.sensitivity))
+    if unknown:
+        raise ValidationError(_("Unknown catalogue codes: %(codes)s.") % {"codes": ", ".join(unknown)},
+                              code="unknown_catalogue_code")
+    sensitive = [code for code in covered if catalogue.sensitivity[code] != PersonalDataField.Sensitivity.GENERAL]
+    if sensitive and channel not in WRITTEN_OR_ELECTRONIC_CHANNELS:
+        raise ValidationError(
+            _("Consent to special or biometric data (%(codes)s) must be written or electronic (the app, the "
+              "website or a signed form at the office); the channel “%(channel)s” is neither.")
+            % {"codes": ", ".join(sensitive), "channel": Channel(channel).label if channel in Channel.values
+               else channel}, code="channel_not_written")
+    return covered
 
 
 @transaction.atomic
@@ -272,8 +349,9 @@ def consent_grant(
     _refuse_out_of_range(occurred_at)
     _refuse_out_of_range(expires_at)
     subject = _lock_subject(subject.pk)
-    refuse_grant(subject=subject, purpose=purpose, recipient_kind=recipient_kind, occurred_at=occurred_at,
-                 policy_version=policy_version, expires_at=expires_at, document=document)
+    covered = refuse_grant(subject=subject, purpose=purpose, recipient_kind=recipient_kind, occurred_at=occurred_at,
+                           policy_version=policy_version, expires_at=expires_at, channel=evidence.channel,
+                           document=document)
     consent = Consent.objects.select_for_update().filter(
         subject=subject, purpose=purpose, recipient_kind=recipient_kind
     ).first() or Consent(subject=subject, purpose=purpose, recipient_kind=recipient_kind)
@@ -281,7 +359,8 @@ def consent_grant(
     if refusal := ledger_refusal(events, ConsentEvent.Kind.GRANT, occurred_at, purpose):
         raise refusal
     event = consent_event(consent, ConsentEvent.Kind.GRANT, occurred_at, evidence, actor, **grant_values(
-        subject=subject, policy_version=policy_version, expires_at=expires_at, document=document))
+        subject=subject, policy_version=policy_version, expires_at=expires_at, document=document,
+        covered_data=covered))
     events.insert(ledger_place(events, occurred_at), event)
     if ledger_summarise(consent, events) or consent.pk is None:
         record_save(instance=consent, actor=actor,
@@ -311,6 +390,50 @@ def consent_withdraw(
                     event=AuditEvent.CONSENT_WITHDRAWN, reason=note or _("Consent withdrawn via %(channel)s") % {
             "channel": evidence.channel})
     return _save_event(event)
+
+
+LAPSE_ACTOR = SystemActor("lapse_consents")
+LAPSE_BATCH = 500
+
+
+def lapse_reason(consent: Consent) -> str:
+    """Why a consent lapsed, for its ledger event and history: the term and when it ended."""
+    last_day = ConsentEvent(expires_at=consent.expires_at).term_last_day
+    if last_day is not None:
+        return _("The term of consent to %(clause)s ended on %(date)s; it lapsed the day after.") % {
+            "clause": consent.purpose.clause, "date": f"{last_day:%d.%m.%Y}"}
+    return _("The term of consent to %(clause)s ended at %(moment)s.") % {
+        "clause": consent.purpose.clause, "moment": f"{timezone.localtime(consent.expires_at):%d.%m.%Y %H:%M}"}
+
+
+def consents_lapse_due(*, now: datetime | None = None, batch_size: int = LAPSE_BATCH) -> int:
+    """Record a lapse for every consent whose term has ended by ``now``; how many lapsed.
+
+    Idempotent: a lapsed consent is no longer due, and the ledger refuses a second lapse. Each batch
+    is one transaction through the consents' bulk path (intake.py): the subjects locked in id order,
+    the ledger rows, the Consent rows with their history, trail entries and digests in bulk statements.
+    """
+    from . import intake  # intake builds on this module's rules
+
+    # Never ahead of the clock: the ledger holds no future event, so a term not yet over stays in force.
+    now = min(now or timezone.now(), timezone.now())
+    lapsed, after = 0, 0
+    while True:
+        with transaction.atomic():
+            due = list(Consent.objects.filter(state=Consent.State.GRANTED, expires_at__lte=now, pk__gt=after)
+                       .order_by("pk").values_list("pk", "subject_id")[:batch_size])
+            if not due:
+                return lapsed
+            after = due[-1][0]
+            subjects = intake.lock_subjects_by_id(subject_ids={subject_id for _pk, subject_id in due})
+            # Read again under the locks: a withdrawal or a new grant may have come in meanwhile.
+            consents = Consent.objects.filter(pk__in=[pk for pk, _subject in due], state=Consent.State.GRANTED,
+                                              expires_at__lte=now).select_related("purpose").order_by("pk")
+            items = [intake.Lapse(key=consent.pk, subject=subjects[consent.subject_id], purpose=consent.purpose,
+                                  recipient_kind=consent.recipient_kind, occurred_at=consent.expires_at,
+                                  reason=lapse_reason(consent)) for consent in consents]
+            result = intake.intake_apply(items=items, actor=LAPSE_ACTOR)
+            lapsed += len(items) - len(result.refused)
 
 
 def _save_event(event: ConsentEvent) -> ConsentEvent:

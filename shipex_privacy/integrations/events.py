@@ -30,7 +30,10 @@ Refusal codes (``EventOutcome.code``; ``field`` names the offending field, dotte
 ``policy_not_in_force``    the version is not published, or not yet in force at ``occurred_at``
 ``not_consent_based``      the purpose does not rest on consent (and no recipient kind is named)
 ``unknown_catalogue_code`` ``covered_data`` names a code the data catalogue does not have
-``term_before_grant``      ``expires_at`` is not after ``occurred_at``
+``term_before_grant``      ``expires_at`` (or the day after ``term_ends_on``) is not after ``occurred_at``
+``channel_not_written``    a grant covering special or biometric data through a channel that is neither
+                           written nor electronic (the call centre): such consent must be written or
+                           electronic (Ministry of Justice model procedure on consent no. 3478)
 ``no_change``              a grant while the consent is in force at that moment, a withdrawal while it
                            is not: the ledger already says so, nothing to do (resending will not help)
 ``already_accepted``       the subject accepted this policy version before
@@ -42,7 +45,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_ipv46_address
@@ -54,7 +57,14 @@ from shipex_privacy.audit.bulk import record_save_many
 from shipex_privacy.audit.events import AuditEvent
 from shipex_privacy.catalogue.models import Purpose
 from shipex_privacy.consents import intake
-from shipex_privacy.consents.models import Channel, CookieCategory, CookieConsentEvent, PolicyVersion, RecipientKind
+from shipex_privacy.consents.models import (
+    Channel,
+    CookieCategory,
+    CookieConsentEvent,
+    PolicyVersion,
+    RecipientKind,
+    term_end,
+)
 from shipex_privacy.consents.services import EARLIEST_MOMENT, LATEST_MOMENT, ConsentDocument, Evidence
 from shipex_privacy.subjects.models import DataSubject, normalise_account_id
 
@@ -82,7 +92,7 @@ FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     EventType.POLICY_ACCEPTED: (("account_id", "version", "channel"), ("evidence",)),
     EventType.CONSENT_GRANTED: (
         ("account_id", "purpose", "channel", "policy_version"),
-        ("recipient_kind", "evidence", "expires_at", "covered_data", "allows_third_party_transfer",
+        ("recipient_kind", "evidence", "term_ends_on", "expires_at", "covered_data", "allows_third_party_transfer",
          "allows_cross_border_transfer", "allows_publication")),
     EventType.CONSENT_WITHDRAWN: (("account_id", "purpose", "channel"), ("recipient_kind", "evidence")),
     EventType.COOKIE_CHOICE: (("category", "choice", "channel"), ("account_id", "visitor_id", "evidence")),
@@ -96,6 +106,7 @@ EVENT_ID_RE = re.compile(r"[!-~]{1,100}")
 # ISO 8601 date and time with its offset; seconds and their fraction optional. [0-9], not \d: only ASCII digits.
 MOMENT_RE = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})")
+DAY_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass
@@ -195,6 +206,21 @@ def parse_moment(value, name: str) -> datetime:
     return moment
 
 
+def parse_day(value, name: str) -> date:
+    """An ISO 8601 date (2026-11-30), from 2000 to 2099; refused with a code otherwise."""
+    if not isinstance(value, str) or not DAY_RE.fullmatch(value):
+        raise _Refusal("invalid_date", _("%(field)s must be an ISO 8601 date, for example 2026-11-30.")
+                       % {"field": name}, name)
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise _Refusal("invalid_date", _("%(field)s is not a real date.") % {"field": name}, name) from None
+    if not EARLIEST_MOMENT.year <= day.year < LATEST_MOMENT.year - 1:  # its term_end stays before 2100
+        raise _Refusal("implausible_date", _(
+            "%(field)s is not a plausible date; dates from 2000 to 2098 are accepted.") % {"field": name}, name)
+    return day
+
+
 def _evidence(values: dict, channel: str) -> Evidence:
     evidence = values.get("evidence")
     if evidence is None:
@@ -269,8 +295,13 @@ def _read(index: int, raw, now: datetime) -> _Event:
         _choice(raw, "recipient_kind", RecipientKind.values, blank=True)
     if kind == EventType.CONSENT_GRANTED:
         _text(raw, "policy_version", 20)
+        if raw.get("expires_at") is not None and raw.get("term_ends_on") is not None:
+            raise _Refusal("invalid", _("Give the term as term_ends_on or as expires_at, not both."), "term_ends_on")
         if raw.get("expires_at") is not None:
             event.values["expires_at"] = parse_moment(raw["expires_at"], "expires_at")
+        if raw.get("term_ends_on") is not None:
+            # The last day in force: the consent lapses at 00:00 Tashkent time on the day after.
+            event.values["expires_at"] = term_end(parse_day(raw["term_ends_on"], "term_ends_on"))
         event.values["document"] = _document(raw)
     if kind == EventType.POLICY_ACCEPTED:
         _text(raw, "version", 20)
@@ -380,6 +411,7 @@ def _item(event: _Event, subject: DataSubject | None, purposes: dict, versions: 
 # Which field a service's refusal code is about, per event type where it differs.
 CODE_FIELDS = {
     "erased": "account_id", "unknown_catalogue_code": "covered_data", "term_before_grant": "expires_at",
+    "channel_not_written": "channel",
     "in_future": "occurred_at", "implausible_date": "occurred_at", "not_consent_based": "purpose",
     "strictly_necessary": "category", "already_accepted": "version",
 }
@@ -390,6 +422,8 @@ def _refused_by_service(event: _Event, error: ValidationError) -> EventOutcome:
     name = CODE_FIELDS.get(code)
     if code == "policy_not_in_force":
         name = "version" if event.type == EventType.POLICY_ACCEPTED else "policy_version"
+    if code == "term_before_grant" and event.values.get("term_ends_on") is not None:
+        name = "term_ends_on"
     return EventOutcome(event.index, event.event_id, REFUSED, code, " ".join(error.messages), name)
 
 

@@ -201,6 +201,14 @@ REFUSALS = [
     ("not_consent_based", {"purpose": "1.3.2.2"}, "purpose"),
     ("unknown_catalogue_code", {"covered_data": ["contact.pager"]}, "covered_data"),
     ("term_before_grant", {"expires_at": ago(days=2)}, "expires_at"),
+    ("term_before_grant", {"term_ends_on": (NOW - timedelta(days=3)).date().isoformat()}, "term_ends_on"),
+    ("invalid", {"term_ends_on": "2027-01-31", "expires_at": "2027-01-31T18:00:00+05:00"}, "term_ends_on"),
+    ("invalid_date", {"term_ends_on": "31.01.2027"}, "term_ends_on"),
+    ("invalid_date", {"term_ends_on": "2027-02-30"}, "term_ends_on"),
+    ("invalid_date", {"term_ends_on": "2027-01-31T00:00:00+05:00"}, "term_ends_on"),
+    ("implausible_date", {"term_ends_on": "2099-12-31"}, "term_ends_on"),
+    # Consent to biometric data by phone: it must be written or electronic.
+    ("channel_not_written", {"channel": "call_centre", "covered_data": ["document.face_photo"]}, "channel"),
 ]
 
 
@@ -383,6 +391,40 @@ def test_the_query_count_of_a_batch_does_not_grow_with_its_size(client, api, pol
     assert batch_queries(3, 100) == batch_queries(15, 200)
 
 
+# --- the term and the transfers of a consent --------------------------------------------------------------
+
+
+def test_a_grant_carries_its_term_and_transfers_and_lapses_on_the_day_after(client, api, policy, subject):
+    from shipex_privacy.consents.models import term_end
+    from shipex_privacy.consents.services import consents_lapse_due
+
+    last_day = timezone.localdate() - timedelta(days=2)  # sent late: the term is over already
+    response = post(client, api[1], [grant_event(
+        "g-term", at=ago(days=10), term_ends_on=last_day.isoformat(), allows_third_party_transfer=True,
+        allows_cross_border_transfer=True)])
+    assert outcome(response)["status"] == "applied"
+    event = ConsentEvent.objects.get()
+    assert event.expires_at == term_end(last_day) and event.term_last_day == last_day
+    assert (event.allows_third_party_transfer, event.allows_cross_border_transfer) == (True, True)
+    assert (event.operator_name, event.operator_tin) == ("ShipEx LLC", "301234567")
+    assert consents_lapse_due(now=term_end(last_day) - timedelta(microseconds=1)) == 0
+    assert consents_lapse_due(now=term_end(last_day)) == 1
+    assert Consent.objects.get().state == Consent.State.LAPSED
+
+
+def test_a_grant_without_a_term_is_until_withdrawn_and_allows_no_transfer(client, api, policy, subject):
+    assert outcome(post(client, api[1], [grant_event("g-plain")]))["status"] == "applied"
+    event = ConsentEvent.objects.get()
+    assert event.expires_at is None
+    assert (event.allows_third_party_transfer, event.allows_cross_border_transfer) == (False, False)
+
+
+def test_a_biometric_consent_through_the_app_is_applied(client, api, policy, subject):
+    response = post(client, api[1], [grant_event("g-face", covered_data=["document.face_photo"])])
+    assert outcome(response)["status"] == "applied"
+    assert ConsentEvent.objects.get().covered_data == ["document.face_photo"]
+
+
 # --- the schema describes what the endpoint reads ----------------------------------------------------------
 
 
@@ -398,8 +440,16 @@ def test_the_schema_names_the_fields_each_type_reads():
 def test_the_schema_is_served(client, db):
     response = client.get("/api/schema/", HTTP_ACCEPT="application/json")
     assert response.status_code == 200
-    operation = json.loads(response.content)["paths"]["/api/v1/events"]["post"]
+    schema = json.loads(response.content)
+    operation = schema["paths"]["/api/v1/events"]["post"]
     assert set(operation["responses"]) >= {"200", "400", "401", "403", "413", "415", "429"}
+    # The term and the transfer flags of a consent, each described for the app's developers.
+    granted = schema["components"]["schemas"]["ConsentGranted"]["properties"]
+    assert granted["term_ends_on"]["format"] == "date" and "lapses" in granted["term_ends_on"]["description"]
+    assert granted["expires_at"]["format"] == "date-time" and granted["expires_at"]["description"]
+    for flag in ("allows_third_party_transfer", "allows_cross_border_transfer"):
+        assert granted[flag]["type"] == "boolean" and granted[flag]["description"]
+    assert "channel_not_written" in granted["channel"]["description"]
 
 
 # --- concurrent retries of one batch (PostgreSQL) -----------------------------------------------------------
