@@ -67,7 +67,10 @@ RETENTION_HISTORY = (
 )
 
 # The ShipEx systems' API clients and their tokens; tokens are issued and ended only by the clients' steps.
-INTEGRATION_HISTORY = ("integrations.historicalapiclient", "integrations.historicalapitoken")
+INTEGRATION_HISTORY = ("integrations.historicalapiclient", "integrations.historicalapitoken",
+                       "integrations.historicalsystemintegration", "integrations.historicalsystemtask")
+# Systems of record: tasks sent to them and the outbox that carries them (read; retried by compliance).
+OUTBOX_MODELS = ("integrations.systemtask", "integrations.outboxmessage", "integrations.deliveryattempt")
 
 
 def _grant(models: tuple[str, ...], actions: tuple[str, ...]) -> set[str]:
@@ -106,7 +109,10 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | {"audit.view_accessevent", "audit.view_trailentry", "subjects.reveal_identifiers"}
     # Keeps the API clients of ShipEx's systems: creates them, sets scopes and limits, rotates and revokes.
     | _grant(("integrations.apiclient",), ("view", "add", "change"))
-    | _grant(("integrations.apitoken", *INTEGRATION_HISTORY), VIEW),
+    | _grant(("integrations.apitoken", *INTEGRATION_HISTORY), VIEW)
+    # Connects systems of record (webhook, signing secret, kinds) and retries their undelivered messages.
+    | _grant(("integrations.systemintegration",), ("view", "add", "change"))
+    | _grant(OUTBOX_MODELS, VIEW) | {"integrations.change_outboxmessage"},
     # Works on subjects: registers and corrects them, never deletes; no catalogue.
     # Records consents and withdrawals (grant = add, withdraw = change); reads policies and acceptances.
     SUPPORT_AGENT: _grant(("subjects.datasubject",), ("view", "add", "change"))
@@ -136,6 +142,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _grant(("rights_requests.deadlinerule", *RIGHTS_REQUEST_MODELS, *RIGHTS_REQUEST_HISTORY), VIEW)
     | _grant(RETENTION_MODELS + RETENTION_HISTORY, VIEW)
     | _grant(("integrations.apiclient", "integrations.apitoken", *INTEGRATION_HISTORY), VIEW)
+    | _grant(("integrations.systemintegration", *OUTBOX_MODELS), VIEW)
     # A reveal is a read that leaves a row in the access log, with its reason.
     | {"subjects.reveal_identifiers"},
 }

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import events, requests, subjects
+from . import events, requests, subjects, tasks
 from .problems import unknown_path
 
 app_name = "api"
@@ -15,6 +15,7 @@ urlpatterns = [
     path("v1/events", events.EventsView.as_view(), name="events"),
     path("v1/requests", requests.RequestListView.as_view(), name="requests"),
     path("v1/requests/<int:pk>", requests.RequestDetailView.as_view(), name="request"),
+    path("v1/tasks/<int:pk>/answer", tasks.TaskAnswerView.as_view(), name="task-answer"),
     # Last: any other path under /api/ is a problem+json 404, never Django's HTML page.
     re_path(r"^", unknown_path),
 ]
