@@ -36,7 +36,7 @@ class Command(BaseCommand):
     help = "Run a local stand-in for a ShipEx system: it receives webhooks and answers through the API."
 
     def add_arguments(self, parser):
-        parser.add_argument("--system", required=True, help="Catalogue system code, e.g. courier-app.")
+        parser.add_argument("--system", required=True, help="Catalogue system code, e.g. tms.")
         parser.add_argument("--port", type=int, default=8765)
         parser.add_argument("--back-office", default="http://127.0.0.1:8000",
                             help="Where the back office's API answers (default: %(default)s).")
