@@ -230,6 +230,8 @@ SECRET_PAGE = "admin/integrations/systemintegration/secret.html"  # noqa: S105 (
 
 
 class SystemIntegrationForm(ChangeReasonForm):
+    webhook_url = forms.URLField(label=_("webhook URL"), max_length=500, assume_scheme="https",
+                                 help_text=SystemIntegration._meta.get_field("webhook_url").help_text)
     kinds = forms.MultipleChoiceField(
         label=_("request kinds it handles"), widget=forms.CheckboxSelectMultiple, required=False,
         choices=[(kind, SubjectRequest.Kind(kind).label) for kind in HANDLED_KINDS],
