@@ -69,7 +69,10 @@ RETENTION_HISTORY = (
 )
 
 # The ShipEx systems' API clients and their tokens; tokens are issued and ended only by the clients' steps.
-INTEGRATION_HISTORY = ("integrations.historicalapiclient", "integrations.historicalapitoken")
+INTEGRATION_HISTORY = ("integrations.historicalapiclient", "integrations.historicalapitoken",
+                       "integrations.historicalsystemintegration", "integrations.historicalsystemtask")
+# Systems of record: tasks sent to them and the outbox that carries them (read; retried by compliance).
+OUTBOX_MODELS = ("integrations.systemtask", "integrations.outboxmessage", "integrations.deliveryattempt")
 
 # Background jobs: what each run did (written by the jobs only) and the schedules (django-celery-beat).
 JOB_RECORDS = ("jobs.jobrun",)
@@ -122,7 +125,10 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     # Reads the job runs; sets when the jobs run (a default schedule deleted comes back with
     # jobs.schedules.ensure_default_schedules; pausing one is the usual way).
     | _grant(JOB_RECORDS, VIEW)
-    | _grant(SCHEDULE_MODELS, ALL),
+    | _grant(SCHEDULE_MODELS, ALL)
+    # Connects systems of record (webhook, signing secret, kinds) and retries their undelivered messages.
+    | _grant(("integrations.systemintegration",), ("view", "add", "change"))
+    | _grant(OUTBOX_MODELS, VIEW) | {"integrations.change_outboxmessage"},
     # Works on subjects: registers and corrects them, never deletes; no catalogue.
     # Records consents and withdrawals (grant = add, withdraw = change); reads policies and acceptances.
     SUPPORT_AGENT: _grant(("subjects.datasubject",), ("view", "add", "change"))
@@ -153,6 +159,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _grant(RETENTION_MODELS + RETENTION_HISTORY, VIEW)
     | _grant(("integrations.apiclient", "integrations.apitoken", *INTEGRATION_HISTORY), VIEW)
     | _grant(JOB_RECORDS + SCHEDULE_MODELS, VIEW)
+    | _grant(("integrations.systemintegration", *OUTBOX_MODELS), VIEW)
     # A reveal is a read that leaves a row in the access log, with its reason.
     | {"subjects.reveal_identifiers"},
 }

@@ -19,10 +19,20 @@ from django.utils.translation import ngettext
 from shipex_privacy.audit.admin import AuditedAdmin, ChangeReasonForm, ReadOnlyHistoryAdmin
 from shipex_privacy.audit.events import AuditEvent
 from shipex_privacy.audit.services import record_save
-from shipex_privacy.core.admin import admin_page
+from shipex_privacy.core.admin import ReadOnlyAdminMixin, admin_page
+from shipex_privacy.rights_requests.models import SubjectRequest
 
 from . import services
-from .models import ApiClient, ApiToken, Scope
+from .models import (
+    HANDLED_KINDS,
+    ApiClient,
+    ApiToken,
+    DeliveryAttempt,
+    OutboxMessage,
+    Scope,
+    SystemIntegration,
+    SystemTask,
+)
 
 ISSUED_PAGE = "admin/integrations/apiclient/token.html"
 ACTION_TEMPLATE = "admin/integrations/apiclient/action.html"
@@ -212,3 +222,134 @@ class ApiTokenAdmin(ReadOnlyHistoryAdmin):
     @admin.display(description=_("valid"), boolean=True)
     def valid(self, token):
         return token.is_valid()
+
+
+# Systems of record: integrations (webhook + signing secret), their tasks, the outbox.
+
+SECRET_PAGE = "admin/integrations/systemintegration/secret.html"  # noqa: S105 (a template path)
+
+
+class SystemIntegrationForm(ChangeReasonForm):
+    webhook_url = forms.URLField(label=_("webhook URL"), max_length=500, assume_scheme="https",
+                                 help_text=SystemIntegration._meta.get_field("webhook_url").help_text)
+    kinds = forms.MultipleChoiceField(
+        label=_("request kinds it handles"), widget=forms.CheckboxSelectMultiple, required=False,
+        choices=[(kind, SubjectRequest.Kind(kind).label) for kind in HANDLED_KINDS],
+        help_text=_("Requests of these kinds are sent to the system; the others stay manual tasks for its owner."))
+
+    class Meta:
+        model = SystemIntegration
+        fields = ("system", "webhook_url", "kinds", "timeout_seconds", "active")
+
+
+@admin.register(SystemIntegration)
+class SystemIntegrationAdmin(AuditedAdmin):
+    """The compliance team connects a catalogue system; its signing secret is shown once, on the page
+    that answers the POST that made it (as API tokens are), and never again."""
+
+    form = SystemIntegrationForm
+    list_display = ("system", "webhook_url", "kind_list", "timeout_seconds", "active", "created_at")
+    list_filter = ("active",)
+    list_select_related = ("system",)
+    readonly_fields = ("created_at",)
+
+    @admin.display(description=_("request kinds it handles"))
+    def kind_list(self, integration):
+        return ", ".join(str(SubjectRequest.Kind(kind).label) for kind in integration.kinds) or "—"
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields + (("system",) if obj else ())
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # its messages and tasks point to it: made inactive, never deleted
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        data = form.cleaned_data
+        created = services.integration_create(
+            system=data["system"], webhook_url=data["webhook_url"], kinds=data["kinds"], actor=request.user,
+            timeout_seconds=data["timeout_seconds"], active=data["active"])
+        obj.pk = created.pk
+        obj.refresh_from_db()
+        request._issued_signing_secret = (obj, created.signing_secret)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        issued = getattr(request, "_issued_signing_secret", None)
+        if not issued:
+            return super().response_add(request, obj, post_url_continue)
+        response = admin_page(self, request, SECRET_PAGE, _("Integration created"), issued=[issued])
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = ("at", "status_code", "error", "duration_ms")
+    readonly_fields = fields
+    verbose_name_plural = _("every attempt")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Messages waiting, delivered or dead, with every attempt and its error; "retry now" makes one due."""
+
+    list_display = ("id", "kind", "system", "request_number", "status", "attempts", "next_attempt_at", "last_error")
+    list_filter = ("status", "kind")
+    fields = ("task", "integration", "kind", "payload", "idempotency_key", "status", "attempts", "next_attempt_at",
+              "created_at", "delivered_at", "last_error")
+    readonly_fields = fields
+    inlines = (DeliveryAttemptInline,)
+    actions = ("retry_now",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("integration__system", "task")
+
+    @admin.display(description=_("system"), ordering="integration__system__name")
+    def system(self, message):
+        return message.integration.system
+
+    @admin.display(description=_("request"))
+    def request_number(self, message):
+        return f"DSR #{message.task.request_id}"
+
+    def has_retry_permission(self, request):
+        return request.user.has_perm("integrations.change_outboxmessage")
+
+    @admin.action(description=_("Retry now"), permissions=["retry"])
+    def retry_now(self, request, queryset):
+        done = 0
+        for message in queryset:
+            try:
+                services.outbox_retry(message=message, actor=request.user)
+                done += 1
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
+        if done:
+            self.message_user(request, ngettext("%(count)d message is due now; the worker sends it next.",
+                                                "%(count)d messages are due now; the worker sends them next.",
+                                                done) % {"count": done}, messages.SUCCESS)
+
+
+@admin.register(SystemTask)
+class SystemTaskAdmin(ReadOnlyHistoryAdmin):
+    """Tasks sent to integrated systems and their answers, read only: the systems answer through the API."""
+
+    list_display = ("request_number", "system", "kind", "status", "created_at", "answered_at", "answered_by")
+    list_filter = ("status", "kind", "system")
+    list_select_related = ("system",)
+    fields = ("request", "system", "kind", "status", "created_at", "answered_at", "answered_by", "answer",
+              "refusal_reason")
+
+    @admin.display(description=_("request"), ordering="request_id")
+    def request_number(self, task):
+        return f"DSR #{task.request_id}"

@@ -6,8 +6,12 @@ enough — there is nothing to guess that a key would protect.
 """
 
 import hashlib
+import secrets
 from datetime import datetime
+from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -23,6 +27,7 @@ class Scope(models.TextChoices):
     REQUESTS_WRITE = "requests:write", _("Send data-subject requests")
     REQUESTS_READ = "requests:read", _("Read the state of requests")
     CONSENTS_READ = "consents:read", _("Read the consents in force")
+    TASKS_ANSWER = "tasks:answer", _("Answer the tasks sent to its system (erasure done, its part of a package, …)")
 
 
 def token_hash(token: str) -> str:
@@ -178,3 +183,194 @@ class ReceivedRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client} · DSR #{self.request_id}"
+
+
+# The request kinds whose work another system may be sent (issue 12): its part of an access
+# package, an erasure, a correction, a stop (log-out), a consent withdrawal.
+HANDLED_KINDS = ("access", "correction", "erasure", "consent_withdrawal", "stop")
+SECRET_PREFIX = "whsec_"  # noqa: S105 (a label, as Stripe's, that tells a signing secret apart)
+
+
+def new_signing_secret() -> str:
+    return SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+class SystemIntegrationQuerySet(models.QuerySet):
+    def handling(self, kind: str):
+        """Active integrations that take requests of ``kind``; JSON containment differs per database,
+        and the list is short (one row per system), so it is filtered in Python."""
+        return [integration for integration in self.filter(active=True).select_related("system")
+                if kind in integration.kinds]
+
+
+class SystemIntegration(models.Model):
+    """How the back office sends one catalogue system its part of a request: a signed webhook.
+
+    A system without an active integration keeps today's manual tasks for its owner.
+    """
+
+    system = models.OneToOneField(System, verbose_name=_("system"), on_delete=models.PROTECT,
+                                  related_name="integration")
+    webhook_url = models.URLField(_("webhook URL"), max_length=500, help_text=_(
+        "HTTPS. Plain HTTP only to 127.0.0.1 or localhost, and only in a demo or test set-up."))
+    # Unlike an API token (which we only ever compare, so a hash is enough), the worker must sign
+    # every delivery with this secret, so it has to be readable here. It is shown once, on the page
+    # that answers the POST that made it, and kept out of history and of every admin form.
+    signing_secret = models.CharField(_("signing secret"), max_length=100, default=new_signing_secret,
+                                      editable=False)
+    kinds = models.JSONField(_("request kinds it handles"), default=list, blank=True)
+    timeout_seconds = models.PositiveSmallIntegerField(_("timeout (seconds)"), default=10)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = SystemIntegrationQuerySet.as_manager()
+    history = audited_history(excluded_fields=["signing_secret"])
+
+    class Meta:
+        ordering = ["system__name"]
+        verbose_name = _("system integration")
+        verbose_name_plural = _("system integrations")
+        constraints = [
+            models.CheckConstraint(condition=Q(timeout_seconds__gte=1) & Q(timeout_seconds__lte=60),
+                                   name="system_integration_timeout_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system} → {self.webhook_url}"
+
+    def clean(self) -> None:
+        errors = {}
+        url = urlsplit(self.webhook_url or "")
+        local_http = getattr(settings, "WEBHOOKS_ALLOW_LOCAL_HTTP", settings.DEBUG)
+        if url.scheme == "http" and not (local_http and url.hostname in ("127.0.0.1", "localhost")):
+            errors["webhook_url"] = _("Use an https:// address; plain http is allowed only to 127.0.0.1 or "
+                                      "localhost in a demo or test set-up.")
+        elif url.scheme not in ("http", "https"):
+            errors["webhook_url"] = _("Use an https:// address.")
+        unknown = [kind for kind in self.kinds or [] if kind not in HANDLED_KINDS]
+        if unknown or not isinstance(self.kinds, list):
+            errors["kinds"] = _("Unknown request kinds: %(kinds)s.") % {"kinds": ", ".join(map(str, unknown))}
+        if errors:
+            raise ValidationError(errors)
+
+
+class SystemTask(models.Model):
+    """The work one integrated system must do for a request, and the system's answer.
+
+    Opened with its outbox message, in the transaction of the request change that needs it; closed by
+    the system's callback through the API, in history with the system's client as the actor. For an
+    erasure the answer also ticks off the request's erasure tasks for that system.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Waiting for the system")
+        DONE = "done", _("Done by the system")
+        REFUSED = "refused", _("Refused by the system")
+
+    request = models.ForeignKey("rights_requests.SubjectRequest", verbose_name=_("request"),
+                                on_delete=models.PROTECT, related_name="system_tasks")
+    system = models.ForeignKey(System, verbose_name=_("system"), on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("kind"), max_length=30)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    answered_by = models.CharField(_("answered by"), max_length=150, blank=True)
+    # What the system reported: for an erasure what it erased and kept (under which law, until when),
+    # for a correction what it applied, for an access request its part of the package.
+    answer = models.JSONField(_("answer"), default=dict, blank=True)
+    refusal_reason = models.CharField(_("reason for refusing"), max_length=500, blank=True)
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["request", "system__name"]
+        verbose_name = _("task for a system")
+        verbose_name_plural = _("tasks for systems")
+        constraints = [
+            models.UniqueConstraint(fields=["request", "system"], name="system_task_once_per_system"),
+            models.CheckConstraint(condition=Q(status="open", answered_at__isnull=True)
+                                   | (~Q(status="open") & Q(answered_at__isnull=False)),
+                                   name="system_task_answered_when_closed"),
+            models.CheckConstraint(condition=~Q(status="refused") | ~Q(refusal_reason=""),
+                                   name="system_task_refusal_has_reason"),
+        ]
+        indexes = [models.Index(fields=["request", "status"], name="system_task_request_idx")]
+
+    def __str__(self) -> str:
+        return f"DSR #{self.request_id} · {self.system}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+class OutboxMessageQuerySet(models.QuerySet):
+    def due(self, now: datetime | None = None):
+        return self.filter(status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now or timezone.now())
+
+
+class OutboxMessage(models.Model):
+    """A webhook to send, written in the transaction of the change that causes it; a worker delivers it.
+
+    No history: its progress (attempts, next try) is delivery bookkeeping, each attempt kept in
+    ``DeliveryAttempt``; what the system did is on its task. The payload names no more than the
+    system needs: the request's number and kind, and the subject's account id.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        DEAD = "dead", _("Dead (gave up)")
+
+    task = models.OneToOneField(SystemTask, verbose_name=_("task"), on_delete=models.PROTECT,
+                                related_name="message")
+    integration = models.ForeignKey(SystemIntegration, verbose_name=_("integration"), on_delete=models.PROTECT,
+                                    related_name="messages")
+    kind = models.CharField(_("kind"), max_length=40)
+    payload = models.JSONField(_("payload"))
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64, unique=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+
+    objects = OutboxMessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
+        indexes = [models.Index(fields=["next_attempt_at"], name="outbox_message_due_idx",
+                                condition=Q(status="pending"))]
+        constraints = [
+            models.CheckConstraint(condition=~Q(status="delivered") | Q(delivered_at__isnull=False),
+                                   name="outbox_message_delivered_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} · DSR #{self.payload.get('request_id')} → {self.integration.system}"
+
+
+class DeliveryAttempt(models.Model):
+    """One try at delivering a message: what the receiver answered, or why it could not."""
+
+    message = models.ForeignKey(OutboxMessage, verbose_name=_("message"), on_delete=models.PROTECT,
+                                related_name="delivery_attempts")
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+
+    class Meta:
+        ordering = ["message", "at", "id"]
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
+
+    def __str__(self) -> str:
+        return f"{self.message_id} · {self.status_code or self.error[:40]}"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300

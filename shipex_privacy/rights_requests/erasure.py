@@ -36,7 +36,7 @@ from shipex_privacy.retention.models import LegalHold
 from shipex_privacy.subjects.models import DataSubject
 
 from .models import AccessPackage, ErasureItem, SubjectRequest
-from .services import lock_request, lock_workable, withdraw_consents_in_force
+from .services import lock_request, lock_workable, systems_need_work, withdraw_consents_in_force
 
 Outcome = ErasureItem.Outcome
 TASK, KEPT, ERASE = "task", "kept", "erase"
@@ -127,6 +127,10 @@ def request_erase(*, request: SubjectRequest, actor) -> list[ErasureItem]:
         route, held = routes[entry.pk]
         if route == ERASE:
             groups[held].append(entry)
+    if systems := {entry.system for entry in entries if routes[entry.pk][0] == TASK}:
+        # Before the erasure, while the account id the systems know the subject by is still here:
+        # integrated systems are sent the erasure, the others' owners keep manual tasks.
+        systems_need_work(request=request, actor=actor, systems=systems)
     erased = _erase(subject, groups, actor=actor, reason=reason)
 
     items = []

@@ -5,6 +5,7 @@ staff member and why, in one transaction with the change.
 """
 
 import math
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -19,6 +20,25 @@ from shipex_privacy.consents.services import Evidence, consent_withdraw
 from shipex_privacy.subjects.models import Address, DataSubject
 
 from .models import DeadlineChange, DeadlineRule, SubjectRequest, add_days, end_of_day
+
+# Work in other ShipEx systems. Another app (integrations) registers, in its AppConfig.ready(), what
+# to do when a request needs work in other systems (write an outbox message for each integrated one)
+# and what "done" still waits for (their answers); this app knows nothing of webhooks.
+SYSTEM_WORK: list[Callable[..., None]] = []  # called (request=, actor=, systems=) in the caller's transaction
+DONE_WAITS_FOR: list[Callable[[SubjectRequest], str]] = []  # why the request cannot close as done yet, or ""
+
+
+def systems_need_work(*, request: SubjectRequest, actor, systems=None) -> None:
+    """``request`` needs work in other systems (``systems``: only those; None: every system that handles
+    its kind). Runs inside the caller's transaction, so the request change and the messages it causes
+    commit or roll back together."""
+    for handler in SYSTEM_WORK:
+        handler(request=request, actor=actor, systems=systems)
+
+
+def other_work_missing(request: SubjectRequest) -> str:
+    """What other systems have not done yet for ``request`` (empty when nothing)."""
+    return next((missing for check in DONE_WAITS_FOR if (missing := check(request))), "")
 
 
 def lock_request(request: SubjectRequest) -> SubjectRequest:
@@ -137,9 +157,11 @@ def request_verify_identity(*, request: SubjectRequest, method: str, actor) -> S
     request.identity_method = method
     request.identity_verified_by_id, request.identity_verified_by_username = actor.pk, actor.get_username()
     request.identity_verified_at = timezone.now()
-    return record_save(instance=request, actor=actor,
-                       event=AuditEvent.REQUEST_VERIFIED, reason=_("Identity verified: %(method)s") % {
-        "method": request.get_identity_method_display()})
+    record_save(instance=request, actor=actor, event=AuditEvent.REQUEST_VERIFIED,
+                reason=_("Identity verified: %(method)s") % {"method": request.get_identity_method_display()})
+    if request.kind == SubjectRequest.Kind.ACCESS:
+        systems_need_work(request=request, actor=actor)  # their parts of the package
+    return request
 
 
 @transaction.atomic
@@ -160,7 +182,7 @@ def request_move(*, request: SubjectRequest, status: str, actor, response_text: 
     if target in SubjectRequest.CLOSED:
         if not request.response_text.strip():
             raise ValidationError(_("Write the response to the subject before closing the request."))
-        if target == SubjectRequest.Status.DONE and (missing := request.work_missing()):
+        if target == SubjectRequest.Status.DONE and (missing := request.work_missing() or other_work_missing(request)):
             raise ValidationError(missing)
         request.closed_at = timezone.now()
         request.paused_at = None
@@ -299,6 +321,7 @@ def request_stop_processing(*, request: SubjectRequest, actor) -> SubjectRequest
     reason = _("Request #%(id)s: processing stopped (1.5.2)") % {"id": request.pk}
     withdrawn = subject_stop_processing(subject=request.subject, actor=actor, reason=reason,
                                         event=AuditEvent.REQUEST_STOP, now=timezone.now(), request=request)
+    systems_need_work(request=request, actor=actor)
     return record_save(instance=request, actor=actor, event=AuditEvent.REQUEST_STOP, reason=_(
         "Processing stopped: subject logged out, %(count)s consents withdrawn") % {"count": withdrawn})
 
@@ -332,6 +355,7 @@ def request_withdraw_consents(*, request: SubjectRequest, consents, actor) -> Su
     for pk in sorted(chosen):
         consent_withdraw(consent=offered[pk], occurred_at=now, evidence=_evidence(request), actor=actor, note=reason)
     request.carried_out_at = now
+    systems_need_work(request=request, actor=actor)
     return record_save(instance=request, actor=actor, event=AuditEvent.REQUEST_WITHDRAWAL,
                        reason=_("Request #%(id)s: %(count)s consents withdrawn") % {
         "id": request.pk, "count": len(chosen)})
@@ -383,4 +407,5 @@ def request_correct_subject(*, request: SubjectRequest, changes: dict, actor,
     request.carried_out_at = timezone.now()
     record_save(instance=request, actor=actor, event=AuditEvent.REQUEST_CORRECTION,
                 reason=_("Request #%(id)s: correction recorded") % {"id": request.pk}, allow_erased=True)
+    systems_need_work(request=request, actor=actor)
     return subject

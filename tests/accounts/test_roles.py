@@ -85,6 +85,12 @@ MATRIX = [
     ("admin:integrations_apiclient_add", "get", ALLOW, DENY, DENY),
     ("admin:integrations_apitoken_changelist", "get", ALLOW, DENY, ALLOW),
     ("admin:integrations_apitoken_add", "get", DENY, DENY, DENY),
+    ("admin:integrations_systemintegration_changelist", "get", ALLOW, DENY, ALLOW),
+    ("admin:integrations_systemintegration_add", "get", ALLOW, DENY, DENY),
+    ("admin:integrations_outboxmessage_changelist", "get", ALLOW, DENY, ALLOW),
+    ("admin:integrations_outboxmessage_add", "get", DENY, DENY, DENY),
+    ("admin:integrations_systemtask_changelist", "get", ALLOW, DENY, ALLOW),
+    ("admin:integrations_systemtask_add", "get", DENY, DENY, DENY),
     ("admin:accounts_user_changelist", "get", DENY, DENY, DENY),
     ("admin:auth_group_changelist", "get", DENY, DENY, DENY),
 ]

@@ -34,6 +34,7 @@ CALLS = {
     Scope.EVENTS_WRITE: ("post", "/api/v1/events", []),
     Scope.REQUESTS_WRITE: ("post", "/api/v1/requests", {}),
     Scope.REQUESTS_READ: ("get", "/api/v1/requests/1", None),
+    Scope.TASKS_ANSWER: ("post", "/api/v1/tasks/1/answer", {"outcome": "done"}),
 }
 
 
