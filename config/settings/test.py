@@ -43,3 +43,8 @@ LANGUAGE_CODE = env("DJANGO_LANGUAGE_CODE", default="uz")
 # proves that the admin then needs the authenticator code. The lock-out (django-axes) stays on:
 # the suite never fails a password except in the tests that mean to.
 SHIPEX_TWO_FACTOR_REQUIRED = False
+
+# Mail stays in memory (django.core.mail.outbox); tests/notifications point the SMTP backend at a
+# real SMTP server of their own on 127.0.0.1. Links in mails name the test server.
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SHIPEX_BASE_URL = "http://testserver"

@@ -69,6 +69,11 @@ RETENTION_HISTORY = (
 # The ShipEx systems' API clients and their tokens; tokens are issued and ended only by the clients' steps.
 INTEGRATION_HISTORY = ("integrations.historicalapiclient", "integrations.historicalapitoken")
 
+# Staff e-mail: everybody's choices and the log of mail sent, read only. Each staff member changes
+# their own choices on "My e-mail", which needs no model permission (like one's own password).
+NOTIFICATION_RECORDS = ("notifications.notificationpreference", "notifications.historicalnotificationpreference",
+                        "notifications.sentmail")
+
 
 def _grant(models: tuple[str, ...], actions: tuple[str, ...]) -> set[str]:
     return {f"{model.split('.')[0]}.{action}_{model.split('.')[1]}" for model in models for action in actions}
@@ -106,7 +111,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | {"audit.view_accessevent", "audit.view_trailentry", "subjects.reveal_identifiers"}
     # Keeps the API clients of ShipEx's systems: creates them, sets scopes and limits, rotates and revokes.
     | _grant(("integrations.apiclient",), ("view", "add", "change"))
-    | _grant(("integrations.apitoken", *INTEGRATION_HISTORY), VIEW),
+    | _grant(("integrations.apitoken", *INTEGRATION_HISTORY), VIEW)
+    | _grant(NOTIFICATION_RECORDS, VIEW),
     # Works on subjects: registers and corrects them, never deletes; no catalogue.
     # Records consents and withdrawals (grant = add, withdraw = change); reads policies and acceptances.
     SUPPORT_AGENT: _grant(("subjects.datasubject",), ("view", "add", "change"))
@@ -136,6 +142,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _grant(("rights_requests.deadlinerule", *RIGHTS_REQUEST_MODELS, *RIGHTS_REQUEST_HISTORY), VIEW)
     | _grant(RETENTION_MODELS + RETENTION_HISTORY, VIEW)
     | _grant(("integrations.apiclient", "integrations.apitoken", *INTEGRATION_HISTORY), VIEW)
+    | _grant(NOTIFICATION_RECORDS, VIEW)
     # A reveal is a read that leaves a row in the access log, with its reason.
     | {"subjects.reveal_identifiers"},
 }
