@@ -97,19 +97,38 @@ def _render(user, template: str, context: dict) -> EmailMultiAlternatives:
     return message
 
 
+class _Session:
+    """One mail-server connection for a whole run, opened only when the first mail goes out (a run
+    with nothing to send touches no server and leaves no empty file). A server that is down does
+    not stop the run: each mail then tries on its own, fails, and is counted (and the next run tries
+    again)."""
+
+    def __init__(self):
+        self.connection = get_connection()
+        self.opened = False
+
+    def send(self, message) -> None:
+        if not self.opened:
+            self.opened = True
+            try:
+                self.connection.open()
+            except (smtplib.SMTPException, OSError):
+                logger.warning("The mail server did not answer; each mail of this run will try on its own")
+        message.connection = self.connection
+        message.send()
+
+    def close(self) -> None:
+        if self.opened:
+            self.connection.close()
+
+
 @contextmanager
 def _smtp_session():
-    """One connection for a whole run. A server that is down does not stop the run: each mail then
-    tries on its own, fails, and is counted (and tried again by the next run)."""
-    connection = get_connection()
+    session = _Session()
     try:
-        connection.open()
-    except (smtplib.SMTPException, OSError):
-        logger.warning("The mail server did not answer; each mail of this run will try on its own")
-    try:
-        yield connection
+        yield session
     finally:
-        connection.close()
+        session.close()
 
 
 def _send_once(*, user, kind: str, day: date, key: str, items: int, message, connection, summary) -> None:
@@ -119,9 +138,8 @@ def _send_once(*, user, kind: str, day: date, key: str, items: int, message, con
     except IntegrityError:
         summary.already_sent += 1
         return
-    message.connection = connection
     try:
-        message.send()
+        connection.send(message)
     except (smtplib.SMTPException, OSError):
         logger.exception("Staff e-mail %s to user %s was not sent; the next run tries again", kind, user.pk)
         claim.delete()  # not history: the sent-log only says what went out
