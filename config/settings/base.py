@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "shipex_privacy.rights_requests",
     "shipex_privacy.retention",
     "shipex_privacy.integrations",
+    "shipex_privacy.notifications",
     "shipex_privacy.api",
     "shipex_privacy.benchmarks",
     "shipex_privacy.jobs",
@@ -171,6 +172,26 @@ STORAGES = {
         "OPTIONS": {"location": PRIVATE_FILES_ROOT / "access-packages", "base_url": None},
     },
 }
+
+# ---- Staff e-mail (shipex_privacy/notifications/) ------------------------------------------------
+# EMAIL_URL says where mail goes: smtp+tls://USER:PASSWORD@HOST:587 (STARTTLS) or smtp+ssl://…:465 in production;
+# consolemail:// (the default here) prints mails; the demo (local.py) writes them to var/mail/.
+# The single EMAIL_* variables (EMAIL_HOST, …) override the URL's parts where set.
+EMAIL_CONFIG = {key: value for key, value in env.email_url("EMAIL_URL", default="consolemail://").items()
+                if value not in (None, "")}
+EMAIL_BACKEND = EMAIL_CONFIG["EMAIL_BACKEND"]
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=EMAIL_CONFIG.get("EMAIL_USE_TLS", False))
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=EMAIL_CONFIG.get("EMAIL_USE_SSL", False))
+EMAIL_HOST = env("EMAIL_HOST", default=EMAIL_CONFIG.get("EMAIL_HOST", "localhost"))
+EMAIL_PORT = env.int("EMAIL_PORT", default=EMAIL_CONFIG.get("EMAIL_PORT", 25))
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default=EMAIL_CONFIG.get("EMAIL_HOST_USER", ""))
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default=EMAIL_CONFIG.get("EMAIL_HOST_PASSWORD", ""))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)  # a hung mail server must not hang a job
+DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL",
+                         default="ShipEx privacy back office <privacy-noreply@shipex.uz>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Mails link to admin pages by absolute URL: the address staff open the back office at.
+SHIPEX_BASE_URL = env("SHIPEX_BASE_URL", default="http://127.0.0.1:8000")
 
 # History is evidence: it is never reverted from the admin, and reading it needs its own permission.
 SIMPLE_HISTORY_REVERT_DISABLED = True

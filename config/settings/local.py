@@ -1,7 +1,7 @@
 """Settings for a developer's machine and `make demo`: SQLite unless DATABASE_URL says otherwise."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import BASE_DIR, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 # A fixed key is fine on a developer's machine only; production.py refuses to start with it.
@@ -13,3 +13,9 @@ AUDIT_SEAL_KEY = env("AUDIT_SEAL_KEY", default="local-development-only-audit-sea
 # The demo skips two-factor sign-in, and its login page says so: demo logins are password only.
 # production.py requires an authenticator code from every staff member.
 SHIPEX_TWO_FACTOR_REQUIRED = False
+
+# The demo's staff e-mail is written to files in var/mail/ (one per mail, gitignored) unless
+# EMAIL_URL says otherwise (consolemail:// prints them instead).
+if not env("EMAIL_URL", default=""):
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = BASE_DIR / "var" / "mail"

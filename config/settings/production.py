@@ -66,6 +66,11 @@ if not env("DATABASE_URL", default=""):
 
 AUDIT_GUARDS_REMOVABLE = False
 
+# Staff e-mail goes through a mail server; the console and file backends are for the demo.
+if env("EMAIL_URL", default="") and EMAIL_BACKEND != "django.core.mail.backends.smtp.EmailBackend":  # noqa: F405
+    raise ImproperlyConfigured("EMAIL_URL must be an SMTP URL in production (smtp+tls://USER@HOST:587 or "
+                               "smtp+ssl://USER@HOST:465).")
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365

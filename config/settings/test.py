@@ -48,3 +48,8 @@ SHIPEX_TWO_FACTOR_REQUIRED = False
 # (SHIPEX_TEST_BROKER_URL) where they need one.
 CELERY_BROKER_URL = "memory://"
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
+
+# Mail stays in memory (django.core.mail.outbox); tests/notifications point the SMTP backend at a
+# real SMTP server of their own on 127.0.0.1. Links in mails name the test server.
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SHIPEX_BASE_URL = "http://testserver"

@@ -81,6 +81,11 @@ SCHEDULE_MODELS = (
     "django_celery_beat.solarschedule", "django_celery_beat.clockedschedule",
 )
 
+# Staff e-mail: everybody's choices and the log of mail sent, read only. Each staff member changes
+# their own choices on "My e-mail", which needs no model permission (like one's own password).
+NOTIFICATION_RECORDS = ("notifications.notificationpreference", "notifications.historicalnotificationpreference",
+                        "notifications.sentmail")
+
 
 def _grant(models: tuple[str, ...], actions: tuple[str, ...]) -> set[str]:
     return {f"{model.split('.')[0]}.{action}_{model.split('.')[1]}" for model in models for action in actions}
@@ -128,7 +133,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _grant(SCHEDULE_MODELS, ALL)
     # Connects systems of record (webhook, signing secret, kinds) and retries their undelivered messages.
     | _grant(("integrations.systemintegration",), ("view", "add", "change"))
-    | _grant(OUTBOX_MODELS, VIEW) | {"integrations.change_outboxmessage"},
+    | _grant(OUTBOX_MODELS, VIEW) | {"integrations.change_outboxmessage"}
+    | _grant(NOTIFICATION_RECORDS, VIEW),
     # Works on subjects: registers and corrects them, never deletes; no catalogue.
     # Records consents and withdrawals (grant = add, withdraw = change); reads policies and acceptances.
     SUPPORT_AGENT: _grant(("subjects.datasubject",), ("view", "add", "change"))
@@ -160,6 +166,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _grant(("integrations.apiclient", "integrations.apitoken", *INTEGRATION_HISTORY), VIEW)
     | _grant(JOB_RECORDS + SCHEDULE_MODELS, VIEW)
     | _grant(("integrations.systemintegration", *OUTBOX_MODELS), VIEW)
+    | _grant(NOTIFICATION_RECORDS, VIEW)
     # A reveal is a read that leaves a row in the access log, with its reason.
     | {"subjects.reveal_identifiers"},
 }

@@ -36,6 +36,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, models, router, transaction
 from django.db.models import Func, Max, Q
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -409,6 +410,11 @@ class VerifyReport:
     unsealed_digests: int = 0
     late_digests: int = 0
     head_mac: str = ""
+
+
+# Sent with ``report=`` (a VerifyReport with findings) by whatever ran a verification that failed
+# (verify_audit, the scheduled job): the notifications app mails the auditors at once.
+verification_failed = Signal()
 
 
 @contextmanager

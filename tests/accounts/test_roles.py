@@ -124,10 +124,12 @@ def test_admin_index_shows_each_role_only_its_apps(client):
 
     expected = {
         COMPLIANCE_OFFICER: {"catalogue", "subjects", "consents", "disclosures", "audit", "protection",
-                             "rights_requests", "retention", "integrations", "jobs", "django_celery_beat"},
+                             "rights_requests", "retention", "integrations", "jobs", "django_celery_beat",
+                             "notifications"},
+        # Support agents choose their own mail from the header ("My e-mail"), not from the index.
         SUPPORT_AGENT: {"subjects", "consents", "disclosures", "rights_requests", "retention"},
         AUDITOR: {"catalogue", "subjects", "consents", "disclosures", "audit", "protection", "rights_requests",
-                  "retention", "integrations", "jobs", "django_celery_beat"},
+                  "retention", "integrations", "jobs", "django_celery_beat", "notifications"},
     }
     for role, apps in expected.items():
         client.force_login(StaffFactory(role=role))

@@ -14,7 +14,7 @@ from django.core.management import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
 
 from shipex_privacy.audit.models import Seal
-from shipex_privacy.audit.tamper import verify
+from shipex_privacy.audit.tamper import Finding, verification_failed, verify
 
 PROGRESS_EVERY_SECONDS = 5
 
@@ -43,12 +43,12 @@ class Command(BaseCommand):
                 self.stderr.write(f"  {table}: {count} checked{'' if done else ' …'}")
 
         report = verify(using=database, batch_size=batch_size, progress=progress)
+        if head and not Seal.objects.using(database).filter(mac=head).exists():
+            report.findings.append(Finding("audit_seal", 0, f"the chain head {head} you kept is no longer in the "
+                                                            "chain"))
         for finding in report.findings:
             self.stdout.write(self.style.ERROR(str(finding)))
         problems = len(report.findings)
-        if head and not Seal.objects.using(database).filter(mac=head).exists():
-            self.stdout.write(self.style.ERROR(f"audit_seal: the chain head {head} you kept is no longer in the chain"))
-            problems += 1
         self.stdout.write(
             f"{report.rows_checked} rows and {report.seals_checked} seals checked; "
             f"{report.unsealed_digests} digests not sealed yet"
@@ -58,5 +58,6 @@ class Command(BaseCommand):
         if report.head_mac:
             self.stdout.write(f"Chain head: {report.head_mac}")
         if problems:
+            verification_failed.send(sender=Finding, report=report)  # e.g. the auditors' alert (notifications)
             raise CommandError(f"{problems} problem(s) found: the audit record was tampered with.")
         self.stdout.write(self.style.SUCCESS("The audit record verifies: nothing changed, removed or inserted."))
