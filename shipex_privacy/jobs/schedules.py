@@ -33,6 +33,12 @@ DEFAULT_SCHEDULES = [
     {"name": "Deliver the outbox", "task": "shipex_privacy.integrations.tasks.deliver_outbox",
      "every": 10, "expire_seconds": 60,
      "description": "Delivers outbox messages to the systems' webhooks, continuously (every 10 seconds)."},
+    {"name": "Lapse consents whose term ended", "task": "shipex_privacy.consents.tasks.lapse_consents",
+     "crontab": {"minute": "2", "hour": "*"}, "expire_seconds": 3600,
+     "description": "Records a lapse for each consent whose term ended (lapse_consents), hourly."},
+    {"name": "Staff morning digest", "task": "shipex_privacy.notifications.tasks.morning_digests",
+     "crontab": {"minute": "0", "hour": "8"}, "expire_seconds": 4 * 3600,
+     "description": "Mails each staff member their due and overdue work (send_digests), at 08:00."},
 ]
 
 

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ('rights_requests', '0012_dashboard_closed_index'),
+        ('rights_requests', '0013_fix_seeded_template_wording'),
         ('subjects', '0005_status_index'),
     ]
 
