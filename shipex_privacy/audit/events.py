@@ -63,6 +63,8 @@ class AuditEvent(models.TextChoices):
     API_TOKEN_ISSUED = "api.token_issued", _("API token issued")
     API_TOKEN_ENDED = "api.token_ended", _("API token revoked or ended by rotation")
 
+    MAIL_CHOICES_CHANGED = "notifications.choices", _("Staff member changed which e-mails they get")
+
 
 @dataclass(frozen=True)
 class SystemActor:

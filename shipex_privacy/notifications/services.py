@@ -28,6 +28,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from shipex_privacy.accounts.roles import AUDITOR, COMPLIANCE_OFFICER
+from shipex_privacy.audit.events import AuditEvent
 from shipex_privacy.audit.services import record_save
 from shipex_privacy.core.text import render_text
 from shipex_privacy.disclosures.models import DisclosedSubject, Disclosure
@@ -316,7 +317,8 @@ def preferences_update(*, user, language: str, choices: dict[str, bool], actor) 
         for name, value in choices.items():
             setattr(chosen, name, value)
         chosen.updated_at = timezone.now()
-        record_save(instance=chosen, actor=actor, reason=_("Changed on the “My e-mail” page"))
+        record_save(instance=chosen, actor=actor, event=AuditEvent.MAIL_CHOICES_CHANGED,
+                    reason=_("Changed on the “My e-mail” page"))
         changed = True
     if language != user.language:
         if language not in dict(settings.LANGUAGES):

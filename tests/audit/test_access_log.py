@@ -147,7 +147,8 @@ def test_the_access_log_is_append_only_in_the_database(support_agent, subject):
 
 def test_the_log_is_indexed_for_a_subject_and_for_a_reader_over_dates():
     indexes = {index.name: tuple(index.fields) for index in AccessEvent._meta.indexes}
-    assert indexes == {"access_subject_at_idx": ("subject_id", "-at"), "access_user_at_idx": ("user_id", "-at")}
+    assert indexes == {"access_subject_at_idx": ("subject_id", "-at"), "access_user_at_idx": ("user_id", "-at"),
+                       "access_action_at_home_idx": ("action", "-at")}  # the auditor's home: recent reveals
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, AccessEvent._meta.db_table)
     assert {"access_subject_at_idx", "access_user_at_idx"} <= set(constraints)

@@ -142,8 +142,10 @@ def test_the_admins_scripted_widgets_run_under_the_policy(chromium, live_server,
         # A date field: DateTimeShortcuts.js adds "Today" and a calendar that opens.
         shortcuts = page.locator(".field-contract_starts_on .datetimeshortcuts")
         expect(shortcuts.locator("a").first).to_be_visible()
-        shortcuts.locator("a[id^=calendarlink]").click()
-        expect(page.locator(".calendarbox").first).to_be_visible()
+        link = shortcuts.locator("a[id^=calendarlink]")
+        number = link.get_attribute("id").removeprefix("calendarlink")  # one box per date field on the page
+        link.click()
+        expect(page.locator(f"#calendarbox{number}")).to_be_visible()
 
         # A list with filters and actions: actions.js counts the selected rows.
         page.goto(f"{live_server.url}{reverse('admin:catalogue_personaldatafield_changelist')}")
