@@ -69,21 +69,18 @@ class VerifyState:
 
 
 def verify_state(user) -> VerifyState:
-    """The last ``verify_audit`` job run, if the jobs app records runs (it is not part of audit)."""
-    try:
-        JobRun = apps.get_model("jobs", "JobRun")
-    except LookupError:
-        return VerifyState(recorded=False)
-    names = {field.name for field in JobRun._meta.get_fields()}
-    name_field = next((name for name in ("name", "job", "job_name") if name in names), None)
-    if name_field is None or "finished_at" not in names:
-        return VerifyState(recorded=False)
-    run = JobRun.objects.filter(**{name_field: VERIFY_JOB}, finished_at__isnull=False).order_by("-finished_at").first()
+    """The last finished ``verify_audit`` job run (jobs.JobRun; the nightly schedule records one)."""
+    JobRun = apps.get_model("jobs", "JobRun")
+    run = (JobRun.objects.filter(job=VERIFY_JOB, finished_at__isnull=False)
+           .exclude(outcome=JobRun.Outcome.SKIPPED).order_by("-finished_at").first())
     if run is None:
         return VerifyState(recorded=False)
-    outcome = str(getattr(run, "outcome", ""))
-    return VerifyState(recorded=True, finished_at=run.finished_at, succeeded=outcome in ("succeeded", "success", "ok"),
-                       summary=str(getattr(run, "summary", "") or getattr(run, "error", "") or "")[:300])
+    succeeded = run.outcome == JobRun.Outcome.SUCCEEDED
+    # A failed run's error is the findings (tables and row ids); the traceback after it is for developers.
+    summary = _("%(rows)s rows and %(seals)s seals checked.") % {
+        "rows": run.summary.get("rows", 0), "seals": run.summary.get("seals", 0)} if succeeded else \
+        run.error.strip().splitlines()[-1].partition(": ")[2][:300] if run.error.strip() else ""
+    return VerifyState(recorded=True, finished_at=run.finished_at, succeeded=succeeded, summary=str(summary))
 
 
 def recent(action: str):

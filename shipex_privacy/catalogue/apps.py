@@ -8,4 +8,5 @@ class CatalogueConfig(AppConfig):
     verbose_name = _("Data catalogue")
 
     def ready(self) -> None:
-        from . import checks, masking  # noqa: F401  (registers the system checks and the masking rule's signals)
+        # The system checks, the masking rule's signals and this app's line on the compliance home.
+        from . import checks, home, masking  # noqa: F401

@@ -73,13 +73,28 @@ class DisclosedSubjectInline(admin.TabularInline):
         return ""
 
 
+class ApprovalFilter(admin.SimpleListFilter):
+    """The home page's "waiting for my approval": submitted by a colleague, so never my own (four eyes)."""
+
+    title = _("approval")
+    parameter_name = "approval"
+
+    def lookups(self, request, model_admin):
+        return [("mine", _("Waiting for my approval"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "mine":
+            return queryset.waiting_for_approval(request.user)
+        return queryset
+
+
 @admin.register(Disclosure)
 class DisclosureAdmin(AuditedAdmin):
     form = DisclosureForm
     inlines = [DisclosedSubjectInline]
     list_display = ("__str__", "purpose", "status", "created_by_username", "approved_by_username", "sent_at",
                     "record_count")
-    list_filter = ("status", "ground", "recipient")
+    list_filter = (ApprovalFilter, "status", "ground", "recipient")
     list_select_related = ("recipient", "purpose")
     filter_horizontal = ("fields",)
     show_full_result_count = False

@@ -19,11 +19,6 @@ from .models import DisclosedSubject, Disclosure
 NOTIFY_SOON_DAYS = 7
 
 
-def waiting_for_approval(user):
-    """Submitted disclosures this officer may approve: never their own (four eyes)."""
-    return Disclosure.objects.filter(status=Disclosure.Status.SUBMITTED).exclude(created_by_id=user.pk)
-
-
 def notifications_due(today=None):
     """Subjects of sent disclosures not told yet, whose notify-by day is today or within the next week."""
     today = today or timezone.localdate()
@@ -47,9 +42,8 @@ def register() -> None:
     register_home_item(HomeItem(
         key="disclosures.to_approve", roles=officer, title=_("Disclosures waiting for my approval"),
         permission="disclosures.approve_disclosure", order=20,
-        count=lambda user: capped_count(waiting_for_approval(user)),
-        url=lambda user: "{}?{}".format(reverse("admin:disclosures_disclosure_changelist"),
-                                        urlencode({"status__exact": Disclosure.Status.SUBMITTED})),
+        count=lambda user: capped_count(Disclosure.objects.waiting_for_approval(user)),
+        url=lambda user: reverse("admin:disclosures_disclosure_changelist") + "?approval=mine",
     ))
     register_home_item(HomeItem(
         key="disclosures.notifications_overdue", roles=officer, alarm=True, order=21,

@@ -118,6 +118,12 @@ class PublicChoice(models.Model):
         return f"{self.subject} · {self.field.code}"
 
 
+class DisclosureQuerySet(models.QuerySet):
+    def waiting_for_approval(self, user) -> "DisclosureQuerySet":
+        """Submitted disclosures ``user`` may approve: never their own (four eyes); disclosure_status_idx."""
+        return self.filter(status=Disclosure.Status.SUBMITTED).exclude(created_by_id=user.pk)
+
+
 class Disclosure(models.Model):
     """Personal data given to a third party: who got which fields of which subjects, on which ground."""
 
@@ -177,6 +183,7 @@ class Disclosure(models.Model):
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
+    objects = DisclosureQuerySet.as_manager()
     history = audited_history(m2m_fields=[fields])
 
     class Meta:

@@ -15,8 +15,9 @@ from shipex_privacy.protection.models import Incident
 from shipex_privacy.retention.models import LegalHold
 from shipex_privacy.rights_requests.models import SubjectRequest, end_of_day
 from tests.accounts.factories import StaffFactory
+from tests.catalogue.factories import PersonalDataFieldFactory, SystemFactory
 from tests.disclosures.factories import DisclosureFactory
-from tests.protection.factories import IncidentFactory, MeasureFactory
+from tests.protection.factories import IncidentFactory, MeasureFactory, ProtectionLevelFactory
 from tests.rights_requests.factories import SubjectRequestFactory
 from tests.subjects.factories import DataSubjectFactory
 
@@ -24,8 +25,9 @@ HOME = "/admin/"
 SUPPORT_KEYS = {"requests.mine_overdue", "requests.mine_due_today", "requests.mine_due_soon",
                 "requests.unassigned_new", "requests.pause_ended"}
 COMPLIANCE_KEYS = {"disclosures.to_approve", "disclosures.notifications_overdue", "disclosures.notifications_due",
-                   "protection.reviews_overdue", "protection.incidents_open", "retention.taken_soon",
-                   "requests.per_month", "consents.per_month"}
+                   "protection.reviews_overdue", "protection.levels_overdue", "protection.incidents_open",
+                   "catalogue.registration_missing", "retention.taken_soon", "requests.per_month",
+                   "consents.per_month"}
 AUDITOR_KEYS = {"audit.seal_chain", "audit.last_verify", "audit.reveals", "audit.refused_reveals",
                 "audit.unusual_readers"}
 
@@ -119,7 +121,7 @@ def test_compliance_officer_sees_approvals_never_their_own(client, compliance_of
     items = shown(home(client, compliance_officer))
     assert set(items) == COMPLIANCE_KEYS
     assert items["disclosures.to_approve"].count == 1
-    assert listed(client, items["disclosures.to_approve"].url) == 2  # the list shows mine too, marked by author
+    assert listed(client, items["disclosures.to_approve"].url) == 1  # the link lists the same: not my own
     assert items["protection.reviews_overdue"].count == 1
     assert listed(client, items["protection.reviews_overdue"].url) == 1
     assert items["protection.incidents_open"].count == 2
@@ -134,6 +136,24 @@ def test_compliance_officer_sees_approvals_never_their_own(client, compliance_of
     assert len(chart["bars"]) == 12 and chart["bars"][-1].value == 1 and chart["total"] == 1
     assert client.get(items["requests.per_month"].url).status_code == 200
     assert client.get(items["consents.per_month"].url).status_code == 200
+
+
+def test_compliance_officer_sees_overdue_levels_and_missing_registrations(client, compliance_officer):
+    today = timezone.localdate()
+    ProtectionLevelFactory(reassess_by=today - timedelta(days=1))
+    ProtectionLevelFactory(system=SystemFactory(code="courier-app"), reassess_by=today)  # due today: not yet overdue
+    before = shown(home(client, compliance_officer))["catalogue.registration_missing"].count
+    unregistered = SystemFactory(code="face-id")
+    PersonalDataFieldFactory(code="document.face_scan", sensitivity="biometric", system=unregistered)
+    registered = SystemFactory(code="face-id-2", registration_number="RR-0042", registered_on=today)
+    PersonalDataFieldFactory(code="document.face_scan_2", sensitivity="biometric", system=registered)
+    SystemFactory(code="plain")  # holds nothing that must stay: no registration required
+    items = shown(home(client, compliance_officer))
+    assert items["protection.levels_overdue"].count == 1
+    assert listed(client, items["protection.levels_overdue"].url) == 1
+    missing = items["catalogue.registration_missing"]
+    assert missing.count == before + 1
+    assert listed(client, missing.url) == missing.count
 
 
 def access(user, action, **kwargs):

@@ -76,3 +76,41 @@ def test_old_job_runs_are_pruned_and_recent_ones_kept(settings):
 
     assert prune_job_runs() == {"deleted": 1, "kept_days": 30}
     assert not JobRun.objects.filter(pk=old.pk).exists() and JobRun.objects.filter(pk=recent.pk).exists()
+
+
+def test_the_nightly_verification_is_recorded_and_the_auditor_home_shows_it(client, auditor):
+    from shipex_privacy.audit.home import verify_state
+    from shipex_privacy.audit.tasks import verify_audit
+
+    summary = verify_audit()
+
+    assert summary["rows"] >= 1 and last_summary("audit.verify") == summary
+    state = verify_state(auditor)
+    assert state.recorded and state.succeeded and f"{summary['rows']} " in state.summary
+    client.force_login(auditor)
+    verified_at = timezone.localtime(state.finished_at).strftime("%d.%m.%Y %H:%M")
+    assert verified_at in client.get("/admin/").content.decode()
+
+
+def test_a_verification_that_finds_tampering_fails_its_run_names_the_row_and_mails_the_auditors(auditor):
+    from django.core import mail
+
+    from shipex_privacy.audit.home import verify_state
+    from shipex_privacy.audit.models import AccessEvent
+    from shipex_privacy.audit.tasks import AuditRecordAltered, verify_audit
+    from tests.audit.test_tamper import ACCESS_LOG, as_database_owner
+
+    auditor.email = "gulnora@shipex.uz"
+    auditor.save()
+    event = AccessEvent.objects.create(user_id=auditor.pk, username=auditor.username,
+                                       action=AccessEvent.Action.SUBJECT_VIEW, subject_id=1)
+    as_database_owner(f"UPDATE {ACCESS_LOG} SET username = 'nobody' WHERE id = %s", [event.pk])
+
+    with pytest.raises(AuditRecordAltered):
+        verify_audit()
+
+    run = JobRun.objects.get(job="audit.verify")
+    assert run.outcome == JobRun.Outcome.FAILED and f"{ACCESS_LOG} id={event.pk}" in run.error
+    state = verify_state(auditor)
+    assert state.recorded and not state.succeeded and f"{ACCESS_LOG} id={event.pk}" in state.summary
+    assert [message.to for message in mail.outbox] == [["gulnora@shipex.uz"]]
