@@ -340,6 +340,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 # Schedules are data: django-celery-beat's tables, edited in the admin (Periodic tasks).
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The outbox (shipex_privacy/integrations): a message is marked dead after this many failed
+# deliveries (exponential back-off with jitter between them), and shown in the admin with a retry.
+OUTBOX_MAX_ATTEMPTS = env.int("SHIPEX_OUTBOX_MAX_ATTEMPTS", default=8)
+# Webhook URLs must be https; plain http to this machine (a local receiver) only where this is on,
+# by default only with DEBUG (the demo).
+WEBHOOKS_ALLOW_LOCAL_HTTP = env.bool("SHIPEX_WEBHOOKS_ALLOW_LOCAL_HTTP", default=DEBUG)
 # Job runs are kept this many days (the outbox alone records one every ten seconds), then pruned.
 SHIPEX_JOB_RUNS_KEPT_DAYS = env.int("SHIPEX_JOB_RUNS_KEPT_DAYS", default=180)
 # How long /healthz waits for the broker before it reports it down (seconds).

@@ -4,6 +4,8 @@ from .base import *  # noqa: F403
 from .base import BASE_DIR, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# The demo's receiver (run_demo_receiver) answers on plain http at 127.0.0.1.
+WEBHOOKS_ALLOW_LOCAL_HTTP = env.bool("SHIPEX_WEBHOOKS_ALLOW_LOCAL_HTTP", default=DEBUG)
 # A fixed key is fine on a developer's machine only; production.py refuses to start with it.
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-development-only-not-a-secret")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])

@@ -95,7 +95,8 @@ class EventsView(ClientView):
             "Refusal codes: `not_an_object`, `not_json`, `required`, `unknown_field`, `invalid`, `invalid_date`, "
             "`implausible_date`, `in_future`, `unknown_type`, `unknown_subject`, `erased`, `unknown_purpose`, "
             "`unknown_policy_version`, `policy_not_in_force`, `not_consent_based`, `unknown_catalogue_code`, "
-            "`term_before_grant`, `no_change` (the ledger already says so at that moment), `already_accepted`, "
+            "`term_before_grant`, `channel_not_written` (special or biometric data by a channel that is neither "
+            "written nor electronic), `no_change` (the ledger already says so at that moment), `already_accepted`, "
             "`strictly_necessary`. A refused event may be sent again, corrected."),
         request={"application/json": EventSerializer},
         responses={

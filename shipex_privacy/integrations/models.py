@@ -241,7 +241,7 @@ class SystemIntegration(models.Model):
     def clean(self) -> None:
         errors = {}
         url = urlsplit(self.webhook_url or "")
-        local_http = getattr(settings, "WEBHOOKS_ALLOW_LOCAL_HTTP", settings.DEBUG)
+        local_http = settings.WEBHOOKS_ALLOW_LOCAL_HTTP
         if url.scheme == "http" and not (local_http and url.hostname in ("127.0.0.1", "localhost")):
             errors["webhook_url"] = _("Use an https:// address; plain http is allowed only to 127.0.0.1 or "
                                       "localhost in a demo or test set-up.")

@@ -154,7 +154,7 @@ LEASE_MARGIN = timedelta(seconds=30)
 
 
 def max_attempts() -> int:
-    return int(getattr(settings, "OUTBOX_MAX_ATTEMPTS", 8))
+    return settings.OUTBOX_MAX_ATTEMPTS
 
 
 def integration_create(*, system: System, webhook_url: str, kinds: list[str], actor: Actor | None,
