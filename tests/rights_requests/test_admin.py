@@ -103,7 +103,8 @@ def test_compliance_edits_the_deadline_table_with_a_reason_support_reads_it(clie
     rule = DeadlineRule.objects.get(kind="correction")
     url = reverse("admin:rights_requests_deadlinerule_change", args=[rule.pk])
     data = {"kind": "correction", "days": "5", "day_count": "working", "extension_days": "20",
-            "legal_reference": rule.legal_reference, "note": "Confirmed by counsel 2026-11-25", "change_reason": "Counsel's opinion № 14"}
+            "legal_reference": rule.legal_reference, "note": "Confirmed by counsel 2026-11-25",
+            "change_reason": "Counsel's opinion № 14"}
     client.force_login(support_agent)
     assert client.get(url).status_code == 200
     assert client.post(url, data).status_code == 403
