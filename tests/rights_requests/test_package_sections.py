@@ -38,7 +38,7 @@ def test_the_requests_app_writes_the_package_without_importing_consents_or_discl
 
 def test_every_app_contributes_its_section_in_order():
     assert [section.key for section in package_sections.package_sections()] == [
-        "catalogue.held_data", "consents", "disclosures", "catalogue.automatic",
+        "catalogue.held_data", "consents", "disclosures", "catalogue.automatic", "integrations.system_parts",
         "catalogue.held_elsewhere"]
 
 
