@@ -33,6 +33,7 @@ demo: $(INSTALLED)
 	$(BIN)/python manage.py load_demo_disclosures
 	$(BIN)/python manage.py load_demo_requests
 	$(BIN)/python manage.py load_demo_protection
+	$(BIN)/python manage.py load_demo_retention
 	@echo "== Background jobs: a Celery worker with its scheduler (beat), broker $$CELERY_BROKER_URL"
 	@echo "   (filesystem:// keeps the queue as files under var/celery: no Redis needed). Log: var/worker.log"
 	@echo "   Job runs and schedules: http://127.0.0.1:8000/admin/jobs/ · health: http://127.0.0.1:8000/healthz"
