@@ -33,13 +33,19 @@ demo: $(INSTALLED)
 	$(BIN)/python manage.py load_demo_disclosures
 	$(BIN)/python manage.py load_demo_requests
 	$(BIN)/python manage.py load_demo_protection
+	$(BIN)/python manage.py load_demo_retention
+	$(BIN)/python manage.py load_demo_integrations
 	@echo "== Background jobs: a Celery worker with its scheduler (beat), broker $$CELERY_BROKER_URL"
 	@echo "   (filesystem:// keeps the queue as files under var/celery: no Redis needed). Log: var/worker.log"
 	@echo "   Job runs and schedules: http://127.0.0.1:8000/admin/jobs/ · health: http://127.0.0.1:8000/healthz"
+	@echo "== Demo receivers for the integrated systems on 127.0.0.1:8765 and up (log: var/receiver.log);"
+	@echo "   staff e-mail is written to var/mail/ (one file per mail)."
 	@mkdir -p var
-	@# Ctrl-C stops the web server, and the trap stops the worker with it.
+	@# Ctrl-C stops the web server, and the trap stops the worker and the receivers with it.
 	@$(CELERY_WORKER) --pool solo >var/worker.log 2>&1 & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python -u manage.py run_demo_receiver --all --back-office http://127.0.0.1:8000 >var/receiver.log 2>&1 & \
+	receiver=$$!; \
+	trap 'kill $$worker $$receiver 2>/dev/null; wait $$worker $$receiver 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 ## Run as production would on one machine: gunicorn (static files by whitenoise), the worker and the

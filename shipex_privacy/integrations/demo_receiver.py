@@ -13,6 +13,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .webhooks import SIGNATURE_HEADER, SignatureError, verify_signature
 
+# The demo's receivers listen from this port up, one port per system in demo_systems() order.
+DEMO_PORT = 8765
+
+
+def demo_systems():
+    """The systems an erasure leaves work for (the owners of the catalogue's unbound entries): the
+    ones the demo integrates, so that a demo erasure can close once they have all answered."""
+    from shipex_privacy.catalogue.models import System
+
+    return list(System.objects.filter(fields__binding="").distinct().order_by("code"))
+
+
+def demo_url(index: int, port: int = DEMO_PORT) -> str:
+    return f"http://127.0.0.1:{port + index}/"
+
+
 # One answer at a time from this process: the demo's SQLite back office takes writes one by one anyway.
 ANSWERING = threading.Lock()
 

@@ -11,26 +11,16 @@ from django.utils import timezone
 from shipex_privacy.audit.events import SystemActor
 from shipex_privacy.catalogue.models import Purpose
 from shipex_privacy.consents import services
-from shipex_privacy.consents.models import Channel, CookieCategory, CookieConsentEvent, PolicyVersion
+from shipex_privacy.consents.models import Channel, CookieCategory, CookieConsentEvent, PolicyVersion, RecipientKind
 from shipex_privacy.subjects.models import DataSubject
+
+from ._demo_policy import ADDED_2026, ADDED_2027, POLICY_2025, with_added
 
 DEMO = SystemActor("demo")  # history names the demo loader, not a person
 
-POLICY_2025 = {
-    "uz": "ShipEx maxfiylik siyosati.\n1.1 Xizmatdan foydalanish ushbu siyosatga roziligingizni bildiradi.\n"
-          "1.3 Biz faqat Xizmat uchun zarur maʼlumotlarni toʻplaymiz.\n1.5 Maʼlumotlaringizni “Shaxsiy” boʻlimida "
-          "oʻzgartirishingiz mumkin.",
-    "ru": "Политика конфиденциальности ShipEx.\n1.1 Пользуясь Сервисом, вы соглашаетесь с этой политикой.\n"
-          "1.3 Мы собираем только данные, необходимые для Сервиса.\n1.5 Свои данные можно изменить в разделе «Личное».",
-    "en": "ShipEx privacy policy.\n1.1 Using the Service means consent to this policy.\n"
-          "1.3 We collect only the data the Service needs.\n1.5 You can change your data in the “Personal” section.",
-}
-COUNTERS_SENTENCE = {
-    "uz": "1.6.4 Xizmatlarda hisoblagichlar qoʻllaniladi; ularning parametrlari ShipEx tomonidan belgilanadi.",
-    "ru": "1.6.4 В Сервисах используются счётчики; их параметры определяет ShipEx.",
-    "en": "1.6.4 The Services use counters; ShipEx sets their parameters.",
-}
-
+# Research partners may receive data for 1.3.2.4 only with the subject's consent to that disclosure
+# (1.4.3.1); the demo's research request names subjects who gave none, so its ground check fails.
+RESEARCH_SKIPS_FIRST = 20
 
 def start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, datetime.min.time()))
@@ -50,17 +40,19 @@ class Command(BaseCommand):
         rng = random.Random(547)  # noqa: S311 — demo data, not security
         with transaction.atomic():
             old = self.published("2025.1", date(2025, 1, 1), POLICY_2025)
-            new = self.published("2026.1", date(2026, 6, 1), {
-                language: f"{text}\n{COUNTERS_SENTENCE[language]}" for language, text in POLICY_2025.items()
-            })
+            new = self.published("2026.1", date(2026, 6, 1), with_added(POLICY_2025, ADDED_2026))
+            draft = with_added(POLICY_2025, ADDED_2026, ADDED_2027)
             PolicyVersion.objects.create(
-                version="2027.1", effective_date=date(2027, 1, 1), text_uz=POLICY_2025["uz"] + "\n(loyiha)",
-                text_ru=POLICY_2025["ru"] + "\n(проект)", text_en=POLICY_2025["en"] + "\n(draft)",
+                version="2027.1", effective_date=date(2027, 1, 1), text_uz=draft["uz"], text_ru=draft["ru"],
+                text_en=draft["en"],
             )
             advertising = Purpose.objects.get(clause="1.3.2.5")
-            counts = {"acceptances": 0, "consents": 0, "withdrawals": 0, "cookie choices": 0}
-            for subject in DataSubject.objects.order_by("pk"):
+            research = Purpose.objects.get(clause="1.3.2.4")
+            counts = {"acceptances": 0, "consents": 0, "research consents": 0, "withdrawals": 0, "cookie choices": 0}
+            for number, subject in enumerate(DataSubject.objects.order_by("pk")):
                 self.subject_history(subject, old, new, advertising, rng, counts)
+                if number >= RESEARCH_SKIPS_FIRST and rng.random() < 0.3:
+                    self.research_consent(subject, new, research, rng, counts)
         self.stdout.write(self.style.SUCCESS(
             "Demo consents: " + ", ".join(f"{count} {name}" for name, count in counts.items())
         ))
@@ -111,3 +103,16 @@ class Command(BaseCommand):
                     kind=CookieConsentEvent.Kind.GRANT if rng.random() < 0.7 else CookieConsentEvent.Kind.WITHDRAW,
                 )
                 counts["cookie choices"] += 1
+
+    def research_consent(self, subject, version, research, rng, counts: dict) -> None:
+        """A consent, for a year, to disclosure to research partners for 1.3.2.4 (a second purpose)."""
+        granted = self.moment_after(max(subject.registered_at, start_of(version.effective_date)), rng)
+        address = f"84.54.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+        evidence = services.Evidence(channel=Channel.APP, ip_address=address, user_agent="ShipEx/5.2 (iOS 18)")
+        services.consent_grant(
+            subject=subject, purpose=research, occurred_at=granted, evidence=evidence, policy_version=version,
+            actor=DEMO, recipient_kind=RecipientKind.RESEARCH_PARTNER, expires_at=granted + timedelta(days=365),
+            document=services.ConsentDocument(covered_data=["contact.email", "technical.pages"],
+                                              allows_third_party_transfer=True, operator_tin="301234567"),
+        )
+        counts["research consents"] += 1

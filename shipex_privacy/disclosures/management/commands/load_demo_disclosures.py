@@ -22,6 +22,15 @@ DEMO = SystemActor("demo")  # history names the demo loader, not a person
 
 DEMO_PASSWORD = "shipex-demo"  # noqa: S105 — the demo's published password; refused outside DEBUG
 REASON = "Demo data (load_demo_disclosures)"
+# Which services the demo subjects use, in turn: most several at once, so that a 1.4.3.2
+# disclosure can pass its check that each subject uses the service it serves.
+SERVICES_IN_USE = [
+    ("domestic-delivery", "sms-notifications"),
+    ("domestic-delivery", "cash-on-delivery", "sms-notifications"),
+    ("domestic-delivery", "international-delivery"),
+    ("domestic-delivery", "cash-on-delivery"),
+    ("domestic-delivery",),
+]
 
 
 class Command(BaseCommand):
@@ -38,13 +47,15 @@ class Command(BaseCommand):
             raise CommandError("Load the demo subjects and staff first: manage.py load_demo_data")
         with transaction.atomic():
             second = self.second_officer()
-            delivery = Service.objects.get(code="domestic-delivery")
+            services_by_code = Service.objects.in_bulk(field_name="code")
+            delivery, cash = services_by_code["domestic-delivery"], services_by_code["cash-on-delivery"]
             subjects = list(DataSubject.objects.order_by("pk")[:60])
-            for subject in subjects:
-                record_save(instance=ServiceUse(subject=subject, service=delivery,
-                                                started_on=timezone.localdate(subject.registered_at)),
-                            actor=DEMO, event=AuditEvent.DEMO, reason=REASON)
-            courier, court, research = self.recipients(delivery)
+            for number, subject in enumerate(subjects):
+                for code in SERVICES_IN_USE[number % len(SERVICES_IN_USE)]:
+                    record_save(instance=ServiceUse(subject=subject, service=services_by_code[code],
+                                                    started_on=timezone.localdate(subject.registered_at)),
+                                actor=DEMO, event=AuditEvent.DEMO, reason=REASON)
+            courier, court, research = self.recipients(delivery, cash)
             fields = {field.code: field for field in PersonalDataField.objects.all()}
 
             court_order = self.draft(officer, court, Disclosure.Ground.LAW, "1.3.2.2", subjects[:3],
@@ -64,11 +75,28 @@ class Command(BaseCommand):
                                    fields["shipment.delivery_address"]], service=delivery)
             services.disclosure_submit(disclosure=handover, actor=officer)
 
+            # Sent to the courier three weeks ago for cash on delivery: the subjects had to be told within
+            # three days (ZRU-547 art. 23); one was, by SMS, the others are overdue.
+            cash_users = [subject for number, subject in enumerate(subjects)
+                          if "cash-on-delivery" in SERVICES_IN_USE[number % len(SERVICES_IN_USE)]][:4]
+            sent_at = timezone.now() - timedelta(days=21)
+            collection = self.draft(officer, courier, Disclosure.Ground.CONTRACT, "1.3.2.2", cash_users,
+                                    [fields["shipment.recipient_name"], fields["shipment.recipient_phone"],
+                                     fields["shipment.delivery_address"]], service=cash)
+            services.disclosure_submit(disclosure=collection, actor=officer)
+            services.disclosure_approve(disclosure=collection, approver=second)
+            services.disclosure_send(disclosure=collection, actor=officer, record_count=len(cash_users),
+                                     sent_at=sent_at,
+                                     payload_sha256=hashlib.sha256(b"demo cash-on-delivery list").hexdigest())
+            services.notification_mark_sent(disclosed=collection.disclosed_subjects.order_by("pk").first(),
+                                            channel="sms", at=sent_at + timedelta(days=1), actor=officer)
+
             study = self.draft(second, research, Disclosure.Ground.CONSENT, "1.3.2.4", subjects[8:11],
                                [fields["contact.email"], fields["technical.pages"]])
             services.disclosure_submit(disclosure=study, actor=second)
         self.stdout.write(self.style.SUCCESS(
-            "Demo disclosures: one sent court order, one handover to a courier awaiting approval, one research "
+            "Demo disclosures: one sent court order, a cash-on-delivery list sent to a courier three weeks ago "
+            "whose subjects are mostly not yet notified, one handover to a courier awaiting approval, one research "
             f"request whose ground fails. Second officer for four-eyes approval: {second.username} "
             f"(password {DEMO_PASSWORD})."
         ))
@@ -82,12 +110,12 @@ class Command(BaseCommand):
         user.groups.set([Group.objects.get(name=COMPLIANCE_OFFICER)])
         return user
 
-    def recipients(self, delivery):
+    def recipients(self, delivery, cash):
         courier = record_save(instance=Recipient(
             legal_name="“Tez Yetkazish Servis” MChJ", tin="305123456", kind="processor",
             contract_reference="DPA-2025/014", contract_starts_on=date(2025, 1, 1), review_on=date(2027, 1, 1),
         ), actor=DEMO, event=AuditEvent.DEMO, reason=REASON)
-        courier.services.set([delivery])
+        courier.services.set([delivery, cash])
         court = record_save(instance=Recipient(
             legal_name="Toshkent shahar Yunusobod tumani fuqarolik ishlari sudi", kind="state_authority",
         ), actor=DEMO, event=AuditEvent.DEMO, reason=REASON)

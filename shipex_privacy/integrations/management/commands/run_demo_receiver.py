@@ -1,10 +1,12 @@
-"""``manage.py run_demo_receiver --system CODE [--port 8765] [--back-office http://127.0.0.1:8000] [--deliver]``.
+"""``manage.py run_demo_receiver (--system CODE … | --all) [--port 8765] [--back-office URL] [--deliver]``.
 
 Connects the catalogue system CODE to a small local receiver (integrations/demo_receiver.py) and
 runs it: the system's integration points at http://127.0.0.1:PORT/ (made, or pointed there, if
-needed), its API client ``demo-<code>`` gets a fresh token with the ``tasks:answer`` scope, and every
-webhook is answered through the API as the system would. ``--deliver`` also delivers the outbox every
-two seconds, for a demo without a worker. Plain http to 127.0.0.1 needs DEBUG (or WEBHOOKS_ALLOW_LOCAL_HTTP).
+needed); a second ``--system`` gets PORT+1, and so on; ``--all`` connects every system an erasure
+leaves work for, in the order load_demo_integrations gave them their ports. Each system's API
+client ``demo-<code>`` gets a fresh token with the ``tasks:answer`` scope, and every webhook
+is answered through the API as the system would. ``--deliver`` also delivers the outbox every two seconds,
+for a demo without a worker. Plain http to 127.0.0.1 needs DEBUG (or WEBHOOKS_ALLOW_LOCAL_HTTP).
 """
 
 import threading
@@ -18,7 +20,7 @@ from django.db import close_old_connections, transaction
 from shipex_privacy.audit.events import AuditEvent, SystemActor
 from shipex_privacy.audit.services import record_save
 from shipex_privacy.catalogue.models import System
-from shipex_privacy.integrations.demo_receiver import DemoReceiver
+from shipex_privacy.integrations.demo_receiver import DEMO_PORT, DemoReceiver, demo_systems, demo_url
 from shipex_privacy.integrations.models import HANDLED_KINDS, ApiClient, Scope, SystemIntegration
 from shipex_privacy.integrations.services import (
     api_client_create,
@@ -36,31 +38,47 @@ class Command(BaseCommand):
     help = "Run a local stand-in for a ShipEx system: it receives webhooks and answers through the API."
 
     def add_arguments(self, parser):
-        parser.add_argument("--system", required=True, help="Catalogue system code, e.g. tms.")
-        parser.add_argument("--port", type=int, default=8765)
+        which = parser.add_mutually_exclusive_group(required=True)
+        which.add_argument("--system", action="append", help="Catalogue system code, e.g. tms (repeatable).")
+        which.add_argument("--all", action="store_true", help="Every system an erasure leaves work for.")
+        parser.add_argument("--port", type=int, default=DEMO_PORT, help="The first system's port.")
         parser.add_argument("--back-office", default="http://127.0.0.1:8000",
                             help="Where the back office's API answers (default: %(default)s).")
         parser.add_argument("--deliver", action="store_true", help="Also deliver the outbox every 2 seconds.")
 
-    def handle(self, *args, system, port, back_office, deliver, **options):
+    def handle(self, *args, system, all, port, back_office, deliver, **options):
+        codes = [each.code for each in demo_systems()] if all else system
+        if not codes:
+            raise CommandError("The catalogue has no system that an erasure leaves work for.")
+        servers = []
         try:
-            integration, token = self.connect(system, f"http://127.0.0.1:{port}/")
-        except ValidationError as error:
-            raise refusal(error) from None
-        receiver = DemoReceiver(secret=integration.signing_secret, token=token, back_office=back_office,
-                                system_name=integration.system.name,
-                                log=lambda line: self.stdout.write(f"[{integration.system.code}] {line}"))
-        server = receiver.server("127.0.0.1", port)
-        if deliver:
-            threading.Thread(target=self.deliver_forever, daemon=True).start()
-        self.stderr.write(f"Demo receiver for {integration.system.name} on {integration.webhook_url}, answering "
-                          f"through {back_office}{' (delivering the outbox)' if deliver else ''}. Ctrl-C stops it.")
-        try:
-            server.serve_forever()
+            for index, code in enumerate(codes):
+                try:
+                    integration, token = self.connect(code, demo_url(index, port))
+                except ValidationError as error:
+                    raise refusal(error) from None
+                servers.append(self.serve(integration, token, back_office, port + index))
+            if deliver:
+                threading.Thread(target=self.deliver_forever, daemon=True).start()
+            self.stderr.write(f"Answering through {back_office}{' (delivering the outbox)' if deliver else ''}. "
+                              "Ctrl-C stops it.")
+            threading.Event().wait()  # the servers run in their threads until Ctrl-C or a signal
         except KeyboardInterrupt:
             pass
         finally:
-            server.server_close()
+            for server in servers:
+                server.shutdown()
+                server.server_close()
+
+    def serve(self, integration: SystemIntegration, token: str, back_office: str, port: int):
+        code = integration.system.code
+        receiver = DemoReceiver(secret=integration.signing_secret, token=token, back_office=back_office,
+                                system_name=integration.system.name,
+                                log=lambda line: self.stdout.write(f"[{code}] {line}"))
+        server = receiver.server("127.0.0.1", port)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.stderr.write(f"Demo receiver for {integration.system.name} on {integration.webhook_url}")
+        return server
 
     @transaction.atomic
     def connect(self, code: str, url: str) -> tuple[SystemIntegration, str]:
