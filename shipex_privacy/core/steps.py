@@ -26,6 +26,8 @@ class StepAdminMixin:
     """
 
     step_permission: str | None = None
+    # Show a service's refusal above the form (True) rather than as a message at the top of the page.
+    step_refusals_in_form = False
     step_names: tuple[str, ...] = ()
 
     def step_urls(self, *routes) -> list:
@@ -74,9 +76,15 @@ class StepAdminMixin:
         if request.method == "POST" and (form is None or form.is_valid()):
             try:
                 result = run(obj, form.cleaned_data if form is not None else {})
-            except (ValidationError, PermissionDenied) as error:
-                for message in getattr(error, "messages", None) or [str(error)]:
-                    self.message_user(request, message, messages.ERROR)
+            except ValidationError as error:
+                if self.step_refusals_in_form and hasattr(form, "add_error"):
+                    form.add_error(None, error)
+                else:
+                    self.step_refused(request, error.messages)
+                if refused_url:
+                    return redirect(refused_url)
+            except PermissionDenied as error:  # e.g. four eyes: the approver created the disclosure
+                self.step_refused(request, [str(error)])
                 if refused_url:
                     return redirect(refused_url)
             else:
@@ -85,3 +93,7 @@ class StepAdminMixin:
         context.setdefault("submit_label", title)
         context.setdefault("submit_name", "confirm")
         return admin_page(self, request, STEP_TEMPLATE, title, obj=obj, form=form, back=back, **context)
+
+    def step_refused(self, request, texts) -> None:
+        for text in texts:
+            self.message_user(request, text, messages.ERROR)
