@@ -18,6 +18,7 @@ from shipex_privacy.audit.models import AccessEvent
 from shipex_privacy.catalogue.masking import MaskedFieldsMixin, mask_value
 from shipex_privacy.catalogue.models import PersonalDataField
 from shipex_privacy.core.admin import ReadOnlyAdmin, admin_page
+from shipex_privacy.core.steps import StepAdminMixin
 from shipex_privacy.subjects.models import DataSubject
 
 from . import reports, services
@@ -40,7 +41,7 @@ NATIVE_NAMES = {"uz": "Oʻzbekcha", "ru": "Русский", "en": "English"}
 
 
 @admin.register(PolicyVersion)
-class PolicyVersionAdmin(AuditedAdmin):
+class PolicyVersionAdmin(StepAdminMixin, AuditedAdmin):
     list_display = ("version", "effective_date", "is_published", "published_at", "short_hash")
     readonly_fields = ("content_hash", "published_at")
     fields = ("version", "effective_date", "text_uz", "text_ru", "text_en", "content_hash", "published_at")
@@ -63,28 +64,26 @@ class PolicyVersionAdmin(AuditedAdmin):
 
     def get_urls(self):
         return [
-            path("<int:pk>/publish/", self.admin_site.admin_view(self.publish_view),
-                 name="consents_policyversion_publish"),
+            *self.step_urls(("<int:pk>/publish/", self.publish_view, "consents_policyversion_publish")),
             path("<int:pk>/compare/", self.admin_site.admin_view(self.compare_view),
                  name="consents_policyversion_compare"),
             *super().get_urls(),
         ]
 
     def publish_view(self, request, pk):
-        version = get_object_or_404(PolicyVersion, pk=pk)
-        if not super().has_change_permission(request, version):
-            raise PermissionDenied
-        if request.method == "POST":
-            try:
-                services.policy_publish(version=version, actor=request.user)
-            except ValidationError as error:
-                self.message_user(request, " ".join(error.messages), messages.ERROR)
-            else:
-                self.message_user(request, _("Version %(version)s is published and can no longer be changed.")
-                                  % {"version": version.version}, messages.SUCCESS)
-            return redirect("admin:consents_policyversion_change", pk)
-        return admin_page(self, request, "admin/consents/policyversion/publish.html",
-                          _("Publish version %(version)s") % {"version": version.version}, version=version)
+        # Publishing is the last change of a draft version: the model's change permission, which
+        # has_change_permission (false once published) would not give on a published version's page.
+        version = self.step_object(request, pk, "consents.change_policyversion")
+        return self.step(
+            request, pk, obj=version, permission="consents.change_policyversion",
+            title=_("Publish version %(version)s") % {"version": version.version},
+            submit_label=_("Publish"), submit_name="publish", refused_url=self.step_back_url(version),
+            summary=_("Version %(version)s will be in force from %(date)s. Once published, its texts can never be "
+                      "changed: not in the admin, not in the database. A correction is a new version.") % {
+                "version": version.version, "date": f"{version.effective_date:%d.%m.%Y}"},
+            facts=[(_("SHA-256 of the texts:"), version.content_hash)],
+            done=_("Version %(version)s is published and can no longer be changed.") % {"version": version.version},
+            run=lambda version, data: services.policy_publish(version=version, actor=request.user))
 
     def compare_view(self, request, pk):
         version = get_object_or_404(PolicyVersion, pk=pk)
@@ -184,7 +183,8 @@ class ConsentEventInline(admin.TabularInline):
 
 
 @admin.register(Consent)
-class ConsentAdmin(MaskedFieldsMixin, HistoryAdmin):
+class ConsentAdmin(StepAdminMixin, MaskedFieldsMixin, HistoryAdmin):
+    step_refusals_in_form = True
     list_display = (
         "subject", "purpose_clause", "recipient_kind", "state", "in_force", "channel", "granted_at", "expires_at",
         "withdrawn_at",
@@ -226,7 +226,7 @@ class ConsentAdmin(MaskedFieldsMixin, HistoryAdmin):
         view = self.admin_site.admin_view
         return [
             path("grant/", view(self.grant_view), name="consents_consent_grant"),
-            path("<int:pk>/withdraw/", view(self.withdraw_view), name="consents_consent_withdraw"),
+            *self.step_urls(("<int:pk>/withdraw/", self.withdraw_view, "consents_consent_withdraw")),
             path("import/", view(self.import_view), name="consents_consent_import"),
             path("report/", view(self.report_view), name="consents_consent_report"),
             *super().get_urls(),
@@ -272,30 +272,27 @@ class ConsentAdmin(MaskedFieldsMixin, HistoryAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def withdraw_view(self, request, pk):
-        consent = get_object_or_404(Consent.objects.select_related("subject", "purpose"), pk=pk)
-        if not request.user.has_perm("consents.change_consent"):
-            raise PermissionDenied
+        # The ledger is never "changed" in a form: withdrawing is a new event, under its own permission.
+        consent = self.step_object(request, pk, "consents.change_consent")
         back = request.GET.get("next", "")
         if not url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=request.is_secure()):
             back = reverse("admin:consents_consent_change", args=[pk])  # never send staff to another site
-        form = WithdrawConsentForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.consent_withdraw(
-                    consent=consent, occurred_at=data["occurred_at"], actor=request.user, note=data["note"],
-                    evidence=services.Evidence(channel=data["channel"], reference=data["evidence_reference"],
-                                               ip_address=None),
-                )
-            except ValidationError as error:
-                form.add_error(None, error)
-            else:
-                self.message_user(request, _("Withdrawal of consent to %(clause)s recorded.")
-                                  % {"clause": consent.purpose.clause}, messages.SUCCESS)
-                return redirect(back)
-        return admin_page(self, request, "admin/consents/consent/withdraw.html",
-                          _("Withdraw consent to %(clause)s") % {"clause": consent.purpose.clause},
-                          form=form, consent=consent, back=back)
+
+        def run(consent, data):
+            return services.consent_withdraw(
+                consent=consent, occurred_at=data["occurred_at"], actor=request.user, note=data["note"],
+                evidence=services.Evidence(channel=data["channel"], reference=data["evidence_reference"],
+                                           ip_address=None),
+            )
+
+        return self.step(
+            request, pk, obj=consent, permission="consents.change_consent", form_class=WithdrawConsentForm,
+            title=_("Withdraw consent to %(clause)s") % {"clause": consent.purpose.clause},
+            submit_label=_("Confirm withdrawal"), back=back, run=run,
+            summary=_("%(subject)s withdraws consent to %(purpose)s. Processing on this consent stops from the "
+                      "moment below; the grant stays in the record.") % {
+                "subject": consent.subject, "purpose": consent.purpose},
+            done=_("Withdrawal of consent to %(clause)s recorded.") % {"clause": consent.purpose.clause})
 
     def import_view(self, request):
         if not self.can_record(request):

@@ -14,6 +14,7 @@ from shipex_privacy.audit.admin import AuditedAdmin, ReadOnlyHistoryAdmin
 from shipex_privacy.audit.models import AccessEvent
 from shipex_privacy.catalogue.masking import MaskedFieldsMixin
 from shipex_privacy.core.admin import admin_page
+from shipex_privacy.core.steps import StepAdminMixin
 from shipex_privacy.core.text import render_text
 
 from . import ropa, services
@@ -89,7 +90,7 @@ class ApprovalFilter(admin.SimpleListFilter):
 
 
 @admin.register(Disclosure)
-class DisclosureAdmin(AuditedAdmin):
+class DisclosureAdmin(StepAdminMixin, AuditedAdmin):
     form = DisclosureForm
     inlines = [DisclosedSubjectInline]
     list_display = ("__str__", "purpose", "status", "created_by_username", "approved_by_username", "sent_at",
@@ -159,36 +160,29 @@ class DisclosureAdmin(AuditedAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
-            path("<int:pk>/submit/", view(self.submit_view), name="disclosures_disclosure_submit"),
-            path("<int:pk>/approve/", view(self.approve_view), name="disclosures_disclosure_approve"),
-            path("<int:pk>/return/", view(self.return_view), name="disclosures_disclosure_return"),
-            path("<int:pk>/send/", view(self.send_view), name="disclosures_disclosure_send"),
-            path("<int:pk>/correct/", view(self.correct_view), name="disclosures_disclosure_correct"),
+            *self.step_urls(
+                ("<int:pk>/submit/", self.submit_view, "disclosures_disclosure_submit"),
+                ("<int:pk>/approve/", self.approve_view, "disclosures_disclosure_approve"),
+                ("<int:pk>/return/", self.return_view, "disclosures_disclosure_return"),
+                ("<int:pk>/send/", self.send_view, "disclosures_disclosure_send"),
+                ("<int:pk>/correct/", self.correct_view, "disclosures_disclosure_correct"),
+            ),
             path("ropa/", view(self.ropa_view), name="disclosures_disclosure_ropa"),
             *super().get_urls(),
         ]
 
-    def step(self, request, pk, *, title, done, permission: str, run, form_class=None, note=""):
-        """One workflow step: a confirmation page (with a form if the step needs input), then the service."""
-        disclosure = get_object_or_404(Disclosure.objects.select_related("recipient", "purpose"), pk=pk)
-        if not request.user.has_perm(permission):
-            raise PermissionDenied
-        form = form_class(request.POST or None) if form_class else None
-        if request.method == "POST" and (form is None or form.is_valid()):
-            try:
-                result = run(disclosure, form.cleaned_data if form else {})
-            except ValidationError as error:
-                for message in error.messages:
-                    self.message_user(request, message, messages.ERROR)
-            except PermissionDenied as error:
-                self.message_user(request, str(error), messages.ERROR)
-            else:
-                self.message_user(request, done % {"id": disclosure.pk}, messages.SUCCESS)
-                return redirect("admin:disclosures_disclosure_change", (result or disclosure).pk)
-            return redirect("admin:disclosures_disclosure_change", disclosure.pk)
-        return admin_page(self, request, "admin/disclosures/disclosure/step.html", title,
-                          disclosure=disclosure, form=form, note=note,
-                          findings=disclosure.check_ground())
+    def step(self, request, pk, *, permission: str, note="", **kwargs):
+        """A disclosure's step: its checklist, then the service. Each step has its own permission
+        (has_change_permission is for drafts only); a refusal goes back to the disclosure's page."""
+        disclosure = self.step_object(request, pk, permission)
+        notes = [note] if note else []
+        if disclosure.status == Disclosure.Status.DRAFT:
+            notes.append(_("Changes not saved on the draft's page are not part of this step: save them first."))
+        back = self.step_back_url(disclosure)
+        return super().step(request, pk, obj=disclosure, permission=permission, notes=notes, back=back,
+                            refused_url=back, summary=f"{disclosure} — {disclosure.get_status_display()}",
+                            checklist_title=_("Ground check"), checklist=disclosure.check_ground(),
+                            success_url=lambda d, result: self.step_back_url(result or d), **kwargs)
 
     def submit_view(self, request, pk):
         return self.step(request, pk, title=_("Submit for approval"), permission="disclosures.change_disclosure",

@@ -2,15 +2,16 @@
 retention runs (read-only, with their counts) and the page of what expires in the next 30 days."""
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Sum
-from django.shortcuts import get_object_or_404, redirect
-from django.urls import path, reverse
+from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.audit.admin import AuditedAdmin, ReadOnlyHistoryAdmin
 from shipex_privacy.core.admin import admin_page
+from shipex_privacy.core.steps import StepAdminMixin
 from shipex_privacy.subjects.models import DataSubject
 
 from . import reports, services
@@ -59,7 +60,7 @@ class HoldStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(LegalHold)
-class LegalHoldAdmin(AuditedAdmin):
+class LegalHoldAdmin(StepAdminMixin, AuditedAdmin):
     form = LegalHoldForm
     list_display = ("subject", "legal_reference", "placed_at", "placed_by_username", "in_force", "released_at")
     list_filter = (HoldStateFilter,)
@@ -110,29 +111,22 @@ class LegalHoldAdmin(AuditedAdmin):
 
     def get_urls(self):
         return [
-            path("<int:pk>/release/", self.admin_site.admin_view(self.release_view),
-                 name="retention_legalhold_release"),
+            *self.step_urls(("<int:pk>/release/", self.release_view, "retention_legalhold_release")),
             *super().get_urls(),
         ]
 
     def release_view(self, request, pk):
-        hold = get_object_or_404(LegalHold.objects.select_related("subject"), pk=pk)
-        if not request.user.has_perm("retention.change_legalhold"):
-            raise PermissionDenied
-        back = reverse("admin:retention_legalhold_change", args=[hold.pk])
-        form = ReleaseForm(request.POST if request.method == "POST" else None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.legal_hold_release(hold=hold, reason=form.cleaned_data["reason"], actor=request.user)
-            except ValidationError as error:
-                for message in error.messages:
-                    self.message_user(request, message, messages.ERROR)
-            else:
-                self.message_user(request, _("The legal hold is released; the subject's data follows its retention "
-                                             "rules again."), messages.SUCCESS)
-                return redirect(back)
-        return admin_page(self, request, "admin/retention/legalhold/release.html", _("Release the legal hold"),
-                          hold=hold, form=form, back=back)
+        # A placed hold is never "changed" (has_change_permission is False for it): releasing is its own permission.
+        hold = self.step_object(request, pk, "retention.change_legalhold")
+        return self.step(
+            request, pk, obj=hold, permission="retention.change_legalhold", title=_("Release the legal hold"),
+            form_class=ReleaseForm,
+            summary=_("%(subject)s is under a legal hold since %(placed)s: %(reference)s. Once it is released, "
+                      "retention runs and erasure requests reach this subject's data again.") % {
+                "subject": hold.subject, "placed": f"{timezone.localtime(hold.placed_at):%d.%m.%Y}",
+                "reference": hold.legal_reference},
+            done=_("The legal hold is released; the subject's data follows its retention rules again."),
+            run=lambda hold, data: services.legal_hold_release(hold=hold, reason=data["reason"], actor=request.user))
 
 
 class RetentionRunCountInline(admin.TabularInline):

@@ -18,6 +18,7 @@ from shipex_privacy.audit.admin import AuditedAdmin
 from shipex_privacy.audit.models import AccessEvent
 from shipex_privacy.catalogue.masking import mask_value
 from shipex_privacy.core.admin import admin_page
+from shipex_privacy.core.steps import StepAdminMixin
 
 from . import responses, services
 from .access_package import access_package_build
@@ -179,7 +180,10 @@ class ErasureItemInline(admin.TabularInline):
 
 
 @admin.register(SubjectRequest)
-class SubjectRequestAdmin(AuditedAdmin):
+class SubjectRequestAdmin(StepAdminMixin, AuditedAdmin):
+    # The model permission, not has_change_permission: an erasure request is still worked (closed)
+    # once its subject is erased; the services refuse what the request's state does not allow.
+    step_permission = "rights_requests.change_subjectrequest"
     form = SubjectRequestForm
     action_form = AssignActionForm
     actions = ["assign_selected"]
@@ -305,46 +309,33 @@ class SubjectRequestAdmin(AuditedAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
-            path("<int:pk>/match/", view(self.match_view), name="rights_requests_subjectrequest_match"),
-            path("<int:pk>/verify/", view(self.verify_view), name="rights_requests_subjectrequest_verify"),
-            path("<int:pk>/move/", view(self.move_view), name="rights_requests_subjectrequest_move"),
-            path("<int:pk>/extend/", view(self.extend_view), name="rights_requests_subjectrequest_extend"),
-            path("<int:pk>/pause/", view(self.pause_view), name="rights_requests_subjectrequest_pause"),
-            path("<int:pk>/resume/", view(self.resume_view), name="rights_requests_subjectrequest_resume"),
-            path("<int:pk>/stop/", view(self.stop_view), name="rights_requests_subjectrequest_stop"),
-            path("<int:pk>/withdraw/", view(self.withdraw_view), name="rights_requests_subjectrequest_withdraw"),
-            path("<int:pk>/override/", view(self.override_view), name="rights_requests_subjectrequest_override"),
-            path("<int:pk>/correct/", view(self.correct_view), name="rights_requests_subjectrequest_correct"),
-            path("<int:pk>/package/", view(self.build_package_view), name="rights_requests_subjectrequest_build"),
+            *self.step_urls(
+                ("<int:pk>/match/", self.match_view, "rights_requests_subjectrequest_match"),
+                ("<int:pk>/verify/", self.verify_view, "rights_requests_subjectrequest_verify"),
+                ("<int:pk>/move/", self.move_view, "rights_requests_subjectrequest_move"),
+                ("<int:pk>/extend/", self.extend_view, "rights_requests_subjectrequest_extend"),
+                ("<int:pk>/pause/", self.pause_view, "rights_requests_subjectrequest_pause"),
+                ("<int:pk>/resume/", self.resume_view, "rights_requests_subjectrequest_resume"),
+                ("<int:pk>/stop/", self.stop_view, "rights_requests_subjectrequest_stop"),
+                ("<int:pk>/withdraw/", self.withdraw_view, "rights_requests_subjectrequest_withdraw"),
+                ("<int:pk>/override/", self.override_view, "rights_requests_subjectrequest_override"),
+                ("<int:pk>/correct/", self.correct_view, "rights_requests_subjectrequest_correct"),
+                ("<int:pk>/package/", self.build_package_view, "rights_requests_subjectrequest_build"),
+                ("<int:pk>/erase/", self.erase_view, "rights_requests_subjectrequest_erase"),
+            ),
             path("<int:pk>/package/<int:package_pk>/", view(self.download_package_view),
                  name="rights_requests_subjectrequest_package"),
-            path("<int:pk>/erase/", view(self.erase_view), name="rights_requests_subjectrequest_erase"),
             path("<int:pk>/task/<int:item_pk>/", view(self.task_view), name="rights_requests_subjectrequest_task"),
             path("dashboard/", view(self.dashboard_view), name="rights_requests_subjectrequest_dashboard"),
             *super().get_urls(),
         ]
 
-    def step(self, request, pk, *, title, done, form_class, run, make_form=None, intro="",
-             permission="rights_requests.change_subjectrequest", **context):
-        """One workflow step: a form page, then the service; refusals come back as messages."""
-        obj = get_object_or_404(SubjectRequest.objects.select_related("subject"), pk=pk)
-        if not request.user.has_perm(permission):
-            raise PermissionDenied
-        # Bound on any POST: a confirmation with no fields still posts (an empty QueryDict is falsy).
-        data = request.POST if request.method == "POST" else None
-        form = make_form(obj, data) if make_form else form_class(data)
-        if request.method == "POST" and form.is_valid():
-            try:
-                run(obj, form.cleaned_data)
-            except ValidationError as error:
-                for message in error.messages:
-                    self.message_user(request, message, messages.ERROR)
-            else:
-                self.message_user(request, done % {"id": obj.pk}, messages.SUCCESS)
-                return redirect("admin:rights_requests_subjectrequest_change", obj.pk)
-        return admin_page(self, request, "admin/rights_requests/subjectrequest/step.html", title,
-                          request_obj=obj, form=form, intro=intro, **context,
-                          back=reverse("admin:rights_requests_subjectrequest_change", args=[obj.pk]))
+    def step(self, request, pk, **kwargs):
+        """A request's step: the page names the request, its state and its subject."""
+        obj = kwargs.pop("obj", None) or self.step_object(request, pk, kwargs.get("permission"))
+        summary = f"{obj} — {obj.get_status_display()}" + (f" · {obj.subject}" if obj.subject_id else "")
+        kwargs.setdefault("summary", summary)
+        return super().step(request, pk, obj=obj, request_obj=obj, **kwargs)
 
     def match_view(self, request, pk):
         return self.step(request, pk, title=_("Match to a subject"), form_class=MatchForm,
@@ -372,7 +363,8 @@ class SubjectRequestAdmin(AuditedAdmin):
             return MoveForm(initial={"status": outcome, "response_text": draft})
 
         return self.step(request, pk, title=_("Move the request"), form_class=MoveForm, make_form=make_form,
-                         templates_for=True,
+                         links_label=_("Draft the response from a template:"),
+                         links=[("?template=done", _("done")), ("?template=refused", _("refused"))],
                          done=_("Request #%(id)s moved."),
                          run=lambda obj, data: services.request_move(
                              request=obj, status=data["status"], actor=request.user,
@@ -427,9 +419,7 @@ class SubjectRequestAdmin(AuditedAdmin):
     def correct_view(self, request, pk):
         # The page shows the subject's identifiers in full: only for a verified, open correction
         # request, and each showing is a logged read of the subject.
-        obj = get_object_or_404(SubjectRequest, pk=pk)
-        if not request.user.has_perm("rights_requests.change_subjectrequest"):
-            raise PermissionDenied
+        obj = self.step_object(request, pk)
         try:
             obj.refuse_unless_workable(SubjectRequest.Kind.CORRECTION)
         except ValidationError as error:
@@ -449,7 +439,7 @@ class SubjectRequestAdmin(AuditedAdmin):
             return services.request_correct_subject(request=obj, changes=built["forms"].changes(), actor=request.user,
                                                     address_changes=built["forms"].address_changes())
 
-        return self.step(request, pk, title=_("Correct the subject's data (1.5.1)"), form_class=CorrectionForms,
+        return self.step(request, pk, obj=obj, title=_("Correct the subject's data (1.5.1)"),
                          make_form=make_form, run=run, done=_("The subject's data is corrected for request #%(id)s."),
                          intro=_("The history of the subject records this request as the reason."))
 
