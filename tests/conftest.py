@@ -125,8 +125,8 @@ def catalogue(transactional_db):
     """
     if not PersonalDataField.objects.exists():
         state = MigrationLoader(connection).project_state().apps
-        # The entries, then how their bound values are masked (catalogue 0006), as migrate does.
-        for migration in ("0002_seed_catalogue", "0006_masking"):
+        # The entries, their masking (catalogue 0006) and the processing activities (0010), as migrate does.
+        for migration in ("0002_seed_catalogue", "0006_masking", "0010_seed_processing_activities"):
             importlib.import_module(f"shipex_privacy.catalogue.migrations.{migration}").seed(state, None)
     # The requests' deadline table and response templates are seeded the same way.
     from shipex_privacy.rights_requests.models import DeadlineRule, ResponseTemplate

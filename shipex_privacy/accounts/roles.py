@@ -18,7 +18,7 @@ ALL = ("view", "add", "change", "delete")
 
 CATALOGUE_MODELS = (
     "catalogue.system", "catalogue.purpose", "catalogue.retentionrule", "catalogue.personaldatafield",
-    "catalogue.service",
+    "catalogue.service", "catalogue.processingactivity",
 )
 CATALOGUE_HISTORY = (
     "catalogue.historicalsystem",
@@ -26,6 +26,7 @@ CATALOGUE_HISTORY = (
     "catalogue.historicalretentionrule",
     "catalogue.historicalpersonaldatafield",
     "catalogue.historicalservice",
+    "catalogue.historicalprocessingactivity",
 )
 SUBJECT_MODELS = ("subjects.datasubject", "subjects.address", "subjects.serviceuse")
 SUBJECT_HISTORY = ("subjects.historicaldatasubject", "subjects.historicaladdress", "subjects.historicalserviceuse")

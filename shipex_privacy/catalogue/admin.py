@@ -1,3 +1,4 @@
+from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -8,12 +9,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from shipex_privacy.audit.admin import AuditedAdmin
+from shipex_privacy.audit.admin import AuditedAdmin, ChangeReasonForm
 
 from .models import (
     HOME_COUNTRY,
     MUST_STAY_IN_UZBEKISTAN,
     PersonalDataField,
+    ProcessingActivity,
     Purpose,
     RetentionRule,
     Service,
@@ -191,3 +193,51 @@ class ServiceAdmin(AuditedAdmin):
     search_fields = ("code", "name_uz", "name_ru", "name_en")
     filter_horizontal = ("needed_fields",)
     fields = ("code", "name_uz", "name_ru", "name_en", "needed_fields")
+
+
+class ProcessingActivityForm(ChangeReasonForm):
+    subject_categories = forms.MultipleChoiceField(
+        label=_("categories of data subjects"), choices=ProcessingActivity.SubjectCategory.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = ProcessingActivity
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        purposes, fields = cleaned.get("purposes"), cleaned.get("fields")
+        if purposes is not None and fields is not None:
+            # The catalogue says which purposes an entry may serve; the activity cannot widen that.
+            outside = ProcessingActivity.data_outside_purposes(purposes, fields.prefetch_related("purposes"))
+            if outside:
+                self.add_error("fields", _(
+                    "These catalogue entries serve none of the activity's purposes: %(codes)s. Add the purpose "
+                    "to the entry in the catalogue first, or leave the entry out.") % {"codes": ", ".join(outside)})
+        return cleaned
+
+
+@admin.register(ProcessingActivity)
+class ProcessingActivityAdmin(AuditedAdmin):
+    """The activities of the records of processing (issue 13), kept by the compliance team."""
+
+    form = ProcessingActivityForm
+    list_display = ("code", "name", "purpose_clauses", "subject_categories_display")
+    search_fields = ("code", "name_uz", "name_ru", "name_en")
+    filter_horizontal = ("purposes", "fields")
+    fieldsets = (
+        (None, {"fields": ("code", "name_uz", "name_ru", "name_en", "description")}),
+        (_("Purposes and data"), {"fields": ("purposes", "subject_categories", "fields")}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("purposes")
+
+    @admin.display(description=_("purposes"))
+    def purpose_clauses(self, activity):
+        return ", ".join(purpose.clause for purpose in activity.purposes.all())
+
+    @admin.display(description=_("categories of data subjects"))
+    def subject_categories_display(self, activity):
+        return activity.subject_categories_display

@@ -472,3 +472,60 @@ class Service(TranslatedName):
         ordering = ["code"]
         verbose_name = _("service")
         verbose_name_plural = _("services")
+
+
+class ProcessingActivity(TranslatedName):
+    """One processing activity of the records of processing (RoPA): what ShipEx does with which data, why.
+
+    Its data are chosen from the catalogue, and each must serve one of its purposes there: the catalogue
+    stays the one place that says which purposes an entry may serve; the activity only says which
+    entries this piece of work uses. Deriving them from the purposes would not do: delivery, payments and
+    the account all rest on 1.3.2.2, and would all list every entry serving it. What follows from the
+    entries (systems, countries, retention, recipients) is read from them, never kept twice.
+    """
+
+    class SubjectCategory(models.TextChoices):
+        CUSTOMERS = "customers", _("ShipEx users: senders and account holders")
+        SHIPMENT_RECIPIENTS = "shipment_recipients", _("Recipients of shipments")
+        VISITORS = "visitors", _("Visitors of the website and the app")
+        APPLICANTS = "applicants", _("People who contact ShipEx with requests")
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    purposes = models.ManyToManyField(Purpose, verbose_name=_("purposes"), related_name="activities")
+    subject_categories = models.JSONField(
+        _("categories of data subjects"), default=list,
+        help_text=_("Whose personal data this activity processes."),
+    )
+    fields = models.ManyToManyField(
+        PersonalDataField, verbose_name=_("personal data"), related_name="activities",
+        help_text=_("Catalogue entries this activity uses; each must serve one of its purposes in the catalogue."),
+    )
+
+    history = audited_history(m2m_fields=[purposes, fields])
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("processing activity")
+        verbose_name_plural = _("processing activities")
+
+    def clean(self) -> None:
+        categories = self.subject_categories
+        if not isinstance(categories, list) or not categories:
+            raise ValidationError({"subject_categories": _("Name at least one category of data subjects.")})
+        unknown = [value for value in categories if value not in self.SubjectCategory.values]
+        if unknown:
+            raise ValidationError({"subject_categories": _("Unknown category of data subjects: %(values)s.") % {
+                "values": ", ".join(map(str, unknown))}})
+
+    @staticmethod
+    def data_outside_purposes(purposes, fields) -> list[str]:
+        """Codes of the entries that serve none of ``purposes`` in the catalogue (the activity may not use them)."""
+        purpose_ids = {purpose.pk for purpose in purposes}
+        return sorted(field.code for field in fields
+                      if not purpose_ids & {purpose.pk for purpose in field.purposes.all()})
+
+    @property
+    def subject_categories_display(self) -> str:
+        return "; ".join(str(self.SubjectCategory(value).label) for value in self.subject_categories
+                         if value in self.SubjectCategory.values)

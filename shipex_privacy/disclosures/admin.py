@@ -226,24 +226,29 @@ class DisclosureAdmin(StepAdminMixin, AuditedAdmin):
         form = RopaForm(request.GET or None)
         as_of_date = form.cleaned_data["as_of"] if form.is_valid() else None
         as_of = timezone.make_aware(datetime.combine(as_of_date, time.max)) if as_of_date else None
-        rows = ropa.build(as_of)
+        activities, rows = ropa.build_activities(as_of), ropa.build(as_of)
         title = _("Records of processing as of %(date)s") % {
             "date": f"{as_of_date or timezone.localdate():%d.%m.%Y}"}
         export = request.GET.get("format")
         if export in ("csv", "xlsx"):
-            self.log_export(request, export, as_of_date)
+            # A CSV holds one table: the activities, or the field-level view with sheet=fields.
+            field_level = export == "csv" and request.GET.get("sheet") == "fields"
+            self.log_export(request, f"{export} (field level)" if field_level else export, as_of_date)
             stamp = f"{as_of_date or timezone.localdate():%Y-%m-%d}"
             if export == "csv":
-                response = HttpResponse(ropa.as_csv(rows), content_type="text/csv; charset=utf-8")
+                content = ropa.as_csv(rows) if field_level else ropa.activities_as_csv(activities)
+                response = HttpResponse(content, content_type="text/csv; charset=utf-8")
             else:
                 response = HttpResponse(
-                    ropa.as_xlsx(rows, str(title)),
+                    ropa.as_xlsx(activities, rows, str(title)),
                     content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 )
-            response["Content-Disposition"] = f'attachment; filename="shipex-ropa-{stamp}.{export}"'
+            name = f"shipex-ropa-{'fields-' if field_level else ''}{stamp}.{export}"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
             return response
         return admin_page(self, request, "admin/disclosures/disclosure/ropa.html", title, form=form, rows=rows,
-                          headers=ropa.RopaRow.HEADERS, query=request.GET.urlencode(), as_of=as_of)
+                          headers=ropa.RopaRow.HEADERS, activities=activities,
+                          activity_headers=ropa.ActivityRow.HEADERS, query=request.GET.urlencode(), as_of=as_of)
 
     def log_export(self, request, export: str, as_of_date) -> None:
         """Exports are reads of the record; the access log keeps them."""

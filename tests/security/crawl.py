@@ -10,7 +10,7 @@ from django.urls import NoReverseMatch, reverse
 
 # Query strings that turn a page into an export or one of its views.
 EXTRA_QUERIES = {
-    "admin:disclosures_disclosure_ropa": ["", "format=csv", "format=xlsx"],
+    "admin:disclosures_disclosure_ropa": ["", "format=csv", "format=csv&sheet=fields", "format=xlsx"],
     "admin:consents_policyversion_compare": ["other={other}"],
 }
 OBJECTS_PER_MODEL = 3

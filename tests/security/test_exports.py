@@ -46,8 +46,9 @@ def test_the_streaming_api_neutralises_every_row_it_writes():
 
 
 def cells_of(xlsx: bytes):
-    sheet = openpyxl.load_workbook(io.BytesIO(xlsx)).active
-    return [cell for row in sheet.iter_rows() for cell in row]
+    """Every cell of every sheet (the RoPA has two: activities and field level)."""
+    workbook = openpyxl.load_workbook(io.BytesIO(xlsx))
+    return [cell for sheet in workbook.worksheets for row in sheet.iter_rows() for cell in row]
 
 
 @pytest.fixture
