@@ -118,7 +118,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _grant(("rights_requests.deadlinerule",), ALL)
     | _grant(RIGHTS_REQUEST_MODELS + RIGHTS_REQUEST_HISTORY, VIEW)
     # Closes an erasure whose other systems have not all confirmed, with a recorded reason.
-    | {"rights_requests.override_open_tasks"}
+    | {"rights_requests.override_open_tasks", "rights_requests.extend_beyond_rule"}
     # Keeps the wording of responses to subjects; places and releases legal holds; reads retention runs.
     | _grant(("rights_requests.responsetemplate", "retention.legalhold"), ("view", "add", "change"))
     | _grant(RETENTION_MODELS + RETENTION_HISTORY, VIEW)

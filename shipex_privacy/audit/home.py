@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.accounts.roles import AUDITOR
 from shipex_privacy.core.home import HomeItem, cached, capped_count, register_home_item
+from shipex_privacy.core.i18n import interpolate_lazy
 
 from .models import AccessEvent, RowDigest, Seal
 
@@ -137,14 +138,14 @@ def register() -> None:
     ))
     register_home_item(HomeItem(
         key="audit.reveals", roles=auditor, permission=log, order=52,
-        title=_("Masked identifiers revealed in the last %(days)s days") % {"days": RECENT_DAYS},
+        title=interpolate_lazy(_("Masked identifiers revealed in the last %(days)s days"), {"days": RECENT_DAYS}),
         count=lambda user: capped_count(recent(AccessEvent.Action.IDENTIFIER_REVEAL)),
         url=lambda user: access_log_url(action__exact=AccessEvent.Action.IDENTIFIER_REVEAL),
         template="admin/home/access_events.html", detail=lambda user: last_events(AccessEvent.Action.IDENTIFIER_REVEAL),
     ))
     register_home_item(HomeItem(
         key="audit.refused_reveals", roles=auditor, permission=log, order=53, alarm=True,
-        title=_("Refused reveals in the last %(days)s days") % {"days": RECENT_DAYS},
+        title=interpolate_lazy(_("Refused reveals in the last %(days)s days"), {"days": RECENT_DAYS}),
         count=lambda user: capped_count(recent(AccessEvent.Action.REVEAL_REFUSED)),
         url=lambda user: access_log_url(action__exact=AccessEvent.Action.REVEAL_REFUSED),
         template="admin/home/access_events.html", detail=lambda user: last_events(AccessEvent.Action.REVEAL_REFUSED),

@@ -11,5 +11,6 @@ class ConsentsConfig(AppConfig):
         from . import (
             checks,  # noqa: F401  (the operator's name and TIN)
             home,  # noqa: F401  (registers this app's lines on the role homes, core/home.py)
+            package,  # noqa: F401  (its section of the access package: consents and ledgers)
             panels,  # noqa: F401  (adds the consent panel to the subject page)
         )

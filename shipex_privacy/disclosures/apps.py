@@ -10,5 +10,6 @@ class DisclosuresConfig(AppConfig):
     def ready(self) -> None:
         from . import (
             home,  # noqa: F401  (registers this app's lines on the role homes, core/home.py)
+            package,  # noqa: F401  (its section of the access package: who received the data)
             panels,  # noqa: F401  (adds "who received my data" to the subject page)
         )

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.accounts.roles import COMPLIANCE_OFFICER
 from shipex_privacy.core.home import HomeItem, capped_count, register_home_item
+from shipex_privacy.core.i18n import interpolate_lazy
 
 from .models import DisclosedSubject, Disclosure
 
@@ -54,7 +55,8 @@ def register() -> None:
     ))
     register_home_item(HomeItem(
         key="disclosures.notifications_due", roles=officer, order=22,
-        title=_("Subjects to tell of a disclosure within %(days)s days (art. 23)") % {"days": NOTIFY_SOON_DAYS},
+        title=interpolate_lazy(_("Subjects to tell of a disclosure within %(days)s days (art. 23)"),
+                               {"days": NOTIFY_SOON_DAYS}),
         permission="disclosures.view_disclosedsubject",
         count=lambda user: capped_count(notifications_due()), url=notifications_due_url,
     ))

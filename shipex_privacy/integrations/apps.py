@@ -12,7 +12,10 @@ class IntegrationsConfig(AppConfig):
         # the systems' answers before they may close as done.
         from shipex_privacy.rights_requests import services as requests
 
-        from . import services
+        from . import (
+            package,  # noqa: F401  (each system's answered part of an access package, its own section)
+            services,
+        )
 
         if services.outbox_write not in requests.SYSTEM_WORK:
             requests.SYSTEM_WORK.append(services.outbox_write)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.accounts.roles import COMPLIANCE_OFFICER
 from shipex_privacy.core.home import CAP, HomeItem, cached, capped_count, register_home_item
+from shipex_privacy.core.i18n import interpolate_lazy
 
 from .admin import EXPIRING_DAYS
 from .services import works
@@ -31,7 +32,7 @@ def taken_soon() -> int:
 def register() -> None:
     register_home_item(HomeItem(
         key="retention.taken_soon", roles=(COMPLIANCE_OFFICER,), order=40,
-        title=_("Records retention erases in the next %(days)s days") % {"days": EXPIRING_DAYS},
+        title=interpolate_lazy(_("Records retention erases in the next %(days)s days"), {"days": EXPIRING_DAYS}),
         permission="retention.view_retentionrun",
         count=lambda user: cached("retention_taken_soon", taken_soon),
         url=lambda user: reverse("admin:retention_retentionrun_expiring"),

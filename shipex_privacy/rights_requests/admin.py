@@ -53,8 +53,8 @@ NEXT_WORK = {
 
 @admin.register(DeadlineRule)
 class DeadlineRuleAdmin(AuditedAdmin):
-    list_display = ("kind", "days", "day_count", "legal_reference", "note")
-    fields = ("kind", "days", "day_count", "legal_reference", "note")
+    list_display = ("kind", "days", "day_count", "extension_days", "legal_reference", "note")
+    fields = ("kind", "days", "day_count", "extension_days", "legal_reference", "note")
 
     def has_delete_permission(self, request, obj=None):
         return False  # every kind needs a rule; change the days instead
@@ -117,8 +117,12 @@ class DeadlineChangeInline(admin.TabularInline):
     model = DeadlineChange
     extra = 0
     can_delete = False
-    fields = ("at", "kind", "days", "due_before", "due_after", "reason", "by_username")
+    fields = ("at", "kind", "days", "due_before", "due_after", "reason", "by_username", "beyond_rule", "letter_text")
     readonly_fields = fields
+
+    @admin.display(description=_("letter to the subject"))
+    def letter_text(self, change):
+        return format_html('<div class="letter-text">{}</div>', change.letter) if change.letter else "—"
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -382,7 +386,7 @@ class SubjectRequestAdmin(StepAdminMixin, AuditedAdmin):
         def make_form(obj, data):
             # ?template=done|refused drafts the response from the template in the subject's language.
             outcome = request.GET.get("template")
-            if data is not None or outcome not in ResponseTemplate.Outcome.values:
+            if data is not None or outcome not in ResponseTemplate.CLOSING_OUTCOMES:
                 return MoveForm(data, request_obj=obj)
             try:
                 draft = responses.response_from_template(obj, outcome)

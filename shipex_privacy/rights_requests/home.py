@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.accounts.roles import COMPLIANCE_OFFICER, SUPPORT_AGENT
 from shipex_privacy.core.home import HomeItem, cached, capped_count, chart_of, per_month, register_home_item
+from shipex_privacy.core.i18n import interpolate_lazy
 
 from .admin import DUE_SOON_DAYS
 from .models import SubjectRequest, end_of_day
@@ -58,7 +59,7 @@ def register() -> None:
     ))
     register_home_item(HomeItem(
         key="requests.mine_due_soon", roles=support, permission=VIEW, order=12,
-        title=_("My requests due within %(days)s days") % {"days": DUE_SOON_DAYS},
+        title=interpolate_lazy(_("My requests due within %(days)s days"), {"days": DUE_SOON_DAYS}),
         count=lambda user: capped_count(SubjectRequest.objects.due_soon(DUE_SOON_DAYS).mine(user)),
         url=lambda user: queue_url(queue="due_soon", assignee_id__exact=user.pk),
     ))

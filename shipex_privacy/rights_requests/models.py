@@ -187,7 +187,10 @@ class SubjectRequest(models.Model):
         ordering = ["due_at", "id"]
         verbose_name = _("data-subject request")
         verbose_name_plural = _("data-subject requests")
-        permissions = [("override_open_tasks", _("Can let an erasure close while other systems' tasks are open"))]
+        permissions = [
+            ("override_open_tasks", _("Can let an erasure close while other systems' tasks are open")),
+            ("extend_beyond_rule", _("Can approve an extension beyond its deadline rule")),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status__in=["done", "refused"]) | (Q(closed_at__isnull=False) & ~Q(response_text="")),
@@ -285,6 +288,10 @@ class SubjectRequest(models.Model):
     def tasks_overridden(self) -> bool:
         return self.tasks_overridden_at is not None
 
+    def extended_days(self) -> int:
+        """Days the deadline has been extended by so far (pauses and resumptions not counted)."""
+        return self.deadline_changes.filter(kind="extension").aggregate(total=models.Sum("days"))["total"] or 0
+
     def work_missing(self) -> str:
         """Why the request cannot close as *done* yet (empty when it can): done means the work of
         its kind is on record. Every kind is listed in ``DONE_NEEDS``; refusing needs no work."""
@@ -366,6 +373,10 @@ class DeadlineRule(models.Model):
                                  default=DayCount.CALENDAR)
     legal_reference = models.CharField(_("legal reference"), max_length=300)
     note = models.CharField(_("note"), max_length=300, blank=True, default=TO_BE_CONFIRMED)
+    extension_days = models.PositiveSmallIntegerField(
+        _("extension without approval (days)"), default=30,
+        help_text=_("How many days in all a request of this kind may be extended by its agent; a longer "
+                    "extension is approved by a compliance officer (ShipEx's rule, to be confirmed by counsel)."))
 
     history = audited_history()
 
@@ -406,6 +417,11 @@ class DeadlineChange(models.Model):
     at = models.DateTimeField(_("at"), default=timezone.now)
     by_id = models.IntegerField(_("by (id)"), null=True, blank=True)
     by_username = models.CharField(_("by"), max_length=150, blank=True)
+    beyond_rule = models.BooleanField(_("beyond the rule"), default=False,
+                                      help_text=_("Longer than the deadline rule allows; the compliance officer "
+                                                  "who made it approved it."))
+    letter = models.TextField(_("letter to the subject"), blank=True,
+                              help_text=_("The extension letter, in the subject's language, with the reason."))
 
     history = audited_history()
 
@@ -437,11 +453,20 @@ class ResponseTemplate(models.Model):
         "kind": _("the kind of request"),
         "package_sha256": _("the SHA-256 of the latest access package"),
         "erasure_report": _("what was erased, anonymised and kept, line by line"),
+        "due_on": _("the deadline (after an extension, the new one)"),
+        "extension_reason": _("why the deadline is extended"),
     }
 
     class Outcome(models.TextChoices):
         DONE = "done", _("Done")
         REFUSED = "refused", _("Refused")
+        EXTENDED = "extended", _("Deadline extended")
+
+    # The outcomes that close a request; an extension letter leaves it open.
+    CLOSING_OUTCOMES = (Outcome.DONE, Outcome.REFUSED)
+    # An extension letter is kept with its deadline change, which erasure does not touch: it names
+    # the request, never the person (so no {subject_name}), and nothing of the closing letters.
+    EXTENSION_PLACEHOLDERS = ("request_id", "received_on", "kind", "due_on", "extension_reason")
 
     kind = models.CharField(_("request kind"), max_length=30, choices=SubjectRequest.Kind.choices)
     outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
@@ -476,6 +501,11 @@ class ResponseTemplate(models.Model):
             raise ValidationError({"body": _("Unknown placeholders: %(names)s. Use only: %(allowed)s.") % {
                 "names": ", ".join(f"{{{name}}}" for name in unknown),
                 "allowed": ", ".join(f"{{{name}}}" for name in self.PLACEHOLDERS)}})
+        if self.outcome == self.Outcome.EXTENDED and (personal := sorted(names - set(self.EXTENSION_PLACEHOLDERS))):
+            raise ValidationError({"body": _("An extension letter may use only %(allowed)s (it is kept with the "
+                                             "deadline change, without the subject's name); remove %(names)s.") % {
+                "names": ", ".join(f"{{{name}}}" for name in personal),
+                "allowed": ", ".join(f"{{{name}}}" for name in self.EXTENSION_PLACEHOLDERS)}})
         if decorated:  # {closed_on:d} or {request_id!r}: formatting is ours, not the template's
             raise ValidationError({"body": _("Write placeholders bare, such as {request_id}, without : or !.")})
 

@@ -27,7 +27,7 @@ def _erasure_lines(request: SubjectRequest) -> str:
     return "\n".join(f"- {line}" for line in erasure_report(request))
 
 
-def response_from_template(request: SubjectRequest, outcome: str) -> str:
+def response_from_template(request: SubjectRequest, outcome: str, *, extension_reason: str = "") -> str:
     """The response to the subject drafted from the template of the request's kind, in the
     subject's language, filled from the request. Writes nothing: the agent reviews it first.
 
@@ -50,6 +50,8 @@ def response_from_template(request: SubjectRequest, outcome: str) -> str:
             "kind": str(request.get_kind_display()),
             "package_sha256": package.sha256 if package else "",
             "erasure_report": _erasure_lines(request),
+            "due_on": f"{timezone.localtime(request.due_at):%d.%m.%Y}" if request.due_at else "",
+            "extension_reason": extension_reason,
         }
     if missing := sorted(name for name in template.placeholders() if not values[name]):
         raise ValidationError(_("The template needs %(names)s, which this request does not have yet.") % {
@@ -62,3 +64,9 @@ def response_from_template(request: SubjectRequest, outcome: str) -> str:
     # Every letter tells the subject who answers for their data at ShipEx (ZRU-547 arts. 8 and 31).
     responsible = responsible_person_text(language=language)
     return f"{letter}\n\n{responsible}" if responsible else letter
+
+
+def extension_letter(request: SubjectRequest, *, reason: str) -> str:
+    """The letter telling the subject that the deadline of ``request`` (already moved) is extended,
+    and why, from the compliance team's template in the subject's language."""
+    return response_from_template(request, ResponseTemplate.Outcome.EXTENDED, extension_reason=reason)

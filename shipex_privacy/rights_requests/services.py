@@ -205,10 +205,10 @@ def request_move(*, request: SubjectRequest, status: str, actor, response_text: 
         "status": target.label}, allow_erased=request.kind == SubjectRequest.Kind.ERASURE)
 
 
-def _deadline_change(request, kind, *, actor, reason, due_before, days=0) -> DeadlineChange:
+def _deadline_change(request, kind, *, actor, reason, due_before, days=0, **fields) -> DeadlineChange:
     return record_save(instance=DeadlineChange(
         request=request, kind=kind, days=days, reason=reason, due_before=due_before, due_after=request.due_at,
-        by_id=actor.pk, by_username=actor.get_username(),
+        by_id=actor.pk, by_username=actor.get_username(), **fields,
     ), actor=actor, event=AuditEvent.REQUEST_DEADLINE, reason=reason)
 
 
@@ -220,16 +220,33 @@ def _reason(reason: str, message) -> str:
 
 @transaction.atomic
 def request_extend(*, request: SubjectRequest, days: int, reason: str, actor) -> SubjectRequest:
-    """Move the deadline ``days`` later, counted as the request's deadline is counted."""
+    """Move the deadline ``days`` later, counted as the request's deadline is counted, and draft the
+    letter that tells the subject why.
+
+    The request's deadline rule says how many days in all an agent may extend it; beyond that the
+    extension is approved by a compliance officer, who makes it (``extend_beyond_rule``)."""
+    # Imported here: the responses build on the erasure, which builds on this module.
+    from .responses import extension_letter
+
     reason = _reason(reason, _("Say why the deadline is extended."))
     request = lock_request(request)
     request.refuse_if_closed()
     if days < 1:
         raise ValidationError(_("An extension is at least one day."))
+    rule = DeadlineRule.objects.filter(kind=request.kind).first()
+    allowed = rule.extension_days if rule else 0
+    total = request.extended_days() + days
+    beyond = total > allowed
+    if beyond and not actor.has_perm("rights_requests.extend_beyond_rule"):
+        raise ValidationError(_(
+            "A request of this kind may be extended by %(allowed)s days in all; with this extension it would be "
+            "%(total)s. A longer extension is approved by a compliance officer: ask one to extend it."
+        ) % {"allowed": allowed, "total": total})
     before = request.due_at
     request.due_at = end_of_day(add_days(timezone.localdate(before), days, request.day_count))
     record_save(instance=request, actor=actor, event=AuditEvent.REQUEST_DEADLINE, reason=reason)
-    _deadline_change(request, DeadlineChange.Kind.EXTENSION, actor=actor, reason=reason, due_before=before, days=days)
+    _deadline_change(request, DeadlineChange.Kind.EXTENSION, actor=actor, reason=reason, due_before=before, days=days,
+                     beyond_rule=beyond, letter=extension_letter(request, reason=reason))
     return request
 
 

@@ -258,3 +258,25 @@ def test_the_auditor_sees_the_chain_head_and_a_stalled_seal(client, auditor, sup
         response = home(client, auditor)
         assert shown(response)["audit.seal_chain"].detail.stale
     assert "home-bad" in response.content.decode()
+
+
+def test_titles_with_a_number_follow_each_readers_language(client, db):
+    """A title with "%(days)s" in it is translated when the page is drawn, not once when the app loaded."""
+    boss = StaffFactory(username="admin", is_superuser=True)
+    client.force_login(boss)
+    expected = {
+        "uz": ["Saqlash qoidalari keyingi 30 kunda oʻchiradigan yozuvlar",
+               "3 kun ichida muddati tugaydigan soʻrovlarim"],
+        "en": ["Records retention erases in the next 30 days", "My requests due within 3 days"],
+        "ru": ["Записи, которые правила хранения удалят в ближайшие 30 дн.",
+               "Мои запросы со сроком в ближайшие 3 дн."],
+    }
+    # Each language after another in one process: a title fixed at import would be right at most once.
+    for language in ("uz", "en", "ru", "uz"):
+        client.cookies["django_language"] = language
+        page = client.get(HOME).content.decode()
+        for title in expected[language]:
+            assert title in page, (language, title)
+        for other, titles in expected.items():
+            if other != language:
+                assert not any(title in page for title in titles), (language, other)

@@ -102,15 +102,16 @@ def test_compliance_edits_the_deadline_table_with_a_reason_support_reads_it(clie
                                                                               support_agent):
     rule = DeadlineRule.objects.get(kind="correction")
     url = reverse("admin:rights_requests_deadlinerule_change", args=[rule.pk])
-    data = {"kind": "correction", "days": "5", "day_count": "working", "legal_reference": rule.legal_reference,
-            "note": "Confirmed by counsel 2026-11-25", "change_reason": "Counsel's opinion № 14"}
+    data = {"kind": "correction", "days": "5", "day_count": "working", "extension_days": "20",
+            "legal_reference": rule.legal_reference, "note": "Confirmed by counsel 2026-11-25",
+            "change_reason": "Counsel's opinion № 14"}
     client.force_login(support_agent)
     assert client.get(url).status_code == 200
     assert client.post(url, data).status_code == 403
     client.force_login(compliance_officer)
     assert client.post(url, {**data, **page_version(client, rule)}).status_code == 302
     rule.refresh_from_db()
-    assert (rule.days, rule.day_count) == (5, "working")
+    assert (rule.days, rule.day_count, rule.extension_days) == (5, "working", 20)
     assert rule.history.latest().history_change_reason == "Counsel's opinion № 14"
 
 
@@ -133,3 +134,16 @@ def test_the_queue_costs_the_same_queries_however_many_requests_it_shows(agent_c
     with CaptureQueriesContext(connection) as many:
         agent_client.get(CHANGELIST)
     assert len(many) == len(few)
+
+
+def test_the_extend_step_refuses_beyond_the_rule_with_the_reason_and_shows_the_letter(agent_client):
+    DeadlineRule.objects.filter(kind="access").update(extension_days=7)
+    request = SubjectRequestFactory(kind="access")
+    url = reverse("admin:rights_requests_subjectrequest_extend", args=[request.pk])
+    response = agent_client.post(url, {"days": 8, "reason": "Archive"}, follow=True)
+    assert "approved by a compliance officer" in response.content.decode()
+    assert not request.deadline_changes.exists()
+    response = agent_client.post(url, {"days": 7, "reason": "Archive <b>boxes</b>"}, follow=True)
+    page = response.content.decode()
+    assert "is extended" in page and 'class="letter-text"' in page
+    assert "Archive &lt;b&gt;boxes&lt;/b&gt;" in page and "<b>boxes</b>" not in page

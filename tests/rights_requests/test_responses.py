@@ -21,10 +21,10 @@ from tests.subjects.factories import DataSubjectFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_every_kind_has_a_done_and_a_refused_template_in_each_language():
+def test_every_kind_has_a_done_a_refused_and_an_extension_template_in_each_language():
     seeded = set(ResponseTemplate.objects.values_list("kind", "outcome", "language"))
     assert seeded == {(kind, outcome, language) for kind in SubjectRequest.Kind.values
-                      for outcome in ("done", "refused") for language in ("uz", "ru", "en")}
+                      for outcome in ("done", "refused", "extended") for language in ("uz", "ru", "en")}
     for template in ResponseTemplate.objects.all():
         template.full_clean()  # only known placeholders
 

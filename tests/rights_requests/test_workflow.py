@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from shipex_privacy.rights_requests.access_package import access_package_build
-from shipex_privacy.rights_requests.models import DeadlineChange, SubjectRequest
+from shipex_privacy.rights_requests.models import DeadlineChange, DeadlineRule, ResponseTemplate, SubjectRequest
 from shipex_privacy.rights_requests.services import (
     request_assign,
     request_extend,
@@ -223,3 +223,49 @@ def test_a_request_is_done_only_once_its_work_is_on_record(support_agent, kind, 
     request_move(request=request, status=S.REFUSED, actor=support_agent, response_text="Refused: why.")
     request.refresh_from_db()
     assert request.status == S.REFUSED  # refusing needs no work, only the reasons
+
+
+def test_an_extension_drafts_the_letter_in_the_subjects_language_with_the_reason_and_new_deadline(support_agent):
+    subject = DataSubjectFactory(preferred_language="ru")
+    request = received(support_agent, subject=subject)
+    request_extend(request=request, days=5, reason="Нужны документы из архива", actor=support_agent)
+    request.refresh_from_db()
+    change = request.deadline_changes.get()
+    assert f"№ {request.pk}" in change.letter and "продлён до" in change.letter
+    assert f"{timezone.localtime(request.due_at):%d.%m.%Y}" in change.letter
+    assert "Нужны документы из архива" in change.letter
+    assert subject.full_name not in change.letter  # kept with the change, which erasure does not touch
+    assert not change.beyond_rule
+
+
+def test_beyond_the_rule_an_agent_is_refused_and_a_compliance_officer_approves(support_agent, compliance_officer):
+    DeadlineRule.objects.filter(kind="access").update(extension_days=10)
+    request = received(support_agent)
+    request_extend(request=request, days=6, reason="Archive", actor=support_agent)
+    due = SubjectRequest.objects.get(pk=request.pk).due_at
+    with pytest.raises(ValidationError, match="extended by 10 days in all; with this extension it would be 11"):
+        request_extend(request=request, days=5, reason="More archive", actor=support_agent)
+    request.refresh_from_db()
+    assert (request.due_at, request.deadline_changes.count()) == (due, 1)
+    request_extend(request=request, days=5, reason="More archive", actor=compliance_officer)
+    change = request.deadline_changes.latest("at")
+    assert (change.beyond_rule, change.by_username, change.days) == (True, "nodira", 5)
+    assert change.history.latest().history_change_reason == "More archive"
+
+
+def test_without_an_extension_template_nothing_is_extended(support_agent):
+    ResponseTemplate.objects.filter(outcome="extended", kind="access", language="uz").delete()
+    request = received(support_agent, subject=DataSubjectFactory(preferred_language="uz"))
+    due = request.due_at
+    with pytest.raises(ValidationError, match="no response template"):
+        request_extend(request=request, days=3, reason="Archive", actor=support_agent)
+    request.refresh_from_db()
+    assert (request.due_at, request.deadline_changes.count()) == (due, 0)
+
+
+@pytest.mark.parametrize("placeholder", ["{subject_name}", "{erasure_report}", "{package_sha256}"])
+def test_an_extension_template_may_not_name_the_person(placeholder):
+    template = ResponseTemplate(kind="access", outcome="extended", language="en",
+                                body=f"Dear {placeholder}, {{due_on}}")
+    with pytest.raises(ValidationError, match="An extension letter may use only"):
+        template.clean()
