@@ -23,9 +23,10 @@ from shipex_privacy.core.steps import StepAdminMixin
 from . import responses, services
 from .access_package import access_package_build
 from .dashboard import dashboard_chart, dashboard_rows
-from .erasure import erasure_override_open_tasks, erasure_task_done, request_erase
+from .erasure import erasure_override_open_tasks, erasure_preview, erasure_task_done, request_erase, stop_preview
 from .forms import (
     AssignActionForm,
+    CloseForm,
     CorrectionForms,
     ExtendForm,
     MatchForm,
@@ -40,6 +41,14 @@ from .forms import (
 from .models import AccessPackage, DeadlineChange, DeadlineRule, ErasureItem, ResponseTemplate, SubjectRequest
 
 DUE_SOON_DAYS = 3
+MATCH_CANDIDATES = 10
+# The work page a request of each kind goes to once its requester's identity is verified.
+NEXT_WORK = {
+    SubjectRequest.Kind.ACCESS: "build", SubjectRequest.Kind.INFORMATION: "build",
+    SubjectRequest.Kind.CORRECTION: "correct", SubjectRequest.Kind.ERASURE: "erase",
+    SubjectRequest.Kind.CONSENT_WITHDRAWAL: "withdraw", SubjectRequest.Kind.ADVERTISING_OBJECTION: "withdraw",
+    SubjectRequest.Kind.STOP: "stop",
+}
 
 
 @admin.register(DeadlineRule)
@@ -322,6 +331,8 @@ class SubjectRequestAdmin(StepAdminMixin, AuditedAdmin):
                 ("<int:pk>/correct/", self.correct_view, "rights_requests_subjectrequest_correct"),
                 ("<int:pk>/package/", self.build_package_view, "rights_requests_subjectrequest_build"),
                 ("<int:pk>/erase/", self.erase_view, "rights_requests_subjectrequest_erase"),
+                ("<int:pk>/close/", self.close_view, "rights_requests_subjectrequest_close"),
+                ("<int:pk>/refuse/", self.refuse_view, "rights_requests_subjectrequest_refuse"),
             ),
             path("<int:pk>/package/<int:package_pk>/", view(self.download_package_view),
                  name="rights_requests_subjectrequest_package"),
@@ -338,29 +349,51 @@ class SubjectRequestAdmin(StepAdminMixin, AuditedAdmin):
         return super().step(request, pk, obj=obj, request_obj=obj, **kwargs)
 
     def match_view(self, request, pk):
-        return self.step(request, pk, title=_("Match to a subject"), form_class=MatchForm,
+        obj = self.step_object(request, pk)
+        # Pre-filled with the contact the requester gave; ?term= searches for another.
+        term = (request.GET.get("term") or obj.requester_contact).strip()
+        candidates = list(services.subjects_matching(term)[:MATCH_CANDIDATES]) if term else []
+        return self.step(request, pk, obj=obj, title=_("Match to a subject"),
+                         make_form=lambda obj, data: MatchForm(data, initial={"term": term}),
                          done=_("Request #%(id)s is matched to a subject."),
+                         choice_name="term", choices_label=_("Subjects found by “%(term)s”:") % {"term": term},
+                         choice_buttons=[(subject.account_id, _("This is %(subject)s") % {"subject": subject})
+                                         for subject in candidates],
+                         no_choices=_("No subject has exactly this phone, e-mail, account id or PINFL; type "
+                                      "another.") if term and not candidates else "",
+                         success_url=lambda obj, result: reverse("admin:rights_requests_subjectrequest_verify",
+                                                                 args=[obj.pk]),
                          run=lambda obj, data: services.request_match_subject(
                              request=obj, term=data["term"], actor=request.user))
 
     def verify_view(self, request, pk):
+        # One button a method: the click records the check and moves the request on to its work.
         return self.step(request, pk, title=_("Record identity verification"), form_class=VerifyForm,
-                         done=_("Identity verified for request #%(id)s."),
-                         run=lambda obj, data: services.request_verify_identity(
+                         done=_("Identity verified for request #%(id)s; it is in progress."),
+                         intro=_("How was the identity verified? The request then moves on to its work."),
+                         choice_name="method", hide_form=True,
+                         choice_buttons=SubjectRequest.IdentityMethod.choices,
+                         success_url=lambda obj, result: self.next_work_url(result),
+                         run=lambda obj, data: services.request_verify_and_start(
                              request=obj, method=data["method"], actor=request.user))
+
+    def next_work_url(self, obj) -> str:
+        """After the identity check, the page of the work this kind of request needs, if it has one."""
+        step = NEXT_WORK.get(obj.kind) if obj.status == SubjectRequest.Status.IN_PROGRESS else None
+        return reverse(f"admin:rights_requests_subjectrequest_{step or 'change'}", args=[obj.pk])
 
     def move_view(self, request, pk):
         def make_form(obj, data):
             # ?template=done|refused drafts the response from the template in the subject's language.
             outcome = request.GET.get("template")
             if data is not None or outcome not in ResponseTemplate.CLOSING_OUTCOMES:
-                return MoveForm(data)
+                return MoveForm(data, request_obj=obj)
             try:
                 draft = responses.response_from_template(obj, outcome)
             except ValidationError as error:
                 self.message_user(request, " ".join(error.messages), messages.WARNING)
                 draft = obj.response_text
-            return MoveForm(initial={"status": outcome, "response_text": draft})
+            return MoveForm(initial={"status": outcome, "response_text": draft}, request_obj=obj)
 
         return self.step(request, pk, title=_("Move the request"), form_class=MoveForm, make_form=make_form,
                          links_label=_("Draft the response from a template:"),
@@ -370,8 +403,48 @@ class SubjectRequestAdmin(StepAdminMixin, AuditedAdmin):
                              request=obj, status=data["status"], actor=request.user,
                              response_text=data["response_text"] or None, note=data["note"]))
 
+    def close_view(self, request, pk):
+        return self.close_step(request, pk, SubjectRequest.Status.DONE, title=_("Close with the template's answer"),
+                               done=_("Request #%(id)s is done; the response is recorded."))
+
+    def refuse_view(self, request, pk):
+        return self.close_step(request, pk, SubjectRequest.Status.REFUSED, title=_("Refuse with the template's answer"),
+                               done=_("Request #%(id)s is refused; the response is recorded."))
+
+    def close_step(self, request, pk, status, *, title, done):
+        """Closing in one step: the template's answer in the subject's language, shown to read (and
+        edit) before it is recorded, and what is still missing said before the agent confirms."""
+        obj = self.step_object(request, pk)
+        notes = []
+        if not obj.can_move_to(status):
+            notes.append(_("Request #%(id)s is %(current)s; it cannot move to “%(target)s”.") % {
+                "id": obj.pk, "current": obj.get_status_display().lower(), "target": status.label})
+        elif status == SubjectRequest.Status.DONE and (missing := obj.work_missing()):
+            notes.append(missing)
+
+        def make_form(obj, data):
+            if data is not None:
+                return CloseForm(data)
+            try:
+                draft = responses.response_from_template(obj, status.value)
+            except ValidationError as error:
+                notes.extend(error.messages)
+                draft = obj.response_text
+            return CloseForm(initial={"response_text": draft})
+
+        return self.step(request, pk, obj=obj, title=title, make_form=make_form, notes=notes, done=done,
+                         intro=_("This is the response the subject receives, from the template in their language. "
+                                 "Read it, change it if needed, and confirm to close the request."),
+                         run=lambda obj, data: services.request_move(
+                             request=obj, status=status, actor=request.user, response_text=data["response_text"],
+                             note=data["note"]))
+
     def stop_view(self, request, pk):
-        return self.step(request, pk, title=_("Stop processing (1.5.2)"), form_class=forms.Form,
+        obj = self.step_object(request, pk)
+        # Irreversible for the subject's sessions and consents: what will happen is shown before confirming.
+        preview = stop_preview(obj) if obj.subject_id and obj.is_open else []
+        return self.step(request, pk, obj=obj, title=_("Stop processing (1.5.2)"), form_class=forms.Form,
+                         preview=preview, submit_label=_("Confirm: stop processing"),
                          done=_("Request #%(id)s: the subject is logged out and consents in force are withdrawn."),
                          run=lambda obj, data: services.request_stop_processing(request=obj, actor=request.user))
 
@@ -468,7 +541,12 @@ class SubjectRequestAdmin(StepAdminMixin, AuditedAdmin):
                             filename=f"shipex-access-package-{pk}-{package.pk}.zip")
 
     def erase_view(self, request, pk):
-        return self.step(request, pk, title=_("Erase the subject's data (catalogue-driven)"), form_class=forms.Form,
+        obj = self.step_object(request, pk)
+        # Irreversible: what is erased, kept (and why, until when), withdrawn and passed on, before confirming.
+        carried_out = obj.erasure_items.exists()
+        preview = erasure_preview(obj) if obj.subject_id and obj.is_open and not carried_out else []
+        return self.step(request, pk, obj=obj, title=_("Erase the subject's data (catalogue-driven)"),
+                         form_class=forms.Form, preview=preview, submit_label=_("Confirm: erase"),
                          done=_("Erasure for request #%(id)s is done; see the result report below."),
                          intro=_("Data under statutory retention is kept and the report says until when; data "
                                  "held in other systems becomes a task for each system's owner."),

@@ -251,3 +251,50 @@ def erasure_report(request: SubjectRequest) -> list[str]:
                 Outcome.NOT_HELD: _("%(field)s: not held"),
             }[item.outcome] % {"field": name})
     return lines
+
+
+def _consent_lines(subject_id: int) -> list[str]:
+    from shipex_privacy.consents.models import Consent
+
+    consents = Consent.objects.filter(subject_id=subject_id).in_force().select_related("purpose")
+    return [str(consent.purpose) for consent in consents.order_by("purpose__clause", "pk")]
+
+
+def erasure_preview(request: SubjectRequest) -> list[tuple[str, list[str]]]:
+    """What ``request_erase`` would do now, read without writing: what is erased, what is kept (under
+    which law, until when), which consents are withdrawn and which tasks go to which systems."""
+    subject_id = request.subject_id
+    entries = list(PersonalDataField.objects.select_related("retention_rule", "system").order_by("category", "code"))
+    erased, kept, tasks = [], [], []
+    for entry in entries:
+        route, held = _route(entry)
+        rule = entry.retention_rule
+        if route == TASK:
+            owner = entry.system.owner + (f" ({entry.system.owner_email})" if entry.system.owner_email else "")
+            tasks.append(_("%(field)s: task for %(owner)s, owner of %(system)s") % {
+                "field": entry.name, "owner": owner, "system": entry.system.name})
+        elif route == ERASE:
+            erased.append(entry.name)
+        elif held is None or erasing.holding(held, entry, subject_id).exists():
+            under = rule.legal_reference if rule.is_statutory else rule.name
+            until = erasing.kept_until(held, rule, subject_id) if held else None
+            kept.append(_("%(field)s: kept under %(under)s until %(date)s") % {
+                "field": entry.name, "under": under, "date": f"{until:%d.%m.%Y}"} if until else
+                _("%(field)s: kept under %(under)s (%(period)s)") % {
+                    "field": entry.name, "under": under, "period": rule.period_display})
+    preview = [(_("Erased or anonymised here"), erased), (_("Kept"), kept),
+               (_("Consents withdrawn"), _consent_lines(subject_id)),
+               (_("Tasks for other systems' owners"), tasks)]
+    holds = [f"{hold.legal_reference}, {timezone.localtime(hold.placed_at):%d.%m.%Y}"
+             for hold in LegalHold.objects.active().filter(subject_id=subject_id).order_by("placed_at", "id")]
+    if holds:
+        preview.insert(0, (_("Refused while a legal hold is in force"), holds))
+    return preview
+
+
+def stop_preview(request: SubjectRequest) -> list[tuple[str, list[str]]]:
+    """What ``request_stop_processing`` would do now, read without writing."""
+    subject = DataSubject.objects.get(pk=request.subject_id)
+    logged_out = ([_("%(subject)s is logged out of the ShipEx app") % {"subject": subject}]
+                  if subject.status == DataSubject.Status.ACTIVE else [])
+    return [(_("Logged out"), logged_out), (_("Consents withdrawn"), _consent_lines(subject.pk))]

@@ -48,13 +48,23 @@ class VerifyForm(forms.Form):
 
 
 class MoveForm(forms.Form):
-    # "Waiting for other systems" is entered and left by the erasure and its tasks, never by hand.
-    status = forms.ChoiceField(label=_("Move to"), choices=[
-        (value, label) for value, label in SubjectRequest.Status.choices
-        if value != SubjectRequest.Status.WAITING_SYSTEMS])
+    # Only the moves the workflow allows from the request's status now (SubjectRequest.allowed_moves).
+    status = forms.ChoiceField(label=_("Move to"), choices=())
     response_text = forms.CharField(label=_("Response to the subject"), required=False,
                                     widget=forms.Textarea(attrs={"rows": 18, "cols": 90}),
                                     help_text=_("Required to close the request as done or refused."))
+    note = forms.CharField(label=_("Note for the history"), max_length=500, required=False)
+
+    def __init__(self, data=None, *, request_obj: SubjectRequest, **kwargs):
+        super().__init__(data, **kwargs)
+        self.fields["status"].choices = [(status.value, status.label) for status in request_obj.allowed_moves()]
+
+
+class CloseForm(forms.Form):
+    """Closing with the template's answer: the draft is shown for a last look and may be edited."""
+
+    response_text = forms.CharField(label=_("Response to the subject"),
+                                    widget=forms.Textarea(attrs={"rows": 18, "cols": 90}))
     note = forms.CharField(label=_("Note for the history"), max_length=500, required=False)
 
 

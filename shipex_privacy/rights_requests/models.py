@@ -255,6 +255,14 @@ class SubjectRequest(models.Model):
     def can_move_to(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.Status(self.status)]
 
+    def allowed_moves(self) -> list["SubjectRequest.Status"]:
+        """The statuses an agent may move this request to now, in the workflow's order: the
+        workflow's next states, less those that need a verified identity while it is not, and less
+        "waiting for other systems", which the erasure and its tasks enter and leave themselves."""
+        return [status for status in self.TRANSITIONS[self.Status(self.status)]
+                if status != self.Status.WAITING_SYSTEMS
+                and (self.identity_verified or status not in self.NEEDS_IDENTITY)]
+
     def refuse_if_closed(self) -> None:
         if not self.is_open:
             raise ValidationError(_("Request #%(id)s is closed (%(status)s).") % {

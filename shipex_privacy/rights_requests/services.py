@@ -165,6 +165,18 @@ def request_verify_identity(*, request: SubjectRequest, method: str, actor) -> S
 
 
 @transaction.atomic
+def request_verify_and_start(*, request: SubjectRequest, method: str, actor) -> SubjectRequest:
+    """Record the identity check and move the request on to *in progress* (through *verifying
+    identity* if it was new): the check is what the work was waiting for. A request already past
+    that stays where it is."""
+    request = request_verify_identity(request=request, method=method, actor=actor)
+    for status in (SubjectRequest.Status.VERIFYING, SubjectRequest.Status.IN_PROGRESS):
+        if request.can_move_to(status):
+            request = request_move(request=request, status=status, actor=actor)
+    return request
+
+
+@transaction.atomic
 def request_move(*, request: SubjectRequest, status: str, actor, response_text: str | None = None,
                  note: str = "") -> SubjectRequest:
     """Move the request along its workflow; anything the workflow does not allow is refused."""
