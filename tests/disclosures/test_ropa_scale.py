@@ -92,10 +92,14 @@ def test_the_ropa_page_costs_the_same_queries_however_many_disclosures(client, c
     recipients = [RecipientFactory(kind="state_authority"), RecipientFactory(kind="state_authority", country="RU")]
     client.force_login(compliance_officer)
     court_orders(compliance_officer, second_officer, 2, recipients=recipients)
+    # A request before each count: Django empties the query log when a request starts, and a log left
+    # full by the set-up (it keeps 9000) would make both counts read 0.
+    client.get(ROPA)
     with CaptureQueriesContext(connection) as few:
         assert client.get(ROPA).status_code == 200
     court_orders(compliance_officer, second_officer, 12, recipients=recipients)
+    client.get(ROPA)
     with CaptureQueriesContext(connection) as many:
         page = client.get(ROPA).content.decode()
-    assert len(many) == len(few)
+    assert len(few) > 10 and len(many) == len(few)
     assert recipients[1].legal_name in page
