@@ -8,4 +8,7 @@ class RightsRequestsConfig(AppConfig):
     verbose_name = _("Data-subject requests")
 
     def ready(self) -> None:
-        from . import home  # noqa: F401  (registers this app's lines on the role homes, core/home.py)
+        from . import (
+            home,  # noqa: F401  (registers this app's lines on the role homes, core/home.py)
+            panels,  # noqa: F401  (adds the requests panel to the subject page)
+        )
