@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.core import identifiers
+from shipex_privacy.core.names import name_search_key
 
 from .models import AccessEvent
 
@@ -31,6 +32,9 @@ def normalised_search_term(term: str) -> str:
     ):
         with suppress(ValidationError):
             return f"{kind}:{normalise(term)}"
+    if not any(char.isdigit() for char in term) and any(char.isalpha() for char in term):
+        # A name, in the form it is searched in: "Oʻgʻiloy" and "ogiloy" are the same search.
+        return f"name:{name_search_key(term)}"
     return f"text:{term.upper()}"
 
 

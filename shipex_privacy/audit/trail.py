@@ -14,6 +14,8 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from shipex_privacy.core.fields import derived_field_names
+
 from .models import AuditedHistoryModel, TrailEntry
 
 
@@ -96,6 +98,7 @@ def change_rows(entry: TrailEntry, *, reveal: bool = False) -> list[ChangeRow]:
     def label(field_name: str) -> str:
         return names.get(field_name) or str(tracked._meta.get_field(field_name).verbose_name)
 
+    derived = derived_field_names(tracked)  # a name's search key: its name's change says it all
     previous = row.prev_record
     if previous is None or row.history_type == "-":
         # Created or deleted: every value it had, on the side where it stands.
@@ -103,7 +106,7 @@ def change_rows(entry: TrailEntry, *, reveal: bool = False) -> list[ChangeRow]:
         rows = []
         for field in tracked._meta.concrete_fields:
             value = getattr(row, field.attname)
-            if field.primary_key or value in (None, ""):
+            if field.primary_key or value in (None, "") or field.name in derived:
                 continue
             shown = _shown(field, value, reveal)
             rows.append(ChangeRow(label(field.name), shown if deleted else "—", "—" if deleted else shown))
@@ -111,5 +114,5 @@ def change_rows(entry: TrailEntry, *, reveal: bool = False) -> list[ChangeRow]:
     return [
         ChangeRow(label(change.field), _shown(tracked._meta.get_field(change.field), change.old, reveal),
                   _shown(tracked._meta.get_field(change.field), change.new, reveal))
-        for change in row.diff_against(previous, foreign_keys_are_objs=False).changes
+        for change in row.diff_against(previous, foreign_keys_are_objs=False, excluded_fields=derived).changes
     ]

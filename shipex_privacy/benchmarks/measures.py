@@ -40,6 +40,21 @@ from shipex_privacy.subjects.models import DataSubject
 from . import plain
 
 ACTOR = SystemActor("benchmark")
+# A name no bulk subject has, written for a few subjects through the audited path, then searched
+# as staff type it: apostrophes other than the stored ʻ, Cyrillic, first name first.
+RARE_NAME = "Xudoyberdiyeva Oʻgʻiloy Rustamovna"
+RARE_ACCOUNTS = [f"SX{7_000_000_001 + n}" for n in range(3)]
+NAMES_COMMON = "Aziza"  # scratch.NAMES: the first name of one bulk subject in eight
+
+
+def write_rare_names() -> int:
+    """The subjects named RARE_NAME (written once per scratch database); how many there are."""
+    for account_id in RARE_ACCOUNTS:
+        if not DataSubject.objects.filter(account_id=account_id).exists():
+            record_save(instance=DataSubject(account_id=account_id, full_name=RARE_NAME,
+                                             phone=f"+99897{account_id[-7:]}"),
+                        actor=ACTOR, reason="Benchmark: subjects to find by name", event=AuditEvent.IMPORTED)
+    return len(RARE_ACCOUNTS)
 
 
 @dataclass(frozen=True)
@@ -188,11 +203,32 @@ class Bench:
         search = self.compare(f"search ({len(terms)} terms)", size, ours, baseline, target=Target(),
                               note="stock: icontains on 5 fields", warm=False)
         search.note += f"; found {found['ours']} vs {found['baseline']}"
+
+        rare = write_rare_names()
+        names = [RARE_NAME, "xudoyberdiyeva o'g'iloy", "ХУДОЙБЕРДИЙЕВА Ў", "Oʻgʻiloy Xudoyb"]
+
+        def ours_by_name():
+            found["ours_names"] = sum(len(DataSubject.objects.search(term, by_name=True)) for term in names)
+
+        def baseline_by_name():
+            found["baseline_names"] = sum(
+                len(stock.get_search_results(request, DataSubject.objects.all(), term)[0]) for term in names)
+
+        by_name = self.compare(f"name search ({len(names)} terms)", size, ours_by_name, baseline_by_name,
+                               target=Target(), warm=False,
+                               note="prefix on the indexed name key; stock: icontains on 5 fields")
+        by_name.note += (f"; found {found['ours_names']} vs {found['baseline_names']} of {len(names) * rare} "
+                         "(stock misses other spellings)")
+        common = "?q=" + NAMES_COMMON
+        name_page = self.compare(
+            "name search page", size, self.page(reverse("admin:subjects_datasubject_changelist") + common),
+            self.page(reverse("plain:subjects_datasubject_changelist") + common), target=Target(30),
+            note=f"q={NAMES_COMMON} (1 subject in 8); stock changelist")
         count = self.compare(
             "subject list count", size, lambda: EstimatedCountPaginator(DataSubject.objects.all(), 50).count,
             lambda: Paginator(DataSubject.objects.all(), 50).count, target=Target(), note="estimate vs COUNT(*)",
             warm=False)
-        return [search, count]
+        return [search, by_name, name_page, count]
 
     def change_page(self, size: int) -> list[Result]:
         subject = (DataSubject.objects.filter(account_id__startswith="SX1", status="active")

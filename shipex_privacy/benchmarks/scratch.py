@@ -34,6 +34,7 @@ from django.utils import timezone
 from shipex_privacy.audit.models import AccessEvent, TrailEntry
 from shipex_privacy.catalogue.models import PersonalDataField, Purpose
 from shipex_privacy.consents.models import Consent, ConsentEvent, PolicyVersion
+from shipex_privacy.core.names import name_search_key
 from shipex_privacy.core.testdb import is_test_database_name
 from shipex_privacy.disclosures.models import DisclosedSubject, Disclosure, Recipient
 from shipex_privacy.rights_requests.models import SubjectRequest
@@ -260,6 +261,8 @@ class Loader:
         self.insert(DataSubject, {
             "account_id": (f"'SX' || {sql.text(f'{FIRST_ACCOUNT} + {n}')}", []),
             "full_name": pick(n, NAMES),
+            # The column the model's field sets on every write (NameSearchKeyField): same CASE, its keys.
+            "name_key": pick(n, [name_search_key(name) for name in NAMES]),
             "phone": (f"'+99890' || {sql.text(f'1000000 + {n} %% 9000000')}", []),
             "email": (f"'user' || {sql.text(n)} || '@mail.uz'", []),
             "pinfl": (sql.text(f"30000000000000 + {n}"), []),

@@ -28,7 +28,9 @@ def check_fields_classified(app_configs=None, **kwargs) -> list[checks.CheckMess
     errors = []
     for model in models_holding_personal_data():
         concrete = {field.name for field in model._meta.concrete_fields}
-        declared = set(model.PERSONAL_DATA_FIELDS) | set(getattr(model, "NON_PERSONAL_FIELDS", ()))
+        # DERIVED_FIELDS repeat a personal-data field in another form (a search key) and follow it.
+        declared = (set(model.PERSONAL_DATA_FIELDS) | set(getattr(model, "NON_PERSONAL_FIELDS", ()))
+                    | set(getattr(model, "DERIVED_FIELDS", ())))
         for name in sorted(concrete - declared):
             errors.append(
                 checks.Error(

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from . import identifiers
+from .names import NAME_KEY_MAX_LENGTH, name_search_key
 
 
 class NormalisedFormField(forms.CharField):
@@ -101,3 +102,41 @@ class LowercaseEmailField(models.EmailField):
 
     def formfield(self, **kwargs):
         return super().formfield(**{"form_class": LowercaseEmailFormField, **kwargs})
+
+
+class NameSearchKeyField(models.CharField):
+    """The search key of another field of the same row (``core.names.name_search_key`` of it).
+
+    Set on every write, however the row is written: ``save()``, ``bulk_create`` and the audited
+    bulk path all ask each field's ``pre_save`` for its value, so the key can never lag behind its
+    name, and the history row of a change carries both. Never edited by hand.
+    """
+
+    description = _("Search key of a name")
+
+    def __init__(self, *args, source: str, **kwargs):
+        self.source = source
+        kwargs.setdefault("max_length", NAME_KEY_MAX_LENGTH)
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("default", "")
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["source"] = self.source
+        for option, value in (("max_length", NAME_KEY_MAX_LENGTH), ("editable", False), ("blank", True),
+                              ("default", "")):
+            if kwargs.get(option, value) == value:
+                kwargs.pop(option, None)
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance, add):
+        key = name_search_key(getattr(model_instance, self.source) or "")
+        setattr(model_instance, self.attname, key)
+        return key
+
+
+def derived_field_names(model) -> list[str]:
+    """Fields that only repeat another field of the row in another form: history shows their source's change."""
+    return [field.name for field in model._meta.concrete_fields if isinstance(field, NameSearchKeyField)]

@@ -8,4 +8,7 @@ class RetentionConfig(AppConfig):
     verbose_name = _("Retention")
 
     def ready(self) -> None:
-        from . import home  # noqa: F401  (registers this app's lines on the role homes, core/home.py)
+        from . import (
+            home,  # noqa: F401  (registers this app's lines on the role homes, core/home.py)
+            panels,  # noqa: F401  (adds the legal holds panel to the subject page)
+        )

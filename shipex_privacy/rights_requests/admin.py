@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 from django import forms
@@ -19,6 +20,7 @@ from shipex_privacy.audit.models import AccessEvent
 from shipex_privacy.catalogue.masking import mask_value
 from shipex_privacy.core.admin import admin_page
 from shipex_privacy.core.steps import StepAdminMixin
+from shipex_privacy.subjects.models import DataSubject
 
 from . import responses, services
 from .access_package import access_package_build
@@ -49,6 +51,8 @@ NEXT_WORK = {
     SubjectRequest.Kind.CONSENT_WITHDRAWAL: "withdraw", SubjectRequest.Kind.ADVERTISING_OBJECTION: "withdraw",
     SubjectRequest.Kind.STOP: "stop",
 }
+PREFILLED_SUBJECT = "subject"  # ?subject=<id> on the add page: the subject page's "New request" button
+SUBJECT_ID_RE = re.compile(r"[0-9]{1,18}")  # ASCII digits, within a bigint
 
 
 @admin.register(DeadlineRule)
@@ -201,7 +205,10 @@ class SubjectRequestAdmin(StepAdminMixin, AuditedAdmin):
                     "duplicate_of")
     list_filter = (QueueFilter, "status", "kind", "channel")
     list_select_related = ("subject", "duplicate_of")
+    # The search is our own (get_search_results); search_fields only turns the box on.
     search_fields = ("=id",)
+    search_help_text = _("Request number (42, #42, DSR #42), or the subject's account id, phone, e-mail or PINFL, "
+                         "or the requester's contact as given — exact match.")
     show_full_result_count = False
     change_form_template = "admin/rights_requests/subjectrequest/change_form.html"
     readonly_fields = ("masked_requester_contact", "subject", "status", "due_at", "day_count", "refuse_by",
@@ -212,7 +219,8 @@ class SubjectRequestAdmin(StepAdminMixin, AuditedAdmin):
     def get_fieldsets(self, request, obj=None):
         request_fields = ("kind", "channel", "received_at", "requester_name", "requester_contact", "details")
         if obj is None:
-            fieldsets = [(None, {"fields": request_fields})]
+            prefilled = ("subject",) if self.prefilled_subject(request) else ()
+            fieldsets = [(None, {"fields": (*prefilled, *request_fields)})]
         else:
             fieldsets = [
                 (None, {"fields": ("status", "subject", "due_at", "day_count", "refuse_by", "paused_at",
@@ -232,7 +240,7 @@ class SubjectRequestAdmin(StepAdminMixin, AuditedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
-            return ()
+            return ("subject",) if self.prefilled_subject(request) else ()
         fixed = ("kind", "received_at") if obj.is_open else ("kind", "received_at", "channel", "requester_name",
                                                               "requester_contact", "details", "internal_notes",
                                                               "response_text")
@@ -240,6 +248,61 @@ class SubjectRequestAdmin(StepAdminMixin, AuditedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # a request is evidence of how ShipEx answered; it is closed, never deleted
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return queryset & SubjectRequest.objects.search(search_term), False
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        term = request.GET.get(SEARCH_VAR, "")
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if term.strip() and response.status_code == 200 and changelist is not None:
+            # A phone or a contact typed into the queue is personal data: logged, hashed, as the subject search.
+            access_record(request=request, action=AccessEvent.Action.SUBJECT_SEARCH, search_term=term,
+                          detail=f"requests results={changelist.result_count}")
+        return response
+
+    # "New request" on the subject page opens the add page with ?subject=<id>: the request is received
+    # for that subject (the add form posts back to the same address, so the POST carries it too).
+
+    def prefilled_subject(self, request) -> DataSubject | None:
+        """The subject ?subject= names, read once per request; None when absent, malformed, unknown or erased."""
+        if not hasattr(request, "_prefilled_subject"):
+            typed = request.GET.get(PREFILLED_SUBJECT, "")
+            subject = None
+            if SUBJECT_ID_RE.fullmatch(typed):
+                subject = DataSubject.objects.filter(pk=int(typed)).first()
+            request._prefilled_subject = subject if subject is not None and not subject.is_erased else None
+        return request._prefilled_subject
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        subject = self.prefilled_subject(request) if obj is None else None
+        if subject is None:
+            return form
+
+        class PrefilledSubjectForm(form):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                self.instance.subject = subject  # shown read-only; received for it by save_model
+
+        return PrefilledSubjectForm
+
+    def add_view(self, request, form_url="", extra_context=None):
+        typed = request.GET.get(PREFILLED_SUBJECT)
+        subject = self.prefilled_subject(request) if typed is not None else None
+        if typed is not None and subject is None and request.method == "GET":
+            self.message_user(request, _("No open data subject has the id “%(id)s”; this request will be received "
+                                         "without a subject, to be matched later.") % {"id": typed[:20]},
+                              messages.WARNING)
+        response = super().add_view(request, form_url, extra_context)
+        if subject is not None and request.method == "GET" and response.status_code == 200:
+            # The page names the subject: a read of their data (clause 1.7.1).
+            access_record(request=request, action=AccessEvent.Action.SUBJECT_VIEW, obj=subject,
+                          subject_id=subject.pk, detail="new request")
+        return response
 
     def get_inlines(self, request, obj=None):
         if obj is None:
@@ -291,7 +354,7 @@ class SubjectRequestAdmin(StepAdminMixin, AuditedAdmin):
         created = services.request_receive(
             kind=data["kind"], channel=data["channel"], received_at=data["received_at"], actor=request.user,
             requester_name=data["requester_name"], requester_contact=data["requester_contact"],
-            details=data["details"],
+            details=data["details"], subject=self.prefilled_subject(request),
         )
         obj.pk = created.pk
         obj.refresh_from_db()

@@ -11,4 +11,5 @@ class RightsRequestsConfig(AppConfig):
         from . import (
             home,  # noqa: F401  (registers this app's lines on the role homes, core/home.py)
             package_catalogue,  # noqa: F401  (the access package's catalogue sections, package_sections.py)
+            panels,  # noqa: F401  (adds the requests panel to the subject page)
         )

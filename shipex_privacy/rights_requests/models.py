@@ -6,6 +6,8 @@ request closes ``done`` or ``refused`` — never without a response. Every write
 ``services.py``; the database holds the rules it can (named check constraints).
 """
 
+import re
+from contextlib import suppress
 from datetime import date, datetime, time, timedelta
 from string import Formatter
 
@@ -17,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.audit.history import audited_history
 from shipex_privacy.consents.models import Consent
+from shipex_privacy.core import identifiers
 from shipex_privacy.subjects.models import DataSubject
 
 TO_BE_CONFIRMED = "to be confirmed by counsel"
@@ -48,7 +51,39 @@ def end_of_day(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(23, 59, 59)))
 
 
+# A request number as staff quote it: "42", "#42", "DSR #42", "dsr-42".
+REQUEST_NUMBER_RE = re.compile(r"(?:DSR)?[\s#№-]*([0-9]{1,18})", re.IGNORECASE)
+SUBJECTS_SEARCHED = 50  # subjects one identifier can name: one, or a few sharing a phone
+
+
+def contact_forms(typed: str) -> set[str]:
+    """The forms a contact may have been written in when the request came: as typed, and a phone or
+    e-mail in the forms staff and apps write them (E.164, "+998 90 123 45 67", lower case)."""
+    forms = {typed}
+    with suppress(ValidationError):
+        phone = identifiers.normalise_phone(typed)
+        forms |= {phone, identifiers.format_phone(phone)}
+    if "@" in typed:
+        forms.add(typed.lower())
+    return forms
+
+
 class SubjectRequestQuerySet(models.QuerySet):
+    def search(self, term: str) -> "SubjectRequestQuerySet":
+        """Requests found by ``term``: their number, their subject's account id, phone, e-mail or PINFL,
+        or the requester's contact as given (an exact match). Every reading is an indexed lookup."""
+        term = " ".join(term.split())
+        if not term:
+            return self.none()
+        condition = Q(requester_contact__in=sorted(contact_forms(term)))
+        if number := REQUEST_NUMBER_RE.fullmatch(term):
+            condition |= Q(pk=int(number.group(1)))
+        # The subjects first, by their own indexed search; then their requests by the subject index.
+        subject_ids = list(DataSubject.objects.search(term).order_by().values_list("pk", flat=True)[:SUBJECTS_SEARCHED])
+        if subject_ids:
+            condition |= Q(subject_id__in=subject_ids)
+        return self.filter(condition)
+
     def open(self):
         return self.exclude(status__in=SubjectRequest.CLOSED)
 
@@ -231,6 +266,8 @@ class SubjectRequest(models.Model):
             models.Index(fields=["paused_at"], name="request_paused_home_idx",
                          condition=Q(paused_at__isnull=False) & ~Q(status__in=["done", "refused"])),
             models.Index(fields=["received_at"], name="request_received_home_idx"),
+            # The queue's search by the requester's contact, as given (SubjectRequestQuerySet.search).
+            models.Index(fields=["requester_contact"], name="request_requester_contact_idx"),
         ]
 
     def __str__(self) -> str:

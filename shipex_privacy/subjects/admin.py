@@ -25,7 +25,7 @@ from shipex_privacy.core import identifiers
 from shipex_privacy.core.paginator import CappedCountPaginator
 
 from .history import recent_history
-from .models import Address, DataSubject
+from .models import Address, DataSubject, ServiceUse
 from .panels import SubjectPanel, bound_entries, page_catalogue, panel_columns, panels_for, register_subject_panel
 
 
@@ -193,7 +193,8 @@ class DataSubjectAdmin(AuditedAdmin):
     list_filter = ("status", "preferred_language")
     # The search is our own (exact lookups on normalised values); search_fields only turns the box on.
     search_fields = ("account_id",)
-    search_help_text = _("Phone (any format), e-mail, account id or PINFL — exact match.")
+    search_help_text = _("Phone (any format), e-mail, account id or PINFL — exact match; or the start of a name "
+                         "(3 letters or more, Latin or Cyrillic, apostrophes and accents as you like).")
     # registered_at is set when the account is created; the form would round away its microseconds.
     readonly_fields = ("registered_at", "status", "status_changed_at")
     paginator = CappedCountPaginator  # the change list says when a count stops at the cap
@@ -217,7 +218,7 @@ class DataSubjectAdmin(AuditedAdmin):
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():
             return queryset, False
-        return queryset & DataSubject.objects.search(search_term), False
+        return queryset & DataSubject.objects.search(search_term, by_name=True), False
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         return apply_catalogue(super().get_form(request, obj, change, **kwargs), DataSubject,
@@ -466,5 +467,22 @@ register_subject_panel(
         context=history_panel_context,
         permission="subjects.view_historicaldatasubject",
         order=90,
+    )
+)
+
+
+def services_panel_context(request, subject):
+    # One query with the services' names, however many the subject uses.
+    return {"rows": list(ServiceUse.objects.filter(subject=subject).select_related("service")
+                         .order_by("started_on", "service__code"))}
+
+
+register_subject_panel(
+    SubjectPanel(
+        title=_("Services used"),
+        template="admin/subjects/datasubject/services_panel.html",
+        context=services_panel_context,
+        permission="subjects.view_serviceuse",
+        order=30,
     )
 )

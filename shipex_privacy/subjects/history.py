@@ -2,6 +2,8 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from shipex_privacy.core.fields import derived_field_names
+
 from .models import Address, DataSubject
 
 RECENT = 10
@@ -11,7 +13,8 @@ def changed_fields(record, previous) -> list[str]:
     if previous is None:
         return []
     model = type(record.instance)
-    return [str(model._meta.get_field(change.field).verbose_name) for change in record.diff_against(previous).changes]
+    return [str(model._meta.get_field(change.field).verbose_name) for change in record.diff_against(
+        previous, excluded_fields=derived_field_names(model)).changes]
 
 
 def recent_history(subject: DataSubject, limit: int = RECENT) -> list[dict]:

@@ -5,7 +5,7 @@ from contextlib import suppress
 from datetime import date
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 from django.db.models.functions import Length, Lower
 from django.db.models.lookups import Exact
@@ -18,11 +18,13 @@ from shipex_privacy.catalogue.models import PersonalDataField
 from shipex_privacy.core import identifiers
 from shipex_privacy.core.fields import (
     LowercaseEmailField,
+    NameSearchKeyField,
     NormalisedCharField,
     PassportField,
     PhoneField,
     PinflField,
 )
+from shipex_privacy.core.names import name_search_key
 
 # The one shape of a ShipEx account id, used by the model field, the search and every lookup:
 # "SX" and 7 to 10 digits. An erased subject's id is replaced by ERASED-<its pk> (retention).
@@ -106,6 +108,34 @@ class SubjectHeldMixin:
         return [instance.subject_id not in erased for instance in instances]
 
 
+# A name is searched from this many letters of its key: one or two letters would match a large
+# share of the table, which no one reads.
+NAME_SEARCH_MIN_LENGTH = 3
+
+
+def name_prefix_condition(term: str, *, vendor: str) -> Q:
+    """Subjects whose name starts with ``term`` (case, accents, apostrophes and script aside).
+
+    Names are kept surname first ("Karimova Aziza Rustamovna") but often said first name first:
+    a term of two words or more is also tried with its first two words swapped, one more prefix.
+    """
+    key = name_search_key(term)
+    if len(key.replace(" ", "")) < NAME_SEARCH_MIN_LENGTH or not any(char.isalpha() for char in key):
+        return Q(pk__in=[])
+    words = key.split(" ")
+    keys = [key] if len(words) < 2 else [key, " ".join([words[1], words[0], *words[2:]])]
+    condition = Q(pk__in=[])
+    for prefix in keys:
+        if vendor != "sqlite":
+            condition |= Q(name_key__startswith=prefix)  # LIKE 'prefix%': what PostgreSQL's pattern_ops index answers
+            continue
+        # SQLite's LIKE ignores case, so it reads no index; a range on the key reads it, and in SQLite's
+        # code-point order every key that starts with ``prefix`` lies in it (under a linguistic collation
+        # it need not: PostgreSQL keeps the LIKE alone).
+        condition |= Q(name_key__gte=prefix, name_key__lt=prefix[:-1] + chr(ord(prefix[-1]) + 1))
+    return condition
+
+
 class DataSubjectQuerySet(models.QuerySet):
     def with_account_id(self, typed: str) -> "DataSubjectQuerySet":
         """The subject with this account id, typed any way (``sx 1000 001``); none for a malformed one.
@@ -118,16 +148,21 @@ class DataSubjectQuerySet(models.QuerySet):
         except ValidationError:
             return self.none()
 
-    def search(self, term: str) -> "DataSubjectQuerySet":
-        """Subjects matching ``term`` as a phone, e-mail, account id or PINFL.
+    def search(self, term: str, *, by_name: bool = False) -> "DataSubjectQuerySet":
+        """Subjects matching ``term`` as a phone, e-mail, account id or PINFL; with ``by_name``, also
+        as the start of a name (the subject search; matching a request stays with identifiers, which
+        name one person).
 
-        Each reading of the term becomes an exact lookup on an indexed, normalised column, so
-        the search never scans the table, however many subjects there are.
+        Each reading of the term becomes an exact lookup on an indexed, normalised column (a
+        prefix lookup on the name's search key), so the search never scans the table, however
+        many subjects there are.
         """
         term = term.strip()
         if not term:
             return self.none()
         condition = Q(pk__in=[])
+        if by_name:
+            condition |= name_prefix_condition(term, vendor=connections[self.db].vendor)
         with suppress(ValidationError):  # an exact lookup on the indexed column, never a subquery
             condition |= Q(account_id=normalise_account_id(term))
         if "@" in term:
@@ -162,11 +197,15 @@ class DataSubject(models.Model):
         "preferred_language", "registered_at",
     )
     NON_PERSONAL_FIELDS = ("id", "status", "status_changed_at")
+    # Columns that repeat a personal-data field in another form, set from it on every write (so
+    # erased with it): no catalogue entry of their own, never shown.
+    DERIVED_FIELDS = ("name_key",)
 
     account_id = AccountIdField(
         _("account id"), max_length=20, unique=True, help_text=_("The ShipEx account number, e.g. SX1002345.")
     )
     full_name = models.CharField(_("full name"), max_length=200, blank=True)
+    name_key = NameSearchKeyField(_("name search key"), source="full_name")
     phone = PhoneField(_("phone"), blank=True)
     email = LowercaseEmailField(_("e-mail"), blank=True)
     pinfl = PinflField(_("PINFL"), blank=True)
@@ -195,6 +234,9 @@ class DataSubject(models.Model):
             models.Index(fields=["phone"], name="subject_phone_idx"),
             models.Index(fields=["email"], name="subject_email_idx"),
             models.Index(fields=["pinfl"], name="subject_pinfl_idx"),
+            # The name search is a prefix lookup (LIKE 'key%'): on PostgreSQL only a pattern_ops
+            # index serves it under any collation; SQLite reads it as a plain index, by range.
+            models.Index(fields=["name_key"], name="subject_name_key_idx", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["-registered_at", "-id"], name="subject_registered_idx"),
             # The changelist filtered by status, in its order (Meta.ordering): one index range.
             models.Index(fields=["status", "-registered_at", "-id"], name="subject_status_idx"),

@@ -14,12 +14,14 @@ from django.db import connection
 from shipex_privacy.audit.models import AccessEvent, TrailEntry
 from shipex_privacy.benchmarks.scratch import Loader
 from shipex_privacy.consents.models import Consent, ConsentEvent
+from shipex_privacy.core.names import name_search_key
 from shipex_privacy.disclosures.models import DisclosedSubject, Disclosure
 from shipex_privacy.rights_requests.models import SubjectRequest
 from shipex_privacy.subjects.models import Address, DataSubject
 
 MEASURES = (
-    "verify_audit", "search (9 terms)", "subject list count", "consent report", "requests dashboard", "RoPA page",
+    "verify_audit", "search (9 terms)", "name search (4 terms)", "name search page", "subject list count",
+    "consent report", "requests dashboard", "RoPA page",
     "request queue", "subjects by status", "subject change page", "subject change page queries", "apply_retention",
 )
 
@@ -50,6 +52,8 @@ def test_the_loader_writes_the_proportions_asked_for_and_grows_the_same_database
     assert subject.phone.startswith("+99890") and len(subject.phone) == 13
     assert subject.email == subject.email.lower() and len(subject.pinfl) == 14
     assert DataSubject.objects.search(subject.phone).get() == subject
+    assert subject.name_key == name_search_key(subject.full_name)  # as the model's field would set it
+    assert subject in DataSubject.objects.search(subject.full_name.upper(), by_name=True)
     assert set(bulk.values_list("status", flat=True)) == {"active", "logged_out", "closed"}
     assert len(loader.expired_subject_ids) == 10 + 10  # 1 per 100 subjects of each step
 

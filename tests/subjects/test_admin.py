@@ -153,7 +153,8 @@ def test_subject_page_groups_data_by_catalogue_category(agent_client):
     assert titles[:4] == ["Identity", "Contact details", "Identity documents", "Account"]
     assert "Addresses" in response.content.decode() or "addresses" in response.content.decode()
     assert [panel["title"] for panel in response.context["subject_panels"]] == [
-        "Privacy policy and consents", "Who received this subject's data", "Change history"
+        "Data-subject requests", "Privacy policy and consents", "Services used", "Who received this subject's data",
+        "Legal holds", "Change history",
     ]
 
 

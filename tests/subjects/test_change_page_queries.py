@@ -30,12 +30,14 @@ from shipex_privacy.subjects.models import ServiceUse
 from tests.accounts.factories import StaffFactory
 from tests.consents.factories import PolicyVersionFactory
 from tests.disclosures.factories import DisclosureFactory, RecipientFactory
+from tests.retention.factories import LegalHoldFactory
 from tests.rights_requests.factories import SubjectRequestFactory
 from tests.subjects.factories import AddressFactory, DataSubjectFactory
 
 pytestmark = pytest.mark.django_db
 
-MAX_QUERIES = 15
+# 15 for issue 15's page; issue 13 added three panels (requests, legal holds, services used) of one query each.
+MAX_QUERIES = 18
 SHA = "a" * 64
 TRANSACTION_CONTROL = re.compile(r"\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)\b", re.IGNORECASE)
 
@@ -48,7 +50,7 @@ def officers():
 
 def subject_with(size: int, officers) -> object:
     """A subject with ``size`` of everything the page shows: addresses, changes, policy acceptances,
-    consents, sent disclosures, requests and services used."""
+    consents, sent disclosures, requests, legal holds and services used."""
     officer, approver = officers
     subject = DataSubjectFactory()
     for number in range(size):
@@ -87,6 +89,8 @@ def subject_with(size: int, officers) -> object:
         disclosure_send(disclosure=disclosure, actor=officer, payload_sha256=SHA, record_count=1)
     for _ in range(size):
         SubjectRequestFactory(subject=subject)
+    for number in range(size):
+        LegalHoldFactory(subject=subject, legal_reference=f"Tashkent city court, case 4-{number}")
     for service in Service.objects.all()[:size]:
         record_save(instance=ServiceUse(subject=subject, service=service, started_on=date(2025, 3, 1)),
                     actor=officer, reason="Signed up")
