@@ -8,4 +8,8 @@ class RetentionConfig(AppConfig):
     verbose_name = _("Retention")
 
     def ready(self) -> None:
+        from .erasing import register_not_held
+
+        register_not_held("retention.LegalHold", reason=(
+            "An order or dispute that keeps the subject's data: a compliance decision, not the subject's data."))
         from . import home  # noqa: F401  (registers this app's lines on the role homes, core/home.py)
