@@ -10,6 +10,7 @@ class ConsentsConfig(AppConfig):
     def ready(self) -> None:
         from . import (
             checks,  # noqa: F401  (the operator's name and TIN)
+            held,  # noqa: F401  (its models in the held-model registry, retention/erasing.py)
             home,  # noqa: F401  (registers this app's lines on the role homes, core/home.py)
             package,  # noqa: F401  (its section of the access package: consents and ledgers)
             panels,  # noqa: F401  (adds the consent panel to the subject page)

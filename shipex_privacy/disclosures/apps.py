@@ -8,6 +8,13 @@ class DisclosuresConfig(AppConfig):
     verbose_name = _("Recipients and disclosures")
 
     def ready(self) -> None:
+        from shipex_privacy.retention.erasing import register_not_held
+
+        register_not_held("disclosures.DisclosedSubject", reason=(
+            "Names which subject a disclosure covered and the notification sent; the data disclosed is the "
+            "subject's own records, and the disclosure is the evidence of it (1.4.3), kept with it."))
+        register_not_held("disclosures.PublicChoice", reason=(
+            "Records that the subject made a field public (1.4.2): a field and a date, no value of theirs."))
         from . import (
             home,  # noqa: F401  (registers this app's lines on the role homes, core/home.py)
             package,  # noqa: F401  (its section of the access package: who received the data)

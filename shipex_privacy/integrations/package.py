@@ -56,9 +56,10 @@ def write_system_parts(writer) -> None:
 
 
 def _write_part(writer, part: dict) -> None:
-    """One titled list of the system's records: the columns are every key its records use, in order."""
+    """One titled list of the system's records: the columns are every key its records use, A to Z
+    (PostgreSQL's JSON keeps no key order, so the system's own order is not known)."""
     records = part["records"]
-    columns = list(dict.fromkeys(key for record in records for key in record))
+    columns = sorted({key for record in records for key in record})
     writer.json.put({"title": part["title"], "records": records})
     writer.heading(part["title"])
     writer.table(*columns)

@@ -31,10 +31,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.apps import apps
-from django.core.exceptions import FieldDoesNotExist
 from django.db import models, transaction
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, Value
-from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from shipex_privacy.audit.bulk import can_delete_many, record_delete_many, record_save_many
@@ -116,96 +114,48 @@ CLOSED_STATUSES = ("closed", "anonymised")
 STOPPED_STATUSES = ("logged_out", "closed", "anonymised")
 
 
-def _account_closed(prefix: str) -> Clock:
+def account_closed(prefix: str) -> Clock:
+    """The clock that starts when the subject's account (``prefix`` leads to the subject) closed."""
     return Clock(f"{prefix}status_changed_at", Q(**{f"{prefix}status__in": CLOSED_STATUSES}))
 
 
-def _registered_year(instance):
-    # Only the year of registration is kept: enough for statistics, no longer a trace of a person.
-    return timezone.localtime(instance.registered_at).replace(month=1, day=1, hour=0, minute=0, second=0,
-                                                              microsecond=0)
+# --- The registry: each app registers its models in AppConfig.ready() ---------------------------
+#
+# Every model with a key to a data subject is either registered here with how its records are found,
+# timed and erased (``register_held_model``), or declared as holding no personal data of its own,
+# with the reason (``register_not_held``); tests/retention/test_held_registry.py holds every model
+# to that. Clocks that are not listed (shipment delivered, last activity) are not held in this back
+# office: the rule cannot be applied here and reports say so.
+
+_held_models: dict[str, HeldModel] = {}
+_not_held: dict[str, str] = {}
 
 
-# Clocks that are not listed (shipment delivered, last activity) are not held in this back office:
-# the rule cannot be applied here and reports say so.
-HELD_MODELS: dict[str, HeldModel] = {held.label: held for held in (
-    HeldModel(
-        "subjects.DataSubject", "pk",
-        clocks={ClockStart.ACCOUNT_CLOSED: _account_closed(""), ClockStart.COLLECTED: Clock("registered_at")},
-        replacements={
-            # Unique and never empty (database rule): a marker only this record can have.
-            "account_id": Replacement(lambda subject: f"ERASED-{subject.pk}",
-                                      lambda: Q(account_id=Concat(Value("ERASED-"), Cast("pk", models.CharField())))),
-            # Compared part by part in local time: a truncated moment compared whole would be read
-            # in UTC by one database and in local time by the other.
-            "registered_at": Replacement(_registered_year, lambda: Q(
-                registered_at__month=1, registered_at__day=1, registered_at__hour=0, registered_at__minute=0,
-                registered_at__second=0)),
-        },
-    ),
-    HeldModel(
-        "subjects.Address", "subject", deletable=True,
-        clocks={ClockStart.ACCOUNT_CLOSED: _account_closed("subject__"), ClockStart.COLLECTED: Clock("created_at")},
-    ),
-    HeldModel(
-        "subjects.ServiceUse", "subject", deletable=True,
-        clocks={ClockStart.ACCOUNT_CLOSED: _account_closed("subject__"),
-                ClockStart.COLLECTED: Clock("started_on", is_date=True)},
-    ),
-    HeldModel(
-        "consents.PolicyAcceptance", "subject",
-        clocks={
-            ClockStart.COLLECTED: Clock("accepted_at"),
-            ClockStart.ACCOUNT_CLOSED: _account_closed("subject__"),
-            # Using the service is the acceptance (1.1); it is withdrawn when the subject stops
-            # using it: logged out (1.5.2), closed or anonymised.
-            ClockStart.CONSENT_WITHDRAWN: Clock("subject__status_changed_at",
-                                                Q(subject__status__in=STOPPED_STATUSES)),
-        },
-    ),
-    HeldModel(
-        "consents.ConsentEvent", "consent__subject",
-        clocks={ClockStart.COLLECTED: Clock("recorded_at"),
-                ClockStart.CONSENT_WITHDRAWN: Clock("consent__withdrawn_at", Q(consent__state="withdrawn"))},
-    ),
-    HeldModel(
-        "consents.CookieConsentEvent", "subject",
-        clocks={ClockStart.COLLECTED: Clock("recorded_at")},
-    ),
-    HeldModel(
-        "rights_requests.SubjectRequest", "subject",
-        # A request's records count from the day it closed: until then it is still being answered,
-        # and afterwards it is the evidence of how ShipEx answered.
-        clocks={ClockStart.COLLECTED: Clock("closed_at", Q(status__in=("done", "refused")))},
-        replacements={
-            # A closed request must keep a response (database rule); the text itself goes.
-            "response_text": Replacement(lambda request: ERASED_TEXT, lambda: Q(response_text=ERASED_TEXT)),
-        },
-    ),
-    # The zip of an access package is a copy of the subject's data; its row (SHA-256, size) stays as
-    # proof of what was sent, while the file goes with the subject's data or at the end of its rule.
-    HeldModel(
-        "rights_requests.AccessPackage", "request__subject",
-        clocks={ClockStart.COLLECTED: Clock("built_at"),
-                ClockStart.ACCOUNT_CLOSED: _account_closed("request__subject__")},
-    ),
-)}
+def register_held_model(held: HeldModel) -> None:
+    """Register how the records of ``held.label`` are found, timed and erased (once per model)."""
+    if _held_models.get(held.label, held) is not held:
+        raise ValueError(f"{held.label} is already registered as a held model.")
+    _held_models[held.label] = held
+    held_model.cache_clear()
+
+
+def register_not_held(label: str, *, reason: str) -> None:
+    """Declare that ``label``, though linked to a data subject, holds no personal data of its own."""
+    _not_held[label] = reason
+
+
+def held_models() -> dict[str, HeldModel]:
+    return dict(_held_models)
+
+
+def not_held_models() -> dict[str, str]:
+    return dict(_not_held)
 
 
 @functools.cache
 def held_model(model: type[models.Model]) -> HeldModel | None:
-    """The registry entry of ``model``; a model with a ``subject`` key gets a generic one."""
-    label = model._meta.label
-    if label in HELD_MODELS:
-        return HELD_MODELS[label]
-    try:
-        subject_key = model._meta.get_field("subject")
-    except FieldDoesNotExist:
-        return None
-    if getattr(subject_key.related_model, "_meta", None) and subject_key.related_model._meta.label == \
-            "subjects.DataSubject":
-        return HeldModel(label, "subject")
-    return None
+    """The registry entry of ``model``; None for a model that holds no subject's records."""
+    return _held_models.get(model._meta.label)
 
 
 def is_append_only(model: type[models.Model]) -> bool:

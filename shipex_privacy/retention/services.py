@@ -1,7 +1,7 @@
 """Audited writes of the retention app: legal holds, and the retention run (1.3.1).
 
 ``retention_apply`` takes each retention rule of the catalogue and each model with entries bound
-under it, finds the records past the rule (the clock start from erasing.HELD_MODELS, plus the
+under it, finds the records past the rule (the clock start from erasing's held-model registry, plus the
 period, is before now) that still hold data of those entries, and erases only those entries'
 fields: a passport under the statutory customs rule stays when the account rule ends.
 

@@ -9,6 +9,7 @@ class RightsRequestsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import (
+            held,  # noqa: F401  (its models in the held-model registry, retention/erasing.py)
             home,  # noqa: F401  (registers this app's lines on the role homes, core/home.py)
             package_catalogue,  # noqa: F401  (the access package's catalogue sections, package_sections.py)
             panels,  # noqa: F401  (adds the requests panel to the subject page)

@@ -6,3 +6,6 @@ class SubjectsConfig(AppConfig):
     name = "shipex_privacy.subjects"
     label = "subjects"
     verbose_name = _("Data subjects")
+
+    def ready(self) -> None:
+        from . import held  # noqa: F401  (its models in the held-model registry, retention/erasing.py)

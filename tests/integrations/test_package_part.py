@@ -57,7 +57,7 @@ def test_a_systems_part_is_its_own_section_and_only_silent_systems_stay_held_els
     assert (anchor, answering.name) in outline["sections"]
     assert (f"#{anchor}", answering.name) in outline["nav"]
     assert outline["headings"][anchor] == ["Deliveries <2026>", "Returns"]
-    assert outline["tables"][anchor] == [(["parcel", "delivered_on", "signed", "cod"], 2), ([], 0)]
+    assert outline["tables"][anchor] == [(["cod", "delivered_on", "parcel", "signed"], 2), ([], 0)]
     assert "Deliveries &lt;2026&gt;" in page and "UZ-1002" in page
     # Held elsewhere: the systems that gave nothing (silent, refused, not integrated), never the one that answered.
     unbound = PersonalDataField.objects.filter(binding="").select_related("system")
