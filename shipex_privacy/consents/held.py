@@ -1,6 +1,7 @@
 """This app's models in the held-model registry (retention/erasing.py). Registered from ``ready()``."""
 
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 
 from shipex_privacy.catalogue.models import RetentionRule
 from shipex_privacy.retention.erasing import STOPPED_STATUSES, Clock, HeldModel, account_closed, register_held_model
@@ -20,7 +21,10 @@ register_held_model(HeldModel(
 register_held_model(HeldModel(
     "consents.ConsentEvent", "consent__subject",
     clocks={ClockStart.COLLECTED: Clock("recorded_at"),
-            ClockStart.CONSENT_WITHDRAWN: Clock("consent__withdrawn_at", Q(consent__state="withdrawn"))},
+            # A consent ends when it is withdrawn or when its term runs out (it lapses): either way
+            # its evidence counts from that moment.
+            ClockStart.CONSENT_WITHDRAWN: Clock(Coalesce("consent__withdrawn_at", "consent__expires_at"),
+                                                Q(consent__state__in=("withdrawn", "lapsed")))},
 ))
 register_held_model(HeldModel(
     "consents.CookieConsentEvent", "subject",

@@ -33,6 +33,7 @@ from typing import Any
 from django.apps import apps
 from django.db import models, transaction
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, Value
+from django.db.models.expressions import Combinable
 from django.utils import timezone
 
 from shipex_privacy.audit.bulk import can_delete_many, record_delete_many, record_save_many
@@ -62,7 +63,7 @@ class Clock:
     under which the clock runs at all (an open account has no "account closed" moment yet).
     """
 
-    path: str
+    path: str | Combinable  # a field, or an expression when the moment is one of several fields
     running: Q | None = None
     is_date: bool = False
 
@@ -420,7 +421,8 @@ def with_clock(queryset: models.QuerySet, clock: Clock) -> models.QuerySet:
     """Records whose clock runs, annotated with its start as ``clock_start``."""
     if clock.running is not None:
         queryset = queryset.filter(clock.running)
-    return queryset.annotate(clock_start=F(clock.path)).filter(clock_start__isnull=False)
+    start = F(clock.path) if isinstance(clock.path, str) else clock.path
+    return queryset.annotate(clock_start=start).filter(clock_start__isnull=False)
 
 
 def with_hold(queryset: models.QuerySet, held: HeldModel) -> models.QuerySet:

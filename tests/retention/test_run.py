@@ -12,7 +12,7 @@ from shipex_privacy.audit.models import TrailEntry
 from shipex_privacy.audit.services import record_save
 from shipex_privacy.catalogue.models import PersonalDataField, Purpose, RetentionRule
 from shipex_privacy.consents.models import ConsentEvent, PolicyAcceptance
-from shipex_privacy.consents.services import Evidence, consent_grant, consent_withdraw
+from shipex_privacy.consents.services import Evidence, consent_grant, consent_withdraw, consents_lapse_due
 from shipex_privacy.retention import erasing
 from shipex_privacy.retention.models import RetentionRun
 from shipex_privacy.retention.services import legal_hold_release, retention_apply
@@ -196,6 +196,25 @@ def test_append_only_ledgers_are_counted_and_never_touched():
     assert (count.expired, count.deleted, count.anonymised) == (1, 0, 0)  # the grant holds an IP and a name
     assert "Append-only ledger" in count.note
     assert ConsentEvent.objects.get(pk=event.pk).ip_address == "84.54.70.12"
+
+
+def test_a_consent_that_lapsed_counts_from_the_end_of_its_term_like_a_withdrawn_one():
+    subject = DataSubjectFactory()
+    policy = PolicyVersionFactory(published=True, effective_date=datetime.date(2020, 1, 1))
+    purpose = Purpose.objects.get(clause="1.3.2.5")
+    lapsed = consent_grant(subject=subject, purpose=purpose, policy_version=policy, actor=None,
+                           occurred_at=YEARS_AGO_4 - timedelta(days=30), expires_at=YEARS_AGO_4,
+                           evidence=Evidence(channel="web", ip_address="84.54.70.12"))
+    recent = consent_grant(subject=DataSubjectFactory(), purpose=purpose, policy_version=policy, actor=None,
+                           occurred_at=YEARS_AGO_4 - timedelta(days=30), expires_at=timezone.now() - timedelta(days=30),
+                           evidence=Evidence(channel="web", ip_address="84.54.70.13"))
+    assert consents_lapse_due() == 2
+
+    run = retention_apply(dry_run=True, started_by="scheduler")
+
+    count = run.counts.get(rule__code="consent-evidence-3y", model="consents.ConsentEvent")
+    assert count.expired == 1  # the grant of the consent whose term ended four years ago, not the recent one
+    assert lapsed.consent.events.filter(kind="lapse").exists() and recent.consent.events.filter(kind="lapse").exists()
 
 
 def test_requests_are_erased_three_years_after_they_were_closed(support_agent):
