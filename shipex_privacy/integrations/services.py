@@ -202,6 +202,14 @@ def outbox_write(*, request, actor: Actor | None, systems=None) -> list[SystemTa
     return tasks
 
 
+def package_parts(request) -> list[dict]:
+    """The sections integrated systems sent for ``request``'s access package, system by system."""
+    tasks = (SystemTask.objects.filter(request=request, kind="access", status=SystemTask.Status.DONE)
+             .select_related("system").order_by("system__name", "pk"))
+    return [{"system": task.system.name, "title": section["title"], "records": section["records"]}
+            for task in tasks for section in task.answer.get("part", [])]
+
+
 def systems_still_working(request) -> str:
     """Why ``request`` cannot close as done while integrated systems have not answered (erasures wait
     through their erasure tasks instead, which an officer may override)."""

@@ -54,6 +54,10 @@ COPY_BYTES = 1 << 20
 # The first of these a model has dates its records (first and last seen, the date column).
 RECORD_DATE_FIELDS = ("occurred_at", "accepted_at", "received_at", "created_at", "started_on", "registered_at")
 KINDS = (SubjectRequest.Kind.ACCESS, SubjectRequest.Kind.INFORMATION)
+# Parts of the package that other ShipEx systems sent for the request (the integrations app adds its
+# provider in ready(), as it adds to SYSTEM_WORK): each provider answers, for a request, a list of
+# {"system": name, "title": …, "records": [{name: plain value, …}, …]}.
+SYSTEM_PARTS: list = []
 
 
 def _catalogue() -> list[PersonalDataField]:
@@ -264,6 +268,7 @@ class _Writer:
         self._disclosures()
         self._automatic()
         self._held_elsewhere()
+        self._from_systems()
         self.json.put(self.records, "record_count")
         self.json.end()
         self.html.write(render_to_string("rights_requests/access_package/foot.html", {
@@ -527,6 +532,28 @@ class _Writer:
                 self._row(entry.code, entry.name, "—", "—", "—", note)
         self.json.end()
         self._end_table(count, 6)
+        self.html.write("</section>\n")
+
+    # -- (f) what other ShipEx systems sent for this copy -----------------------------------------
+
+    def _from_systems(self) -> None:
+        parts = [part for provider in SYSTEM_PARTS for part in provider(self.request)]
+        if not parts:
+            return
+        self._section("from-systems", _("From other ShipEx systems"), _(
+            "What these ShipEx systems hold about you, as each of them sent it for this copy."))
+        self.json.begin("from_systems", "[")
+        for part in parts:
+            self.json.put(part)
+            records = part["records"]
+            names = list(dict.fromkeys(name for record in records for name in record))
+            self.html.write(format_html("<h3>{} · {}</h3>\n", part["system"], part["title"]))
+            self._table(*names)
+            for record in records:
+                self._row(*(self._shown(record.get(name)) for name in names))
+            self._end_table(len(records), max(len(names), 1))
+            self.records += len(records)
+        self.json.end("]")
         self.html.write("</section>\n")
 
     # -- (e) catalogue entries held only in other ShipEx systems ----------------------------------
