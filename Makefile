@@ -79,4 +79,4 @@ messages: $(INSTALLED)
 	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .pytest_cache .ruff_cache var/celery var/worker.log
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm .pytest_cache .ruff_cache var/celery var/worker.log var/receiver.log

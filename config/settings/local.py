@@ -1,7 +1,7 @@
 """Settings for a developer's machine and `make demo`: SQLite unless DATABASE_URL says otherwise."""
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, env
+from .base import BASE_DIR, DATABASES, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 # The demo's receiver (run_demo_receiver) answers on plain http at 127.0.0.1.
@@ -21,3 +21,11 @@ SHIPEX_TWO_FACTOR_REQUIRED = False
 if not env("EMAIL_URL", default=""):
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = BASE_DIR / "var" / "mail"
+
+# `make demo` writes to one SQLite file from three processes (the web server, the worker delivering
+# the outbox, the demo receivers answering through the API). SQLite's default deferred transactions
+# fail at once with "database is locked" when two of them upgrade to writing; immediate ones queue
+# for the write lock instead (up to 30 s), and WAL lets pages be read while another process writes.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"})

@@ -8,6 +8,8 @@ kept under the Tax Code), its part of an access package, a correction applied, a
 
 import json
 import threading
+import time
+import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -28,6 +30,8 @@ def demo_systems():
 def demo_url(index: int, port: int = DEMO_PORT) -> str:
     return f"http://127.0.0.1:{port + index}/"
 
+
+ANSWER_ATTEMPTS = 5  # waits of 1, 2, 4 and 8 seconds between them
 
 # One answer at a time from this process: the demo's SQLite back office takes writes one by one anyway.
 ANSWERING = threading.Lock()
@@ -74,11 +78,22 @@ class DemoReceiver:
         call = urllib.request.Request(self.back_office + message["answer_path"], data=body, method="POST",  # noqa: S310
                                       headers={"Content-Type": "application/json",
                                                "Authorization": f"Bearer {self.token}"})
-        try:
-            with ANSWERING, urllib.request.urlopen(call, timeout=30) as response:  # noqa: S310 (the operator's own URL)
-                self.log(f"answered task {message['task_id']}: HTTP {response.status}")
-        except OSError as error:
-            self.log(f"could not answer task {message['task_id']}: {error}")
+        # As a real system would, try again a few times when the back office is busy or down (a 5xx,
+        # no connection); a refusal (4xx) is final. Repeated answers are harmless: the API ignores them.
+        for attempt in range(ANSWER_ATTEMPTS):
+            try:
+                with ANSWERING, urllib.request.urlopen(call, timeout=30) as response:  # noqa: S310 (operator's URL)
+                    self.log(f"answered task {message['task_id']}: HTTP {response.status}")
+                return
+            except urllib.error.HTTPError as error:
+                if error.code < 500 or attempt == ANSWER_ATTEMPTS - 1:
+                    self.log(f"could not answer task {message['task_id']}: {error}")
+                    return
+            except OSError as error:
+                if attempt == ANSWER_ATTEMPTS - 1:
+                    self.log(f"could not answer task {message['task_id']}: {error}")
+                    return
+            time.sleep(2 ** attempt)
 
     def server(self, host: str, port: int) -> ThreadingHTTPServer:
         receiver = self

@@ -66,3 +66,38 @@ def test_the_command_refuses_an_unknown_system(db):
     with pytest.raises(CommandError, match="no catalogue system"):
         call_command("run_demo_receiver", "--system", "no-such-system")
     assert System.objects.filter(code="no-such-system").count() == 0
+
+
+def test_the_receiver_answers_again_when_the_back_office_was_busy(monkeypatch):
+    """A locked SQLite demo answers 500 once; the receiver tries again, as a real system would, and a
+    refusal (4xx) it does not repeat."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    monkeypatch.setattr("shipex_privacy.integrations.demo_receiver.time.sleep", lambda seconds: None)
+    answers = {"/api/v1/tasks/1/answer": [500, 200], "/api/v1/tasks/2/answer": [403, 200]}
+    calls = []
+
+    class BackOffice(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            calls.append(self.path)
+            self.send_response(answers[self.path].pop(0))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BackOffice)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    lines = []
+    receiver = DemoReceiver(secret="whsec_x", token="t", back_office=f"http://127.0.0.1:{server.server_port}",
+                            system_name="TMS", log=lines.append)
+    try:
+        for task in (1, 2):
+            receiver.answer({"kind": "erasure", "task_id": task, "answer_path": f"/api/v1/tasks/{task}/answer"})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert calls == ["/api/v1/tasks/1/answer"] * 2 + ["/api/v1/tasks/2/answer"]
+    assert lines[0] == "answered task 1: HTTP 200" and "could not answer task 2" in lines[1], lines
