@@ -125,14 +125,16 @@ def catalogue(transactional_db):
     """
     if not PersonalDataField.objects.exists():
         state = MigrationLoader(connection).project_state().apps
-        # The entries, then how their bound values are masked (catalogue 0006), as migrate does.
-        for migration in ("0002_seed_catalogue", "0006_masking"):
+        # The entries, how their bound values are masked (catalogue 0006) and their systems' and rules'
+        # Uzbek and Russian (catalogue 0009), as migrate does.
+        for migration in ("0002_seed_catalogue", "0006_masking", "0009_seeded_texts_in_uz_ru"):
             importlib.import_module(f"shipex_privacy.catalogue.migrations.{migration}").seed(state, None)
     # The requests' deadline table and response templates are seeded the same way.
     from shipex_privacy.rights_requests.models import DeadlineRule, ResponseTemplate
 
-    for model, migration in ((DeadlineRule, "0002_seed_deadline_rules"),
-                             (ResponseTemplate, "0005_seed_response_templates")):
+    for model, migrations in ((DeadlineRule, ("0002_seed_deadline_rules", "0015_deadline_rule_texts_in_uz_ru")),
+                              (ResponseTemplate, ("0005_seed_response_templates",))):
         if not model.objects.exists():
-            seed = importlib.import_module(f"shipex_privacy.rights_requests.migrations.{migration}").seed
-            seed(MigrationLoader(connection).project_state().apps, None)
+            for migration in migrations:
+                seed = importlib.import_module(f"shipex_privacy.rights_requests.migrations.{migration}").seed
+                seed(MigrationLoader(connection).project_state().apps, None)

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.apps import apps
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from shipex_privacy.catalogue.models import PersonalDataField, Purpose, RetentionRule, System, transfer_summary
 from shipex_privacy.core import exports
+from shipex_privacy.core.i18n import in_language
 
 from .models import Disclosure, Recipient
 
@@ -33,9 +34,11 @@ class RopaRow:
     cross_border: str
     transfer_mechanism: str
 
+    # Lazy: the page, the CSV and the XLSX are headed in the reader's language.
     HEADERS = (
-        "purpose", "legal basis", "field", "field name", "requirement", "system", "stored in", "retention",
-        "recipients", "cross-border", "transfer mechanism",
+        gettext_lazy("purpose"), gettext_lazy("legal basis"), gettext_lazy("field"), gettext_lazy("field name"),
+        gettext_lazy("requirement"), gettext_lazy("system"), gettext_lazy("stored in"), gettext_lazy("retention"),
+        gettext_lazy("recipients"), gettext_lazy("cross-border"), gettext_lazy("transfer mechanism"),
     )
 
     def values(self) -> list[str]:
@@ -49,6 +52,13 @@ class RopaRow:
 def _name(obj) -> str:
     """The name in the active language; historical rows have the columns but not the ``name`` property."""
     return getattr(obj, f"name_{(get_language() or 'uz')[:2]}", "") or obj.name_uz
+
+
+def retention_text(rule) -> str:
+    if rule is None:
+        return "—"
+    text = f"{rule.period} {RetentionRule.Unit(rule.unit).label}"
+    return text + f" — {in_language(rule, 'legal_reference')}" if rule.is_statutory else text
 
 
 def _latest(model, as_of: datetime | None) -> dict[int, object]:
@@ -124,10 +134,9 @@ def build(as_of: datetime | None = None) -> list[RopaRow]:
                 field=field.code,
                 field_name=_name(field),
                 requirement=PersonalDataField.Requirement(field.requirement).label,
-                system=system.name if system else "—",
+                system=in_language(system, "name") if system else "—",
                 stored_in=field.storage_country,
-                retention=(f"{rule.period} {RetentionRule.Unit(rule.unit).label}"
-                           + (f" — {rule.legal_reference}" if rule.is_statutory else "")) if rule else "—",
+                retention=retention_text(rule),
                 recipients="; ".join(names) or "—",
                 cross_border=", ".join(abroad) or _("no"),
                 transfer_mechanism="; ".join(mechanisms) or "—",
@@ -136,7 +145,7 @@ def build(as_of: datetime | None = None) -> list[RopaRow]:
 
 
 def as_csv(rows: list[RopaRow]) -> str:
-    return exports.as_csv(RopaRow.HEADERS, (row.values() for row in rows))
+    return exports.as_csv([str(header) for header in RopaRow.HEADERS], (row.values() for row in rows))
 
 
 def as_xlsx(rows: list[RopaRow], title: str) -> bytes:
@@ -147,7 +156,7 @@ def as_xlsx(rows: list[RopaRow], title: str) -> bytes:
     sheet = workbook.active
     sheet.title = "RoPA"
     exports.xlsx_append(sheet, [title])
-    exports.xlsx_append(sheet, RopaRow.HEADERS)
+    exports.xlsx_append(sheet, [str(header) for header in RopaRow.HEADERS])
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     for row in rows:

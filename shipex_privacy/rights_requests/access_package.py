@@ -195,9 +195,10 @@ def _describe(entry: PersonalDataField) -> dict:
         "retention": {
             "period": str(rule.period_display), "clock_starts": rule.get_clock_starts_display(),
             "at_the_end": rule.get_end_action_display(), "statutory": rule.is_statutory,
-            "legal_reference": rule.legal_reference if rule.is_statutory else "",
+            "legal_reference": rule.shown.legal_reference if rule.is_statutory else "",
         },
-        "system": {"code": system.code, "name": system.name, "owner": system.owner, "country": system.country},
+        "system": {"code": system.code, "name": system.shown.name, "owner": system.shown.owner,
+                   "country": system.country},
         "storage_country": entry.storage_country,
         "binding": entry.binding,
     }
@@ -301,8 +302,8 @@ class _Writer:
         if retention["legal_reference"]:
             kept += f" ({retention['legal_reference']})"
         system = about["system"]
-        self.html.write(format_html('<h3 id="{}">{} <code>{}</code></h3>\n<dl>\n', f"entry-{code}",
-                                    about["name"], code))
+        # The code stays in the anchor and the JSON: subjects read the name, not our catalogue's codes.
+        self.html.write(format_html('<h3 id="{}">{}</h3>\n<dl>\n', f"entry-{code}", about["name"]))
         purposes = format_html_join("", "<li>{} — {} <i>({}: {})</i></li>", (
             (purpose["clause"], purpose["name"], _label(Purpose, "legal_basis"), purpose["legal_basis"]["label"])
             for purpose in about["purposes"]))
@@ -488,8 +489,8 @@ class _Writer:
                     "purpose": _purpose(disclosure.purpose), "corrects": disclosure.corrects_id,
                 }, (
                     self._shown(disclosure.sent_at), f"{recipient.legal_name} ({recipient.country})",
-                    format_html("<ul>{}</ul>", format_html_join("", "<li>{} <code>{}</code></li>", (
-                        (field.name, field.code) for field in fields))),
+                    format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", (
+                        (field.name,) for field in fields))),
                     disclosure.get_ground_display(), str(disclosure.purpose),
                 )
 
@@ -504,7 +505,7 @@ class _Writer:
             "Data ShipEx's services collect without you typing it in (clause 1.2.1.2): how many records this "
             "back office holds and over which period, or which system holds it."))
         self.json.begin("automatically_collected")
-        self._table(_label(PersonalDataField, "code"), capfirst(_("name")), _("Records"),
+        self._table(capfirst(_("name")), _("Records"),
                     _("First"), _("Last"), _label(PersonalDataField, "system"))
         count = 0
         for entry in self.entries:
@@ -515,18 +516,18 @@ class _Writer:
                 seen = self.seen[entry.code]
                 self.json.put({"name": entry.name, "held_here": True, "count": seen["count"],
                                "first": self._plain(seen["first"]), "last": self._plain(seen["last"]),
-                               "system": entry.system.name}, entry.code)
-                self._row(entry.code, entry.name, seen["count"], self._shown(seen["first"]), self._shown(seen["last"]),
-                          entry.system.name)
+                               "system": entry.system.shown.name}, entry.code)
+                self._row(entry.name, seen["count"], self._shown(seen["first"]), self._shown(seen["last"]),
+                          entry.system.shown.name)
             else:
                 note = _("Held in “%(system)s”, not in this back office, so this copy cannot include it; providing "
                          "it is a task for the system's owner (%(owner)s).") % {
-                    "system": entry.system.name, "owner": entry.system.owner}
-                self.json.put({"name": entry.name, "held_here": False, "system": entry.system.name,
-                               "owner": entry.system.owner, "note": note}, entry.code)
-                self._row(entry.code, entry.name, "—", "—", "—", note)
+                    "system": entry.system.shown.name, "owner": entry.system.shown.owner}
+                self.json.put({"name": entry.name, "held_here": False, "system": entry.system.shown.name,
+                               "owner": entry.system.shown.owner, "note": note}, entry.code)
+                self._row(entry.name, "—", "—", "—", note)
         self.json.end()
-        self._end_table(count, 6)
+        self._end_table(count, 5)
         self.html.write("</section>\n")
 
     # -- (e) catalogue entries held only in other ShipEx systems ----------------------------------

@@ -18,6 +18,7 @@ from shipex_privacy.audit.admin import AuditedAdmin
 from shipex_privacy.audit.models import AccessEvent
 from shipex_privacy.catalogue.masking import mask_value
 from shipex_privacy.core.admin import admin_page
+from shipex_privacy.core.i18n import shown_column
 
 from . import responses, services
 from .access_package import access_package_build
@@ -43,8 +44,10 @@ DUE_SOON_DAYS = 3
 
 @admin.register(DeadlineRule)
 class DeadlineRuleAdmin(AuditedAdmin):
-    list_display = ("kind", "days", "day_count", "legal_reference", "note")
-    fields = ("kind", "days", "day_count", "legal_reference", "note")
+    list_display = ("kind", "days", "day_count", shown_column(DeadlineRule, "legal_reference"),
+                    shown_column(DeadlineRule, "note"))
+    fields = ("kind", "days", "day_count", "legal_reference", "legal_reference_uz", "legal_reference_ru", "note",
+              "note_uz", "note_ru")
 
     def has_delete_permission(self, request, obj=None):
         return False  # every kind needs a rule; change the days instead
@@ -170,7 +173,7 @@ class ErasureItemInline(admin.TabularInline):
             return format_html("✔ {} · {} {}", item.task_done_by_username,
                                f"{timezone.localtime(item.task_done_at):%d.%m.%Y %H:%M}", item.task_note)
         url = reverse("admin:rights_requests_subjectrequest_task", args=[item.request_id, item.pk])
-        return format_html('{} ({}) · <a href="{}">{}</a>', item.system.owner, item.system.owner_email or "—",
+        return format_html('{} ({}) · <a href="{}">{}</a>', item.system.shown.owner, item.system.owner_email or "—",
                            url, _("Mark done"))
 
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.audit.history import audited_history
 from shipex_privacy.consents.models import Consent
+from shipex_privacy.core.i18n import Shown
 from shipex_privacy.subjects.models import DataSubject
 
 TO_BE_CONFIRMED = "to be confirmed by counsel"
@@ -358,8 +359,17 @@ class DeadlineRule(models.Model):
                                  default=DayCount.CALENDAR)
     legal_reference = models.CharField(_("legal reference"), max_length=300)
     note = models.CharField(_("note"), max_length=300, blank=True, default=TO_BE_CONFIRMED)
+    legal_reference_uz = models.CharField(_("legal reference (Uzbek)"), max_length=300, blank=True,
+        help_text=_("Shown in the Uzbek interface; when empty, the text written first is shown."))
+    legal_reference_ru = models.CharField(_("legal reference (Russian)"), max_length=300, blank=True,
+        help_text=_("Shown in the Russian interface; when empty, the text written first is shown."))
+    note_uz = models.CharField(_("note (Uzbek)"), max_length=300, blank=True,
+        help_text=_("Shown in the Uzbek interface; when empty, the text written first is shown."))
+    note_ru = models.CharField(_("note (Russian)"), max_length=300, blank=True,
+        help_text=_("Shown in the Russian interface; when empty, the text written first is shown."))
 
     history = audited_history()
+    shown = Shown()
 
     class Meta:
         ordering = ["kind"]
