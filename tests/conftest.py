@@ -125,14 +125,17 @@ def catalogue(transactional_db):
     """
     if not PersonalDataField.objects.exists():
         state = MigrationLoader(connection).project_state().apps
-        # The entries, their masking (catalogue 0006) and the processing activities (0010), as migrate does.
-        for migration in ("0002_seed_catalogue", "0006_masking", "0010_seed_processing_activities"):
+        # The entries, how their bound values are masked (catalogue 0006), the processing activities
+        # (0010) and the systems' and rules' Uzbek and Russian (0011), as migrate does.
+        for migration in ("0002_seed_catalogue", "0006_masking", "0010_seed_processing_activities",
+                          "0011_seeded_texts_in_uz_ru"):
             importlib.import_module(f"shipex_privacy.catalogue.migrations.{migration}").seed(state, None)
     # The requests' deadline table and response templates are seeded the same way.
     from shipex_privacy.rights_requests.models import DeadlineRule, ResponseTemplate
 
-    for model, migration in ((DeadlineRule, "0002_seed_deadline_rules"),
-                             (ResponseTemplate, "0005_seed_response_templates")):
+    for model, migrations in ((DeadlineRule, ("0002_seed_deadline_rules", "0018_deadline_rule_texts_in_uz_ru")),
+                              (ResponseTemplate, ("0005_seed_response_templates", "0016_seed_extension_letters"))):
         if not model.objects.exists():
-            seed = importlib.import_module(f"shipex_privacy.rights_requests.migrations.{migration}").seed
-            seed(MigrationLoader(connection).project_state().apps, None)
+            for migration in migrations:
+                seed = importlib.import_module(f"shipex_privacy.rights_requests.migrations.{migration}").seed
+                seed(MigrationLoader(connection).project_state().apps, None)

@@ -13,7 +13,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import SEARCH_VAR
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import Q
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -300,7 +300,7 @@ class AccessEventAdmin(SubjectNamesMixin, ReadOnlyAdmin):
 
     # No list filter: counting one action over hundreds of millions of rows is what the design
     # forbids on a page view. Filters by subject or staff member (indexed) come through the links.
-    list_display = ("at", "who", "action", "what", "subject", "field", "reason", "ip")
+    list_display = ("at", "who", "action", "what", "subject", "field_names", "reason", "ip")
     ordering = ("-id",)
     paginator = EstimatedCountPaginator
     show_full_result_count = False
@@ -319,11 +319,39 @@ class AccessEventAdmin(SubjectNamesMixin, ReadOnlyAdmin):
 
     @admin.display(description=_("object"))
     def what(self, event):
-        return f"{event.object_type} #{event.object_id}" if event.object_type else "—"
+        if not event.object_type:
+            return "—"
+        model = logged_model(event.object_type)
+        return f"{capfirst(model._meta.verbose_name) if model else event.object_type} #{event.object_id}"
+
+    @admin.display(description=AccessEvent._meta.get_field("field").verbose_name, ordering="field")
+    def field_names(self, event):
+        """The logged field names as the reader's language calls them (the log keeps the stable names)."""
+        if not event.field:
+            return "—"
+        if event.field == TRAIL_DIFF_FIELD:
+            return _("audit trail diff")
+        model = logged_model(event.object_type)
+        names = []
+        for name in event.field.split(", "):
+            try:
+                names.append(str(model._meta.get_field(name).verbose_name) if model else name)
+            except FieldDoesNotExist:
+                names.append(name)
+        return ", ".join(names)
 
 
 
 REVEAL_PERMISSION = "subjects.reveal_identifiers"
+TRAIL_DIFF_FIELD = "audit trail diff"  # stored as written; shown translated
+
+
+def logged_model(label: str):
+    """The model an access-log row names (``app_label.model``), or None for one that no longer exists."""
+    try:
+        return apps.get_model(label) if label else None
+    except (LookupError, ValueError):
+        return None
 
 
 class RevealReasonForm(forms.Form):
@@ -548,7 +576,7 @@ class TrailEntryAdmin(SubjectNamesMixin, ReadOnlyAdmin):
                           subject_id=entry.subject_id, detail="audit trail diff: no reason given")
             return self.entry_page(request, entry, reveal_form=form)
         access_record(request=request, action=AccessEvent.Action.IDENTIFIER_REVEAL, obj=entry,
-                      subject_id=entry.subject_id, field="audit trail diff", reason=form.cleaned_data["reason"])
+                      subject_id=entry.subject_id, field=TRAIL_DIFF_FIELD, reason=form.cleaned_data["reason"])
         return self.entry_page(request, entry, reveal=True)
 
     def entry_page(self, request, entry, *, reveal: bool = False, reveal_form=None):

@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.audit.admin import AuditedAdmin, ChangeReasonForm
+from shipex_privacy.core.i18n import shown_column
 
 from .models import (
     HOME_COUNTRY,
@@ -66,12 +67,14 @@ class AbroadFilter(admin.SimpleListFilter):
 
 @admin.register(System)
 class SystemAdmin(AuditedAdmin):
-    list_display = ("name", "code", "owner", "country", "transfer_mechanism", "registration_required",
-                    "registration_number", "notification")
+    list_display = (shown_column(System, "name"), "code", shown_column(System, "owner"), "country",
+                    "transfer_mechanism", "registration_required", "registration_number", "notification")
     list_filter = (AbroadFilter, "transfer_mechanism", RegistrationFilter)
-    search_fields = ("name", "code", "owner")
+    search_fields = ("name", "name_uz", "name_ru", "code", "owner", "owner_uz", "owner_ru")
     fieldsets = (
         (None, {"fields": ("code", "name", "owner", "owner_email", "country", "description")}),
+        (_("In Uzbek and Russian"), {"fields": ("name_uz", "name_ru", "owner_uz", "owner_ru", "description_uz",
+                                                "description_ru")}),
         (_("Cross-border transfer (ZRU-547 art. 15)"), {
             "fields": ("transfer_mechanism", "transfer_reference", "transfer_date"),
             "description": _("Only for a system outside Uzbekistan. The mechanisms follow ZRU-547 as amended by "
@@ -136,7 +139,7 @@ class RetentionRuleAdmin(AuditedAdmin):
     list_filter = ("is_statutory", "end_action")
     fields = (
         "code", "name_uz", "name_ru", "name_en", ("period", "unit"), "clock_starts", "end_action",
-        "is_statutory", "legal_reference",
+        "is_statutory", "legal_reference", "legal_reference_uz", "legal_reference_ru", "note",
     )
 
     @admin.display(description=_("period"))
@@ -164,7 +167,7 @@ class PersonalDataFieldAdmin(RefuseDeletionInUseMixin, AuditedAdmin):
     # Short forms in the list (the filters and the form carry the full labels with their clauses).
     list_display = (
         "code", "name", "category", "requirement_short", "collection_clause", "sensitivity", "identifies_alone",
-        "system", "retention_rule", "binding",
+        "system", "retention_rule", "bound",
     )
     list_filter = ("category", "requirement", "collection_method", "sensitivity", MustStayFilter, "system",
                    "masking")
@@ -181,6 +184,11 @@ class PersonalDataFieldAdmin(RefuseDeletionInUseMixin, AuditedAdmin):
     @admin.display(description=_("requirement"), ordering="requirement")
     def requirement_short(self, entry):
         return _("Mandatory") if entry.is_mandatory else _("Optional")
+
+    # A tick, not the dotted path: the path alone made the list wider than a 1366-px screen.
+    @admin.display(description=_("bound to a field here"), boolean=True, ordering="binding")
+    def bound(self, entry):
+        return bool(entry.binding)
 
     @admin.display(description=_("how it is collected"), ordering="collection_method")
     def collection_clause(self, entry):

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from shipex_privacy.audit.history import audited_history
+from shipex_privacy.core.i18n import Shown
 from shipex_privacy.core.models import TranslatedName
 
 COUNTRY_CODE = RegexValidator(r"^[A-Z]{2}$", _("Use the two-letter ISO country code, e.g. UZ."))
@@ -123,9 +124,22 @@ class System(TransferAbroad):
                     "databases (art. 20)."),
     )
     registered_on = models.DateField(_("registered on"), null=True, blank=True)
+    name_uz = models.CharField(_("name (Uzbek)"), max_length=200, blank=True,
+        help_text=_("Shown in the Uzbek interface; when empty, the text written first is shown."))
+    name_ru = models.CharField(_("name (Russian)"), max_length=200, blank=True,
+        help_text=_("Shown in the Russian interface; when empty, the text written first is shown."))
+    owner_uz = models.CharField(_("owner (Uzbek)"), max_length=200, blank=True,
+        help_text=_("Shown in the Uzbek interface; when empty, the text written first is shown."))
+    owner_ru = models.CharField(_("owner (Russian)"), max_length=200, blank=True,
+        help_text=_("Shown in the Russian interface; when empty, the text written first is shown."))
+    description_uz = models.TextField(_("description (Uzbek)"), blank=True,
+        help_text=_("Shown in the Uzbek interface; when empty, the text written first is shown."))
+    description_ru = models.TextField(_("description (Russian)"), blank=True,
+        help_text=_("Shown in the Russian interface; when empty, the text written first is shown."))
 
     objects = SystemQuerySet.as_manager()
     history = audited_history()
+    shown = Shown()
 
     class Meta:
         ordering = ["name"]
@@ -146,7 +160,7 @@ class System(TransferAbroad):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.shown.name
 
     def clean(self) -> None:
         self.clean_transfer()
@@ -257,8 +271,17 @@ class RetentionRule(TranslatedName):
         blank=True,
         help_text=_("The law and article that require mandatory retention."),
     )
+    legal_reference_uz = models.CharField(_("legal reference (Uzbek)"), max_length=300, blank=True,
+        help_text=_("Shown in the Uzbek interface; when empty, the text written first is shown."))
+    legal_reference_ru = models.CharField(_("legal reference (Russian)"), max_length=300, blank=True,
+        help_text=_("Shown in the Russian interface; when empty, the text written first is shown."))
+    note = models.CharField(
+        _("internal note"), max_length=300, blank=True,
+        help_text=_("For staff only (for example what counsel still has to confirm); subjects never see it."),
+    )
 
     history = audited_history()
+    shown = Shown()
 
     class Meta:
         ordering = ["code"]

@@ -18,6 +18,7 @@ from shipex_privacy.audit.models import AccessEvent
 from shipex_privacy.catalogue.masking import MaskedFieldsMixin, mask_value
 from shipex_privacy.catalogue.models import PersonalDataField
 from shipex_privacy.core.admin import ReadOnlyAdmin, admin_page
+from shipex_privacy.core.i18n import shown_column
 from shipex_privacy.core.steps import StepAdminMixin
 from shipex_privacy.subjects.models import DataSubject
 
@@ -363,7 +364,8 @@ class ConsentEventAdmin(MaskedFieldsMixin, ReadOnlyAdmin):
 
 @admin.register(Cookie)
 class CookieAdmin(AuditedAdmin):
-    list_display = ("name", "domain", "provider", "party", "category", "duration_days", "required_by")
+    list_display = ("name", "domain", "provider", "party", "category", "duration_days",
+                    shown_column(Cookie, "required_by"))
     list_filter = ("category", "party")
     search_fields = ("name", "domain", "provider")
     filter_horizontal = ("purposes",)
@@ -371,11 +373,13 @@ class CookieAdmin(AuditedAdmin):
 
 @admin.register(Counter)
 class CounterAdmin(AuditedAdmin):
-    list_display = ("name", "counter_id", "provider", "placement", "processing_country", "active")
+    list_display = ("name", "counter_id", "provider", shown_column(Counter, "placement"), "processing_country",
+                    "active")
     list_filter = ("active", "provider")
     filter_horizontal = ("purposes", "cookies")
     fieldsets = (
-        (None, {"fields": ("name", "provider", "counter_id", "placement", "processing_country", "active")}),
+        (None, {"fields": ("name", "provider", "counter_id", "placement", "placement_uz", "placement_ru",
+                           "processing_country", "active")}),
         (_("Technical parameters (1.6.4)"), {"fields": (
             "collects_ip_address", "anonymises_ip", "session_replay", "tracks_clicks", "ecommerce_tracking",
             "user_id_tracking", "cross_domain", "data_retention_months",

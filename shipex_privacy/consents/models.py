@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.audit.history import audited_history
 from shipex_privacy.catalogue.models import Purpose
+from shipex_privacy.core.i18n import Shown
 from shipex_privacy.subjects.models import DataSubject
 
 # Where the contents a consent must carry come from. A seeded reference: staff see it with its
@@ -34,11 +35,16 @@ class Channel(models.TextChoices):
     WEB = "web", _("Website")
     OFFICE = "office", _("Office")
     CALL_CENTRE = "call_centre", _("Call centre")
+    # The channels a request may come by (rights_requests.SubjectRequest.Channel): a subject who
+    # withdraws consent in an e-mail or a letter has it recorded as such.
+    EMAIL = "email", _("E-mail")
+    LETTER = "letter", _("Letter")
 
 
 # Consent to special or biometric data must be written or electronic (procedure no. 3478): the app
-# and the website are electronic, the office takes a signed form; a call (oral) is neither.
-WRITTEN_OR_ELECTRONIC_CHANNELS = frozenset({Channel.APP, Channel.WEB, Channel.OFFICE})
+# and the website are electronic, the office takes a signed form, and so is a signed letter; a call
+# (oral) is neither, and nor is a plain e-mail, which carries no electronic signature.
+WRITTEN_OR_ELECTRONIC_CHANNELS = frozenset({Channel.APP, Channel.WEB, Channel.OFFICE, Channel.LETTER})
 
 
 def term_end(last_day: date) -> datetime:
@@ -361,8 +367,13 @@ class Cookie(TranslatedDescription):
         _("services that need it (1.6.3)"), max_length=300, blank=True,
         help_text=_("The services that cannot work without this cookie; empty if none."),
     )
+    required_by_uz = models.CharField(_("services that need it (Uzbek)"), max_length=300, blank=True,
+        help_text=_("Shown in the Uzbek interface; when empty, the text written first is shown."))
+    required_by_ru = models.CharField(_("services that need it (Russian)"), max_length=300, blank=True,
+        help_text=_("Shown in the Russian interface; when empty, the text written first is shown."))
 
     history = audited_history(m2m_fields=[purposes])
+    shown = Shown()
 
     class Meta:
         ordering = ["category", "name"]
@@ -397,8 +408,13 @@ class Counter(TranslatedDescription):
     purposes = models.ManyToManyField(Purpose, verbose_name=_("purposes"), related_name="counters")
     cookies = models.ManyToManyField(Cookie, verbose_name=_("cookies it sets"), related_name="counters", blank=True)
     active = models.BooleanField(_("active"), default=True)
+    placement_uz = models.CharField(_("where it is placed (Uzbek)"), max_length=300, blank=True,
+        help_text=_("Shown in the Uzbek interface; when empty, the text written first is shown."))
+    placement_ru = models.CharField(_("where it is placed (Russian)"), max_length=300, blank=True,
+        help_text=_("Shown in the Russian interface; when empty, the text written first is shown."))
 
     history = audited_history(m2m_fields=[purposes, cookies])
+    shown = Shown()
 
     class Meta:
         ordering = ["name"]

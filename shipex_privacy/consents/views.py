@@ -40,6 +40,7 @@ def cookie_register_json(request):
                 "category": cookie.category, "lifetime_days": cookie.duration_days,
                 "purposes": [purpose.clause for purpose in cookie.purposes.all()],
                 "required_by": cookie.required_by,
+                "required_by_uz": cookie.required_by_uz, "required_by_ru": cookie.required_by_ru,
                 "description": {"uz": cookie.description_uz, "ru": cookie.description_ru, "en": cookie.description_en},
             }
             for cookie in cookies
@@ -47,7 +48,9 @@ def cookie_register_json(request):
         "counters": [
             {
                 "name": counter.name, "provider": counter.provider, "counter_id": counter.counter_id,
-                "placement": counter.placement, "processing_country": counter.processing_country,
+                "placement": counter.placement,
+                "placement_uz": counter.placement_uz, "placement_ru": counter.placement_ru,
+                "processing_country": counter.processing_country,
                 "parameters": {name: getattr(counter, name) for name in COUNTER_PARAMETERS},
                 "purposes": [purpose.clause for purpose in counter.purposes.all()],
                 "cookies": [cookie.name for cookie in counter.cookies.all()],

@@ -8,7 +8,9 @@ keeps the message and its values apart until the string is rendered, in the read
 
 from collections.abc import Mapping
 
+from django.conf import settings
 from django.utils.functional import lazy
+from django.utils.translation import get_language
 
 
 def _interpolate(message, values: Mapping | tuple) -> str:
@@ -17,3 +19,47 @@ def _interpolate(message, values: Mapping | tuple) -> str:
 
 
 interpolate_lazy = lazy(_interpolate, str)
+
+
+def in_language(obj, field: str) -> str:
+    """``obj.<field>`` in the active language: its ``<field>_uz`` or ``<field>_ru`` twin where that is filled.
+
+    The field itself is the text as first written (English for seeded rows); it answers in English
+    and wherever no translation has been entered yet.
+    """
+    language = (get_language() or settings.LANGUAGE_CODE)[:2]
+    if language != "en":
+        value = getattr(obj, f"{field}_{language}", "")
+        if value:
+            return value
+    return getattr(obj, field)
+
+
+class _ShownFields:
+    __slots__ = ("_obj",)
+
+    def __init__(self, obj):
+        self._obj = obj
+
+    def __getattr__(self, field: str) -> str:
+        return in_language(self._obj, field)
+
+
+class Shown:
+    """``obj.shown.title``: ``in_language(obj, "title")``, also from a template (``{{ obj.shown.title }}``)."""
+
+    def __get__(self, obj, owner=None):
+        return self if obj is None else _ShownFields(obj)
+
+
+
+def shown_column(model, field: str):
+    """A changelist column showing ``field`` in the active language, headed and sorted like the field."""
+
+    def column(obj) -> str:
+        return in_language(obj, field)
+
+    column.__name__ = f"shown_{field}"
+    column.short_description = model._meta.get_field(field).verbose_name
+    column.admin_order_field = field
+    return column

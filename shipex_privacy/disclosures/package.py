@@ -31,8 +31,7 @@ def write_disclosures(writer) -> None:
                 "purpose": purpose_json(disclosure.purpose), "corrects": disclosure.corrects_id,
             }, (
                 writer.shown(disclosure.sent_at), f"{recipient.legal_name} ({recipient.country})",
-                format_html("<ul>{}</ul>", format_html_join("", "<li>{} <code>{}</code></li>", (
-                    (field.name, field.code) for field in fields))),
+                format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((field.name,) for field in fields))),
                 disclosure.get_ground_display(), str(disclosure.purpose),
             )
 

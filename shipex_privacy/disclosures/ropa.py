@@ -30,6 +30,7 @@ from shipex_privacy.catalogue.models import (
     transfer_summary,
 )
 from shipex_privacy.core import exports
+from shipex_privacy.core.i18n import in_language
 from shipex_privacy.protection.models import Measure, ResponsiblePerson
 
 from .models import Disclosure, Recipient
@@ -49,9 +50,11 @@ class RopaRow:
     cross_border: str
     transfer_mechanism: str
 
+    # Lazy: the page, the CSV and the XLSX are headed in the reader's language.
     HEADERS = (
-        "purpose", "legal basis", "field", "field name", "requirement", "system", "stored in", "retention",
-        "recipients", "cross-border", "transfer mechanism",
+        gettext_lazy("purpose"), gettext_lazy("legal basis"), gettext_lazy("field"), gettext_lazy("field name"),
+        gettext_lazy("requirement"), gettext_lazy("system"), gettext_lazy("stored in"), gettext_lazy("retention"),
+        gettext_lazy("recipients"), gettext_lazy("cross-border"), gettext_lazy("transfer mechanism"),
     )
 
     def values(self) -> list[str]:
@@ -65,6 +68,13 @@ class RopaRow:
 def _name(obj) -> str:
     """The name in the active language; historical rows have the columns but not the ``name`` property."""
     return getattr(obj, f"name_{(get_language() or 'uz')[:2]}", "") or obj.name_uz
+
+
+def retention_text(rule) -> str:
+    if rule is None:
+        return "—"
+    text = f"{rule.period} {RetentionRule.Unit(rule.unit).label}"
+    return text + f" — {in_language(rule, 'legal_reference')}" if rule.is_statutory else text
 
 
 def _latest(model, as_of: datetime | None) -> dict[int, object]:
@@ -125,7 +135,8 @@ def build(as_of: datetime | None = None) -> list[RopaRow]:
             )
             given = [recipients[pk] for pk in received.get((purpose_id, field.id), ()) if pk in recipients]
             # Historical rows have the columns but not the models' __str__: name them by column.
-            mechanisms = [f"{getattr(obj, 'legal_name', '') or obj.name} ({obj.country}): {transfer_summary(obj)}"
+            mechanisms = [f"{getattr(obj, 'legal_name', '') or in_language(obj, 'name')} ({obj.country}): "
+                      f"{transfer_summary(obj)}"
                           for obj in ([system] if system else []) + sorted(given, key=lambda r: r.legal_name)
                           if transfer_summary(obj)]
             abroad = sorted({
@@ -140,10 +151,9 @@ def build(as_of: datetime | None = None) -> list[RopaRow]:
                 field=field.code,
                 field_name=_name(field),
                 requirement=PersonalDataField.Requirement(field.requirement).label,
-                system=system.name if system else "—",
+                system=in_language(system, "name") if system else "—",
                 stored_in=field.storage_country,
-                retention=(f"{rule.period} {RetentionRule.Unit(rule.unit).label}"
-                           + (f" — {rule.legal_reference}" if rule.is_statutory else "")) if rule else "—",
+                retention=retention_text(rule),
                 recipients="; ".join(names) or "—",
                 cross_border=", ".join(abroad) or _("no"),
                 transfer_mechanism="; ".join(mechanisms) or "—",
@@ -221,7 +231,8 @@ def _responsible(as_of: datetime | None) -> str:
 
 def _retention(rule) -> str:
     text = _name(rule)
-    return f"{text} — {rule.legal_reference}" if rule.is_statutory and rule.legal_reference else text
+    reference = in_language(rule, "legal_reference")
+    return f"{text} — {reference}" if rule.is_statutory and reference else text
 
 
 def build_activities(as_of: datetime | None = None) -> list[ActivityRow]:
@@ -237,7 +248,7 @@ def build_activities(as_of: datetime | None = None) -> list[ActivityRow]:
     activity_purposes = _links(ProcessingActivity, as_of, activities, "purposes")
     activity_fields = _links(ProcessingActivity, as_of, activities, "fields")
     received = _received(as_of)
-    measures = "; ".join(sorted(measure.title for measure in _latest(Measure, as_of).values()
+    measures = "; ".join(sorted(in_language(measure, "title") for measure in _latest(Measure, as_of).values()
                                 if measure.status == Measure.Status.IN_PLACE)) or "—"
     operator, responsible = _operator(), _responsible(as_of)
     category_order = list(PersonalDataField.Category.values)
@@ -255,7 +266,8 @@ def build_activities(as_of: datetime | None = None) -> list[ActivityRow]:
                      | {recipient.country for recipient in given_to})
         abroad = sorted(countries - {"UZ"})
         # Historical rows have the columns but not the models' __str__: name them by column.
-        mechanisms = [f"{getattr(obj, 'legal_name', '') or obj.name} ({obj.country}): {transfer_summary(obj)}"
+        mechanisms = [f"{getattr(obj, 'legal_name', '') or in_language(obj, 'name')} ({obj.country}): "
+                      f"{transfer_summary(obj)}"
                       for obj in sorted(held_in.values(), key=lambda system: system.name) + given_to
                       if transfer_summary(obj)]
         held_rules = {field.retention_rule_id: rules[field.retention_rule_id] for field in used
@@ -272,7 +284,7 @@ def build_activities(as_of: datetime | None = None) -> list[ActivityRow]:
                                if value in ProcessingActivity.SubjectCategory.values) or "—",
             data_categories="; ".join(str(PersonalDataField.Category(value).label) for value in categories) or "—",
             data="; ".join(f"{_name(field)} ({field.code})" for field in used) or "—",
-            systems="; ".join(f"{system.name} ({system.country})"
+            systems="; ".join(f"{in_language(system, 'name')} ({system.country})"
                               for system in sorted(held_in.values(), key=lambda system: system.name)) or "—",
             recipients="; ".join(f"{recipient.legal_name} ({recipient.country})" for recipient in given_to) or "—",
             cross_border=", ".join(abroad) or _("no"),
@@ -290,7 +302,7 @@ def _headers(headers: Iterable) -> list[str]:
 
 
 def as_csv(rows: list[RopaRow]) -> str:
-    return exports.as_csv(RopaRow.HEADERS, (row.values() for row in rows))
+    return exports.as_csv([str(header) for header in RopaRow.HEADERS], (row.values() for row in rows))
 
 
 def activities_as_csv(rows: list[ActivityRow]) -> str:
@@ -331,7 +343,7 @@ def as_xlsx(activities: list[ActivityRow], rows: list[RopaRow], title: str) -> b
     workbook = Workbook()
     _sheet(workbook, str(_("Activities")), title, _headers(ActivityRow.HEADERS),
            (row.values() for row in activities), first=True)
-    _sheet(workbook, str(_("Field level")), title, list(RopaRow.HEADERS), (row.values() for row in rows),
+    _sheet(workbook, str(_("Field level")), title, _headers(RopaRow.HEADERS), (row.values() for row in rows),
            first=False)
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -183,7 +183,8 @@ def _digest_data(now: datetime, today: date) -> dict:
     for row in notifications:
         row["overdue"] = row["notify_by"] < today
         row["url"] = absolute_url(reverse("admin:disclosures_disclosure_change", args=[row["disclosure_id"]]))
-    measures = list(Measure.objects.overdue(today).only("id", "title", "owner", "next_review_on", "status"))
+    measures = list(Measure.objects.overdue(today).only(
+        "id", "title", "title_uz", "title_ru", "owner", "owner_uz", "owner_ru", "next_review_on", "status"))
     for measure in measures:
         measure.url = absolute_url(reverse("admin:protection_measure_change", args=[measure.pk]))
     return {"requests": requests, "submitted": submitted, "notifications": notifications, "measures": measures}

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.audit.admin import AuditedAdmin
 from shipex_privacy.core.authority import AUTHORITY_NAME
+from shipex_privacy.core.i18n import shown_column
 
 from . import services
 from .models import (
@@ -77,11 +78,15 @@ class ProtectionFilter(admin.SimpleListFilter):
 
 @admin.register(Measure)
 class MeasureAdmin(OverdueMediaMixin, AuditedAdmin):
-    list_display = ("title", "kind", "status", "owner", "last_reviewed_on", "next_review", "protects_against")
+    list_display = (shown_column(Measure, "title"), "kind", "status", shown_column(Measure, "owner"),
+                    "last_reviewed_on", "next_review", "protects_against")
     list_filter = (ReviewOverdueFilter, "status", "kind", ProtectionFilter)
-    search_fields = ("title", "owner")  # a register of dozens of rows, not a large table
+    # A register of dozens of rows, not a large table.
+    search_fields = ("title", "title_uz", "title_ru", "owner", "owner_uz", "owner_ru")
     fieldsets = (
         (None, {"fields": ("title", "kind", "description", "owner", "status", "evidence")}),
+        (_("In Uzbek and Russian"), {"fields": ("title_uz", "title_ru", "owner_uz", "owner_ru", "description_uz",
+                                                "description_ru")}),
         (_("Review"), {"fields": ("last_reviewed_on", "review_every_months", "next_review_on")}),
         (_("Protects personal data against (1.7.1)"), {"fields": PROTECTION_FIELDS}),
     )

@@ -19,6 +19,7 @@ from shipex_privacy.audit.admin import AuditedAdmin
 from shipex_privacy.audit.models import AccessEvent
 from shipex_privacy.catalogue.masking import mask_value
 from shipex_privacy.core.admin import admin_page
+from shipex_privacy.core.i18n import shown_column
 from shipex_privacy.core.steps import StepAdminMixin
 from shipex_privacy.subjects.models import DataSubject
 
@@ -57,8 +58,10 @@ SUBJECT_ID_RE = re.compile(r"[0-9]{1,18}")  # ASCII digits, within a bigint
 
 @admin.register(DeadlineRule)
 class DeadlineRuleAdmin(AuditedAdmin):
-    list_display = ("kind", "days", "day_count", "extension_days", "legal_reference", "note")
-    fields = ("kind", "days", "day_count", "extension_days", "legal_reference", "note")
+    list_display = ("kind", "days", "day_count", "extension_days", shown_column(DeadlineRule, "legal_reference"),
+                    shown_column(DeadlineRule, "note"))
+    fields = ("kind", "days", "day_count", "extension_days", "legal_reference", "legal_reference_uz",
+              "legal_reference_ru", "note", "note_uz", "note_ru")
 
     def has_delete_permission(self, request, obj=None):
         return False  # every kind needs a rule; change the days instead
@@ -188,7 +191,7 @@ class ErasureItemInline(admin.TabularInline):
             return format_html("✔ {} · {} {}", item.task_done_by_username,
                                f"{timezone.localtime(item.task_done_at):%d.%m.%Y %H:%M}", item.task_note)
         url = reverse("admin:rights_requests_subjectrequest_task", args=[item.request_id, item.pk])
-        return format_html('{} ({}) · <a href="{}">{}</a>', item.system.owner, item.system.owner_email or "—",
+        return format_html('{} ({}) · <a href="{}">{}</a>', item.system.shown.owner, item.system.owner_email or "—",
                            url, _("Mark done"))
 
 

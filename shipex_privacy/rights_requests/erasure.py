@@ -237,7 +237,7 @@ def erasure_report(request: SubjectRequest) -> list[str]:
         if item.outcome == Outcome.KEPT:
             lines.append(_kept_line(item, rules))
         elif item.outcome == Outcome.TASK:
-            owner = item.system.owner
+            owner = item.system.shown.owner
             if item.system.owner_email:
                 owner = f"{owner} ({item.system.owner_email})"
             state = (_("done") if item.task_done_at else

@@ -39,9 +39,10 @@ def describe(entry: PersonalDataField) -> dict:
         "retention": {
             "period": str(rule.period_display), "clock_starts": rule.get_clock_starts_display(),
             "at_the_end": rule.get_end_action_display(), "statutory": rule.is_statutory,
-            "legal_reference": rule.legal_reference if rule.is_statutory else "",
+            "legal_reference": rule.shown.legal_reference if rule.is_statutory else "",
         },
-        "system": {"code": system.code, "name": system.name, "owner": system.owner, "country": system.country},
+        "system": {"code": system.code, "name": system.shown.name, "owner": system.shown.owner,
+                   "country": system.country},
         "storage_country": entry.storage_country,
         "binding": entry.binding,
     }
@@ -54,8 +55,8 @@ def entry_html(writer, code: str, about: dict) -> None:
     if retention["legal_reference"]:
         kept += f" ({retention['legal_reference']})"
     system = about["system"]
-    writer.html.write(format_html('<h3 id="{}">{} <code>{}</code></h3>\n<dl>\n', f"entry-{code}",
-                                  about["name"], code))
+    # The code stays in the anchor and the JSON: subjects read the name, not our catalogue's codes.
+    writer.html.write(format_html('<h3 id="{}">{}</h3>\n<dl>\n', f"entry-{code}", about["name"]))
     purposes = format_html_join("", "<li>{} — {} <i>({}: {})</i></li>", (
         (purpose["clause"], purpose["name"], label(Purpose, "legal_basis"), purpose["legal_basis"]["label"])
         for purpose in about["purposes"]))
@@ -145,8 +146,7 @@ def write_automatic(writer) -> None:
         "Data ShipEx's services collect without you typing it in (clause 1.2.1.2): how many records this "
         "back office holds and over which period, or which system holds it."))
     writer.json.begin("automatically_collected")
-    writer.table(label(PersonalDataField, "code"), capfirst(_("name")), _("Records"),
-                 _("First"), _("Last"), label(PersonalDataField, "system"))
+    writer.table(capfirst(_("name")), _("Records"), _("First"), _("Last"), label(PersonalDataField, "system"))
     seen_codes = writer.state.get(SEEN, {})
     count = 0
     for entry in writer.entries:
@@ -157,18 +157,18 @@ def write_automatic(writer) -> None:
             seen = seen_codes[entry.code]
             writer.json.put({"name": entry.name, "held_here": True, "count": seen["count"],
                              "first": writer.plain(seen["first"]), "last": writer.plain(seen["last"]),
-                             "system": entry.system.name}, entry.code)
-            writer.row(entry.code, entry.name, seen["count"], writer.shown(seen["first"]),
-                       writer.shown(seen["last"]), entry.system.name)
+                             "system": entry.system.shown.name}, entry.code)
+            writer.row(entry.name, seen["count"], writer.shown(seen["first"]), writer.shown(seen["last"]),
+                       entry.system.shown.name)
         else:
             note = _("Held in “%(system)s”, not in this back office, so this copy cannot include it; providing "
                      "it is a task for the system's owner (%(owner)s).") % {
-                "system": entry.system.name, "owner": entry.system.owner}
-            writer.json.put({"name": entry.name, "held_here": False, "system": entry.system.name,
-                             "owner": entry.system.owner, "note": note}, entry.code)
-            writer.row(entry.code, entry.name, "—", "—", "—", note)
+                "system": entry.system.shown.name, "owner": entry.system.shown.owner}
+            writer.json.put({"name": entry.name, "held_here": False, "system": entry.system.shown.name,
+                             "owner": entry.system.shown.owner, "note": note}, entry.code)
+            writer.row(entry.name, "—", "—", "—", note)
     writer.json.end()
-    writer.end_table(count, 6)
+    writer.end_table(count, 5)
     writer.end_section()
 
 

@@ -297,7 +297,9 @@ def request_assign(*, request: SubjectRequest, assignee, actor) -> SubjectReques
 
 
 # Consent channels the request channels map to: the withdrawal says how the subject asked.
-CONSENT_CHANNEL = {"app": "app", "web": "web", "phone": "call_centre"}
+# A request's channel as the consent ledger names it; the office is the rest's fallback.
+CONSENT_CHANNEL = {"app": "app", "web": "web", "phone": "call_centre", "email": "email", "letter": "letter",
+                   "office": "office"}
 
 
 def _evidence(request: SubjectRequest) -> Evidence:

@@ -85,7 +85,9 @@ def test_the_seeded_counter_system_abroad_names_its_mechanism_and_its_source():
     counters = System.objects.get(code="web-analytics")
     assert counters.transfer_mechanism == "subject_consent"
     assert "ZRU-1125" in counters.transfer_reference and "to be confirmed by counsel" in counters.transfer_reference
-    assert counters.history.latest().history_change_reason.startswith("Cross-border transfer mechanism recorded")
+    # Not the latest row: catalogue 0009 gave the system its Uzbek and Russian names since.
+    recorded = "Cross-border transfer mechanism recorded"
+    assert counters.history.filter(history_change_reason__startswith=recorded).exists()
 
 
 def test_registration_is_required_where_data_must_stay_in_uzbekistan():

@@ -231,6 +231,7 @@ def test_ropa_downloads_as_csv_and_xlsx_and_the_export_is_logged(client, auditor
     from shipex_privacy.audit.models import AccessEvent
 
     client.force_login(auditor)
+    client.cookies["django_language"] = "en"  # the headers are in the reader's language
     url = reverse("admin:disclosures_disclosure_ropa")
     response = client.get(url, {"as_of": timezone.localdate().isoformat(), "format": "csv", "sheet": "fields"})
     assert response.content.startswith("\ufeff".encode())  # Excel on Windows reads it as UTF-8
