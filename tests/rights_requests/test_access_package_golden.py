@@ -381,7 +381,7 @@ EXPECTED_HTML = {'nav': [('#held-data', 'Personal data ShipEx holds about you'),
                                          (['Policy version', 'Accepted at', 'Channel'], 1),
                                          (['When the choice was made', 'Category', 'Choice', 'Channel'], 1)],
                             'disclosures': [(['Sent at', 'Recipient', 'Fields disclosed', 'Ground', 'Purpose'], 1)],
-                            'automatic': [(['Code', 'Name', 'Records', 'First', 'Last', 'Held in system'], 17)],
+                            'automatic': [(['Name', 'Records', 'First', 'Last', 'Held in system'], 17)],
                             'elsewhere': []}}
 
 
