@@ -18,11 +18,12 @@ COUNTERS = {"Yandex Metrica": ALL_PAGES, "Google Analytics 4": ALL_PAGES}
 
 
 def seed(apps, schema_editor):
-    translate_seeded(apps, "consents", "Cookie", "name", COOKIES, REASON)
-    translate_seeded(apps, "consents", "Counter", "name", COUNTERS, REASON)
+    translate_seeded(apps, "consents", "Cookie", "name", COOKIES, REASON, m2m_fields=("purposes",))
+    translate_seeded(apps, "consents", "Counter", "name", COUNTERS, REASON, m2m_fields=("purposes", "cookies"))
 
 
-def translate_seeded(apps, app_label: str, model_name: str, key: str, texts: dict, reason: str) -> None:
+def translate_seeded(apps, app_label: str, model_name: str, key: str, texts: dict, reason: str,
+                     m2m_fields: tuple = ()) -> None:
     """Fill the uz/ru twins of the seeded rows (found by ``key``), each change with its "~" history row.
 
     A twin someone already filled is left as it is, and so is an English text that was edited since
@@ -45,7 +46,15 @@ def translate_seeded(apps, app_label: str, model_name: str, key: str, texts: dic
         if changed:
             obj.save(update_fields=changed)
             values = {field.attname: getattr(obj, field.attname) for field in obj._meta.concrete_fields}
-            History.objects.create(history_date=now, history_type="~", history_change_reason=reason, **values)
+            history = History.objects.create(history_date=now, history_type="~", history_change_reason=reason,
+                                             **values)
+            # The links the row had, as simple-history keeps them with every history row.
+            for field_name in m2m_fields:
+                Historical = apps.get_model(app_label, f"Historical{model_name}_{field_name}")
+                through = getattr(Model, field_name).through
+                for link in through.objects.filter(**{model_name.lower(): obj}):
+                    Historical.objects.create(
+                        history=history, **{f.attname: getattr(link, f.attname) for f in through._meta.concrete_fields})
 
 
 class Migration(migrations.Migration):
