@@ -11,9 +11,9 @@ for English:
   Lists are checked, and so is what subjects read; a record's own change page is not, as it
   holds the first-written text beside its twins for editing.
 * **our own strings**: the msgids of our .po catalogue that have a translation there. Strings
-  other work adds before the lead's translation pass have none yet and are not looked for. On
-  what subjects read this is strict; on admin pages it is a list for the translation pass
-  (expected to fail: ``pytest --runxfail tests/test_no_english.py -k admin_pages`` prints it).
+  other work adds before its translation pass have none yet and are not looked for (a test of
+  the catalogue itself, tests/test_i18n.py, asks that every entry be translated). Strict on what
+  subjects read and on admin pages, except the audit trail, which quotes reasons as written.
 
 Short or code-like texts (a word, a brand, ``ShipEx``, a catalogue code) are not looked for: they
 read the same in every language or are no English sentence.
@@ -58,6 +58,10 @@ SEEDED = (
 # Pages that show what was written as it was written: the change history and the audit trail
 # quote the seed's English rows, which are evidence and are never rewritten.
 QUOTES_THE_RECORD = ("audit.trailentry",)
+# A schedule's name is its key (django-celery-beat), kept as typed: its own page and the pages of its
+# timings show it so; the schedules list shows the default ones translated.
+SCHEDULE_RECORD_PAGES = ("django_celery_beat.periodictask #", "django_celery_beat.crontabschedule #",
+                         "django_celery_beat.intervalschedule #")
 
 
 class PageText(HTMLParser):
@@ -201,7 +205,6 @@ def test_what_subjects_read_has_no_english_of_ours(client, language, every_kind_
     assert found == {}
 
 
-@pytest.mark.xfail(reason="A list for the lead's translation pass; see it with --runxfail -k admin_pages")
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_admin_pages_have_no_translated_english_of_ours(client, language, every_kind_of_page):
     """The list in the failure is what still shows English although the catalogue translates it."""
@@ -210,6 +213,8 @@ def test_admin_pages_have_no_translated_english_of_ours(client, language, every_
     found = {}
     for role in ROLES:
         for label, response in admin_pages(client, role):
+            if label.startswith(QUOTES_THE_RECORD + SCHEDULE_RECORD_PAGES):
+                continue  # the trail quotes each change's reason as it was written
             if response.status_code == 200 and (phrases := english_on(page_text(response.content.decode()), english)):
                 found.setdefault(label, phrases)
     assert found == {}

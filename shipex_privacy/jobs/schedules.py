@@ -7,39 +7,42 @@ Crontabs are in Tashkent time. A default added here later needs a new migration 
 ``ensure_default_schedules`` again (databases that ran 0002 would not see it otherwise).
 """
 
+from django.utils.translation import gettext_noop
+
 TIMEZONE = "Asia/Tashkent"
 
 # name → task, and either ("every", seconds) or ("crontab", minute, hour); expires: a run that
 # waited in the queue longer than this (workers down) is dropped rather than piling up.
 DEFAULT_SCHEDULES = [
-    {"name": "Seal the audit trail", "task": "shipex_privacy.audit.tasks.seal_audit",
+    {"name": gettext_noop("Seal the audit trail"), "task": "shipex_privacy.audit.tasks.seal_audit",
      "every": 5 * 60, "expire_seconds": 5 * 60,
      "description": "Seals new history and access-log digests into the chain (seal_audit), every 5 minutes."},
-    {"name": "Verify the audit record", "task": "shipex_privacy.audit.tasks.verify_audit",
+    {"name": gettext_noop("Verify the audit record"), "task": "shipex_privacy.audit.tasks.verify_audit",
      "crontab": {"minute": "0", "hour": "4"}, "expire_seconds": 4 * 3600,
      "description": "Checks every history and access-log row and the seal chain (verify_audit), nightly at 04:00."},
-    {"name": "Apply retention rules", "task": "shipex_privacy.retention.tasks.apply_retention",
+    {"name": gettext_noop("Apply retention rules"), "task": "shipex_privacy.retention.tasks.apply_retention",
      "crontab": {"minute": "30", "hour": "2"}, "expire_seconds": 4 * 3600,
      "description": "Deletes or anonymises data past its retention rule (apply_retention), nightly at 02:30."},
-    {"name": "Sweep access-package files", "task": "shipex_privacy.rights_requests.tasks.sweep_packages",
+    {"name": gettext_noop("Sweep access-package files"), "task": "shipex_privacy.rights_requests.tasks.sweep_packages",
      "crontab": {"minute": "15", "hour": "3"}, "expire_seconds": 4 * 3600,
      "description": "Removes package files no row names and stale temporary files (sweep_package_files), daily."},
-    {"name": "Check request deadlines", "task": "shipex_privacy.rights_requests.tasks.check_deadlines",
+    {"name": gettext_noop("Check request deadlines"), "task": "shipex_privacy.rights_requests.tasks.check_deadlines",
      "crontab": {"minute": "5", "hour": "*"}, "expire_seconds": 3600,
      "description": "Counts overdue requests and those due within 3 days, hourly."},
-    {"name": "Check subject notifications", "task": "shipex_privacy.rights_requests.tasks.check_notifications",
+    {"name": gettext_noop("Check subject notifications"),
+     "task": "shipex_privacy.rights_requests.tasks.check_notifications",
      "crontab": {"minute": "10", "hour": "*"}, "expire_seconds": 3600,
      "description": "Counts subjects not told of a disclosure in time (ZRU-547 art. 23), hourly."},
-    {"name": "Prune old job runs", "task": "shipex_privacy.jobs.tasks.prune_job_runs",
+    {"name": gettext_noop("Prune old job runs"), "task": "shipex_privacy.jobs.tasks.prune_job_runs",
      "crontab": {"minute": "45", "hour": "3"}, "expire_seconds": 4 * 3600,
      "description": "Deletes job runs older than SHIPEX_JOB_RUNS_KEPT_DAYS (default 180), daily."},
-    {"name": "Deliver the outbox", "task": "shipex_privacy.integrations.tasks.deliver_outbox",
+    {"name": gettext_noop("Deliver the outbox"), "task": "shipex_privacy.integrations.tasks.deliver_outbox",
      "every": 10, "expire_seconds": 60,
      "description": "Delivers outbox messages to the systems' webhooks, continuously (every 10 seconds)."},
-    {"name": "Lapse consents whose term ended", "task": "shipex_privacy.consents.tasks.lapse_consents",
+    {"name": gettext_noop("Lapse consents whose term ended"), "task": "shipex_privacy.consents.tasks.lapse_consents",
      "crontab": {"minute": "2", "hour": "*"}, "expire_seconds": 3600,
      "description": "Records a lapse for each consent whose term ended (lapse_consents), hourly."},
-    {"name": "Staff morning digest", "task": "shipex_privacy.notifications.tasks.morning_digests",
+    {"name": gettext_noop("Staff morning digest"), "task": "shipex_privacy.notifications.tasks.morning_digests",
      "crontab": {"minute": "0", "hour": "8"}, "expire_seconds": 4 * 3600,
      "description": "Mails each staff member their due and overdue work (send_digests), at 08:00."},
 ]
