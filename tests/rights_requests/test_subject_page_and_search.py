@@ -19,6 +19,12 @@ ADD = reverse("admin:rights_requests_subjectrequest_add")
 QUEUE = reverse("admin:rights_requests_subjectrequest_changelist")
 
 
+@pytest.fixture(autouse=True)
+def in_english(client):
+    # The texts looked for are the English source strings; the pages speak Uzbek by default.
+    client.cookies["django_language"] = "en"
+
+
 @pytest.fixture
 def subject():
     return DataSubjectFactory(account_id="SX1004321", phone="+998935554433", full_name="Rahimova Dilnoza")
