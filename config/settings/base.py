@@ -143,7 +143,8 @@ LOGIN_URL = "admin:login"
 AUTHENTICATION_BACKENDS = [
     # First, as django-axes asks: refuses a locked-out username + address before any password check.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, with a staff member's permissions read in one query (the subject page, issue 15).
+    "shipex_privacy.accounts.backends.ModelBackendOneQuery",
 ]
 
 # Uzbek (Latin) is the default; staff switch language from the admin header.

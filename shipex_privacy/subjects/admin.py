@@ -20,13 +20,21 @@ from shipex_privacy.audit.access import access_record
 from shipex_privacy.audit.admin import AuditedAdmin, ChangeReasonForm
 from shipex_privacy.audit.models import AccessEvent
 from shipex_privacy.catalogue.masking import is_masked, mask_value, masked_names, masks_for
-from shipex_privacy.catalogue.models import PersonalDataField
+from shipex_privacy.catalogue.models import PersonalDataField, Service
 from shipex_privacy.core import identifiers
 from shipex_privacy.core.paginator import CappedCountPaginator
 
 from .history import recent_history
 from .models import Address, DataSubject, ServiceUse
-from .panels import SubjectPanel, bound_entries, page_catalogue, panel_columns, panels_for, register_subject_panel
+from .panels import (
+    PanelRows,
+    SubjectPanel,
+    bound_entries,
+    page_catalogue,
+    panel_columns,
+    panels_for,
+    register_subject_panel,
+)
 
 
 def apply_catalogue(form_class, model, bound: dict | None = None):
@@ -471,10 +479,38 @@ register_subject_panel(
 )
 
 
+SERVICES_COLUMN = "services_panel_rows"
+SERVICE_USE_FIELDS = ("id", "subject_id", "service_id", "started_on")
+
+
+def _services_used(subject=None):
+    uses = ServiceUse.objects.filter(subject=OuterRef("pk") if subject is None else subject)
+    return uses.select_related("service").order_by("started_on", "service__code")
+
+
+def _service_fields() -> list[str]:
+    return [field.attname for field in Service._meta.concrete_fields]
+
+
+def services_panel_columns(request) -> dict:
+    # The services a subject uses are few (one row per ShipEx service): read with the subject's row.
+    fields = [*SERVICE_USE_FIELDS, *(f"service__{name}" for name in _service_fields())]
+    return {SERVICES_COLUMN: PanelRows(_services_used(), fields)}
+
+
+def _service_use_from(db, values):
+    service_fields = _service_fields()
+    use = PanelRows.instance(ServiceUse, db, SERVICE_USE_FIELDS, values[:len(SERVICE_USE_FIELDS)])
+    use.service = PanelRows.instance(Service, db, service_fields, values[len(SERVICE_USE_FIELDS):])
+    return use
+
+
 def services_panel_context(request, subject):
-    # One query with the services' names, however many the subject uses.
-    return {"rows": list(ServiceUse.objects.filter(subject=subject).select_related("service")
-                         .order_by("started_on", "service__code"))}
+    if hasattr(subject, SERVICES_COLUMN):
+        db = subject._state.db
+        return {"rows": PanelRows.rows_of(subject, SERVICES_COLUMN, lambda values: _service_use_from(db, values))}
+    # A subject read without the panel's column: one query with the services' names.
+    return {"rows": list(_services_used(subject))}
 
 
 register_subject_panel(
@@ -484,5 +520,6 @@ register_subject_panel(
         context=services_panel_context,
         permission="subjects.view_serviceuse",
         order=30,
+        columns=services_panel_columns,
     )
 )

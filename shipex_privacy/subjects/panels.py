@@ -16,15 +16,21 @@ what it needs instead of reading it on its own where it can:
 - ``columns(request)``: expressions (correlated subqueries) added to the subject's own query; the
   context finds them as attributes of ``subject``, and reads them itself when they are missing
   (a subject loaded elsewhere);
+- ``PanelRows``: a panel's short list of rows as one such column (a JSON array), rebuilt into model
+  instances by ``PanelRows.rows_of(subject, ...)``;
 - ``page_catalogue(request)``: the data catalogue, read once for the whole page (the form, the
   inlines, the masking rule and every panel).
 """
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import F
+from django.conf import settings
+from django.db.models import F, JSONField, Subquery, Window
+from django.db.models.functions import JSONArray, RowNumber
 from django.http import HttpRequest
+from django.utils import timezone
 
 
 @dataclass(frozen=True)
@@ -103,3 +109,47 @@ def bound_entries(request: HttpRequest | None, model) -> dict:
         entry.binding.removeprefix(prefix): entry
         for entry in page_catalogue(request).values() if entry.binding.startswith(prefix)
     }
+
+
+class PanelRows(Subquery):
+    """The rows (the first ``limit``) of ``queryset`` (correlated to the subject by ``OuterRef("pk")``), in its
+    order, as one JSON array column of the subject's query: each row an array of its position and the
+    values of ``fields``. Rows come back in order by their position, whatever order the database
+    aggregates them in; ``rows_of`` turns them into instances of the queryset's model."""
+
+    output_field = JSONField()
+    ROW = "panel_row"
+    TEMPLATES = {
+        "sqlite": '(SELECT JSON_GROUP_ARRAY(JSON("panel_rows"."panel_row")) FROM (%(subquery)s) "panel_rows")',
+        "postgresql": "(SELECT COALESCE(JSONB_AGG(\"panel_rows\".\"panel_row\"), '[]'::jsonb) "
+                      'FROM (%(subquery)s) "panel_rows")',
+    }
+
+    def __init__(self, queryset, fields, limit: int | None = None):
+        position = Window(RowNumber(), order_by=list(queryset.query.order_by or queryset.model._meta.ordering))
+        rows = queryset.annotate(**{self.ROW: JSONArray(position, *fields)}).values(self.ROW)
+        if limit is not None:
+            rows = rows[:limit]
+        super().__init__(rows, output_field=JSONField())
+
+    def as_sql(self, compiler, connection, template=None, **extra_context):
+        if connection.vendor not in self.TEMPLATES:
+            raise NotImplementedError(f"PanelRows on {connection.vendor}")
+        return super().as_sql(compiler, connection, template=self.TEMPLATES[connection.vendor], **extra_context)
+
+    @staticmethod
+    def rows_of(subject, column: str, build) -> list:
+        """``build(values)`` of each row of ``column``, in the queryset's order (values as JSON gave them)."""
+        rows = sorted(getattr(subject, column) or [], key=lambda row: row[0])
+        return [build(row[1:]) for row in rows]
+
+    @staticmethod
+    def instance(model, db: str, attnames, values):
+        """A ``model`` instance of the fields named (others deferred, as with ``only()``) from JSON values."""
+        converted = []
+        for name, value in zip(attnames, values, strict=True):
+            value = model._meta.get_field(name).to_python(value)
+            if settings.USE_TZ and hasattr(value, "tzinfo") and hasattr(value, "hour") and timezone.is_naive(value):
+                value = timezone.make_aware(value, datetime.UTC)  # SQLite keeps UTC datetimes without their zone
+            converted.append(value)
+        return model.from_db(db, list(attnames), converted)
