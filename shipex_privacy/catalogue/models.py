@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from shipex_privacy.audit.history import audited_history
-from shipex_privacy.core.i18n import Shown
+from shipex_privacy.core.i18n import Shown, twin_fields
 from shipex_privacy.core.models import TranslatedName
 
 COUNTRY_CODE = RegexValidator(r"^[A-Z]{2}$", _("Use the two-letter ISO country code, e.g. UZ."))
@@ -124,18 +124,9 @@ class System(TransferAbroad):
                     "databases (art. 20)."),
     )
     registered_on = models.DateField(_("registered on"), null=True, blank=True)
-    name_uz = models.CharField(_("name (Uzbek)"), max_length=200, blank=True,
-        help_text=_("Shown in the Uzbek interface; when empty, the text written first is shown."))
-    name_ru = models.CharField(_("name (Russian)"), max_length=200, blank=True,
-        help_text=_("Shown in the Russian interface; when empty, the text written first is shown."))
-    owner_uz = models.CharField(_("owner (Uzbek)"), max_length=200, blank=True,
-        help_text=_("Shown in the Uzbek interface; when empty, the text written first is shown."))
-    owner_ru = models.CharField(_("owner (Russian)"), max_length=200, blank=True,
-        help_text=_("Shown in the Russian interface; when empty, the text written first is shown."))
-    description_uz = models.TextField(_("description (Uzbek)"), blank=True,
-        help_text=_("Shown in the Uzbek interface; when empty, the text written first is shown."))
-    description_ru = models.TextField(_("description (Russian)"), blank=True,
-        help_text=_("Shown in the Russian interface; when empty, the text written first is shown."))
+    name_uz, name_ru = twin_fields(models.CharField, _("name (Uzbek)"), _("name (Russian)"), max_length=200)
+    owner_uz, owner_ru = twin_fields(models.CharField, _("owner (Uzbek)"), _("owner (Russian)"), max_length=200)
+    description_uz, description_ru = twin_fields(models.TextField, _("description (Uzbek)"), _("description (Russian)"))
 
     objects = SystemQuerySet.as_manager()
     history = audited_history()
@@ -271,10 +262,8 @@ class RetentionRule(TranslatedName):
         blank=True,
         help_text=_("The law and article that require mandatory retention."),
     )
-    legal_reference_uz = models.CharField(_("legal reference (Uzbek)"), max_length=300, blank=True,
-        help_text=_("Shown in the Uzbek interface; when empty, the text written first is shown."))
-    legal_reference_ru = models.CharField(_("legal reference (Russian)"), max_length=300, blank=True,
-        help_text=_("Shown in the Russian interface; when empty, the text written first is shown."))
+    legal_reference_uz, legal_reference_ru = twin_fields(
+        models.CharField, _("legal reference (Uzbek)"), _("legal reference (Russian)"), max_length=300)
     note = models.CharField(
         _("internal note"), max_length=300, blank=True,
         help_text=_("For staff only (for example what counsel still has to confirm); subjects never see it."),

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.audit.history import audited_history
 from shipex_privacy.catalogue.models import Purpose
-from shipex_privacy.core.i18n import Shown
+from shipex_privacy.core.i18n import Shown, twin_fields
 from shipex_privacy.subjects.models import DataSubject
 
 # Where the contents a consent must carry come from. A seeded reference: staff see it with its
@@ -367,10 +367,8 @@ class Cookie(TranslatedDescription):
         _("services that need it (1.6.3)"), max_length=300, blank=True,
         help_text=_("The services that cannot work without this cookie; empty if none."),
     )
-    required_by_uz = models.CharField(_("services that need it (Uzbek)"), max_length=300, blank=True,
-        help_text=_("Shown in the Uzbek interface; when empty, the text written first is shown."))
-    required_by_ru = models.CharField(_("services that need it (Russian)"), max_length=300, blank=True,
-        help_text=_("Shown in the Russian interface; when empty, the text written first is shown."))
+    required_by_uz, required_by_ru = twin_fields(
+        models.CharField, _("services that need it (Uzbek)"), _("services that need it (Russian)"), max_length=300)
 
     history = audited_history(m2m_fields=[purposes])
     shown = Shown()
@@ -408,10 +406,8 @@ class Counter(TranslatedDescription):
     purposes = models.ManyToManyField(Purpose, verbose_name=_("purposes"), related_name="counters")
     cookies = models.ManyToManyField(Cookie, verbose_name=_("cookies it sets"), related_name="counters", blank=True)
     active = models.BooleanField(_("active"), default=True)
-    placement_uz = models.CharField(_("where it is placed (Uzbek)"), max_length=300, blank=True,
-        help_text=_("Shown in the Uzbek interface; when empty, the text written first is shown."))
-    placement_ru = models.CharField(_("where it is placed (Russian)"), max_length=300, blank=True,
-        help_text=_("Shown in the Russian interface; when empty, the text written first is shown."))
+    placement_uz, placement_ru = twin_fields(
+        models.CharField, _("where it is placed (Uzbek)"), _("where it is placed (Russian)"), max_length=300)
 
     history = audited_history(m2m_fields=[purposes, cookies])
     shown = Shown()

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from django.conf import settings
 from django.utils.functional import lazy
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 
 def _interpolate(message, values: Mapping | tuple) -> str:
@@ -63,3 +64,15 @@ def shown_column(model, field: str):
     column.short_description = model._meta.get_field(field).verbose_name
     column.admin_order_field = field
     return column
+
+
+def twin_fields(field_class, label_uz, label_ru, **options):
+    """The ``<field>_uz`` and ``<field>_ru`` twins of a text first written in English, both optional:
+    ``name_uz, name_ru = twin_fields(models.CharField, _("name (Uzbek)"), _("name (Russian)"), max_length=200)``.
+    ``in_language`` reads them."""
+    return (
+        field_class(label_uz, blank=True, **options,
+                    help_text=_("Shown in the Uzbek interface; when empty, the text written first is shown.")),
+        field_class(label_ru, blank=True, **options,
+                    help_text=_("Shown in the Russian interface; when empty, the text written first is shown.")),
+    )

@@ -28,7 +28,7 @@ from shipex_privacy.audit.history import audited_history
 from shipex_privacy.catalogue.models import PersonalDataField, System
 from shipex_privacy.core.authority import AUTHORITY_NAME
 from shipex_privacy.core.fields import LowercaseEmailField, PhoneField
-from shipex_privacy.core.i18n import Shown
+from shipex_privacy.core.i18n import Shown, twin_fields
 from shipex_privacy.subjects.models import DataSubject
 
 # The protections clause 1.7.1 names, one boolean each on Measure (field name: short label):
@@ -104,18 +104,9 @@ class Measure(models.Model):
     against_blocking = models.BooleanField(_("1.7.1 — blocking"), default=False)
     against_copying = models.BooleanField(_("1.7.1 — copying"), default=False)
     against_distribution = models.BooleanField(_("1.7.1 — distribution"), default=False)
-    title_uz = models.CharField(_("title (Uzbek)"), max_length=200, blank=True,
-        help_text=_("Shown in the Uzbek interface; when empty, the text written first is shown."))
-    title_ru = models.CharField(_("title (Russian)"), max_length=200, blank=True,
-        help_text=_("Shown in the Russian interface; when empty, the text written first is shown."))
-    owner_uz = models.CharField(_("owner (Uzbek)"), max_length=200, blank=True,
-        help_text=_("Shown in the Uzbek interface; when empty, the text written first is shown."))
-    owner_ru = models.CharField(_("owner (Russian)"), max_length=200, blank=True,
-        help_text=_("Shown in the Russian interface; when empty, the text written first is shown."))
-    description_uz = models.TextField(_("description (Uzbek)"), blank=True,
-        help_text=_("Shown in the Uzbek interface; when empty, the text written first is shown."))
-    description_ru = models.TextField(_("description (Russian)"), blank=True,
-        help_text=_("Shown in the Russian interface; when empty, the text written first is shown."))
+    title_uz, title_ru = twin_fields(models.CharField, _("title (Uzbek)"), _("title (Russian)"), max_length=200)
+    owner_uz, owner_ru = twin_fields(models.CharField, _("owner (Uzbek)"), _("owner (Russian)"), max_length=200)
+    description_uz, description_ru = twin_fields(models.TextField, _("description (Uzbek)"), _("description (Russian)"))
 
     objects = MeasureQuerySet.as_manager()
     history = audited_history()

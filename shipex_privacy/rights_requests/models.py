@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from shipex_privacy.audit.history import audited_history
 from shipex_privacy.consents.models import Consent
 from shipex_privacy.core import identifiers
-from shipex_privacy.core.i18n import Shown
+from shipex_privacy.core.i18n import Shown, twin_fields
 from shipex_privacy.subjects.models import DataSubject
 
 TO_BE_CONFIRMED = "to be confirmed by counsel"
@@ -415,14 +415,9 @@ class DeadlineRule(models.Model):
         _("extension without approval (days)"), default=30,
         help_text=_("How many days in all a request of this kind may be extended by its agent; a longer "
                     "extension is approved by a compliance officer (ShipEx's rule, to be confirmed by counsel)."))
-    legal_reference_uz = models.CharField(_("legal reference (Uzbek)"), max_length=300, blank=True,
-        help_text=_("Shown in the Uzbek interface; when empty, the text written first is shown."))
-    legal_reference_ru = models.CharField(_("legal reference (Russian)"), max_length=300, blank=True,
-        help_text=_("Shown in the Russian interface; when empty, the text written first is shown."))
-    note_uz = models.CharField(_("note (Uzbek)"), max_length=300, blank=True,
-        help_text=_("Shown in the Uzbek interface; when empty, the text written first is shown."))
-    note_ru = models.CharField(_("note (Russian)"), max_length=300, blank=True,
-        help_text=_("Shown in the Russian interface; when empty, the text written first is shown."))
+    legal_reference_uz, legal_reference_ru = twin_fields(
+        models.CharField, _("legal reference (Uzbek)"), _("legal reference (Russian)"), max_length=300)
+    note_uz, note_ru = twin_fields(models.CharField, _("note (Uzbek)"), _("note (Russian)"), max_length=300)
 
     history = audited_history()
     shown = Shown()
