@@ -126,9 +126,11 @@ def catalogue(transactional_db):
     if not PersonalDataField.objects.exists():
         state = MigrationLoader(connection).project_state().apps
         # The entries, the services (catalogue 0004), how bound values are masked (0006), the processing
-        # activities (0010) and the systems' and rules' Uzbek and Russian (0011), as migrate does.
+        # activities (0010), the systems' and rules' Uzbek and Russian (0011) and the activities' and the
+        # transfer reference's (0012), as migrate does.
         for migration in ("0002_seed_catalogue", "0004_seed_services", "0006_masking",
-                          "0010_seed_processing_activities", "0011_seeded_texts_in_uz_ru"):
+                          "0010_seed_processing_activities", "0011_seeded_texts_in_uz_ru",
+                          "0012_activity_and_transfer_texts_in_uz_ru"):
             importlib.import_module(f"shipex_privacy.catalogue.migrations.{migration}").seed(state, None)
     # The requests' deadline table and response templates are seeded the same way.
     from shipex_privacy.rights_requests.models import DeadlineRule, ResponseTemplate

@@ -26,11 +26,11 @@ from html.parser import HTMLParser
 
 import pytest
 from django.contrib import admin
-from django.urls import reverse
+from django.urls import URLResolver, reverse
 from django.utils import timezone
 
 from shipex_privacy.accounts.roles import AUDITOR, COMPLIANCE_OFFICER, SUPPORT_AGENT
-from shipex_privacy.catalogue.models import Purpose, RetentionRule, System
+from shipex_privacy.catalogue.models import ProcessingActivity, Purpose, RetentionRule, System
 from shipex_privacy.consents.models import Cookie, Counter
 from shipex_privacy.consents.services import Evidence, consent_grant
 from shipex_privacy.protection.models import Measure
@@ -48,12 +48,13 @@ LANGUAGES = ("uz", "ru")
 ROLES = (COMPLIANCE_OFFICER, SUPPORT_AGENT, AUDITOR)
 # Seeded models and the fields that have uz/ru twins (core.i18n.in_language).
 SEEDED = (
-    (System, ("name", "owner", "description")),
+    (System, ("name", "owner", "description", "transfer_reference")),
     (Measure, ("title", "owner", "description")),
     (DeadlineRule, ("legal_reference", "note")),
     (RetentionRule, ("legal_reference",)),
     (Cookie, ("required_by",)),
     (Counter, ("placement",)),
+    (ProcessingActivity, ("description",)),
 )
 # Pages that show what was written as it was written: the change history and the audit trail
 # quote the seed's English rows, which are evidence and are never rewritten.
@@ -133,10 +134,30 @@ def every_kind_of_page(db):
     return {"subject": subject, "event": event}
 
 
+# Admin URLs without arguments that are not pages to read: sign-in and -out, JSON for widgets, a download.
+NOT_PAGES = ("index", "login", "logout", "password_change", "password_change_done", "autocomplete", "jsi18n",
+             "audit_trailentry_export")
+
+
+def own_admin_views():
+    """Names of the admin's pages that take no argument beyond the lists: reports, registers, forms."""
+    def walk(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns)
+            elif pattern.name and not pattern.pattern.converters and not pattern.pattern.regex.groups:
+                yield pattern.name
+
+    return sorted(name for name in walk(admin.site.get_urls())
+                  if name not in NOT_PAGES and not name.endswith(("_changelist", "_add")))
+
+
 def admin_pages(client, role: str):
-    """(label, text) of every list and record page the role may open."""
+    """(label, text) of every list, record and own page (report, register, form) the role may open."""
     client.force_login(StaffFactory(role=role))
     yield "home", client.get(reverse("admin:index"))
+    for name in own_admin_views():
+        yield f"{name} page", client.get(reverse(f"admin:{name}"))
     for model, model_admin in sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label):
         info = f"{model._meta.app_label}_{model._meta.model_name}"
         yield f"{model._meta.label_lower} list", client.get(reverse(f"admin:{info}_changelist"))
@@ -170,6 +191,11 @@ def test_the_seeded_rows_have_their_uzbek_and_russian():
     assert "Role-based access in the back office" in found and "Compliance team" in found
     assert "All forms of the website" in found and "shipex.uz, all pages" in found
     assert "to be confirmed by counsel" in found
+
+
+def test_the_walk_includes_the_admins_own_pages():
+    assert {"disclosures_disclosure_ropa", "consents_consent_report", "rights_requests_subjectrequest_dashboard",
+            "retention_retentionrun_expiring"} <= set(own_admin_views())
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

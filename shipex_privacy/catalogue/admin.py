@@ -76,7 +76,8 @@ class SystemAdmin(AuditedAdmin):
         (_("In Uzbek and Russian"), {"fields": ("name_uz", "name_ru", "owner_uz", "owner_ru", "description_uz",
                                                 "description_ru")}),
         (_("Cross-border transfer (ZRU-547 art. 15)"), {
-            "fields": ("transfer_mechanism", "transfer_reference", "transfer_date"),
+            "fields": ("transfer_mechanism", "transfer_reference", "transfer_reference_uz", "transfer_reference_ru",
+                       "transfer_date"),
             "description": _("Only for a system outside Uzbekistan. The mechanisms follow ZRU-547 as amended by "
                              "ZRU-1125 of 26.03.2026 — to be confirmed by counsel."),
         }),
@@ -235,7 +236,8 @@ class ProcessingActivityAdmin(AuditedAdmin):
     search_fields = ("code", "name_uz", "name_ru", "name_en")
     filter_horizontal = ("purposes", "fields")
     fieldsets = (
-        (None, {"fields": ("code", "name_uz", "name_ru", "name_en", "description")}),
+        (None, {"fields": ("code", "name_uz", "name_ru", "name_en", "description", "description_uz",
+                           "description_ru")}),
         (_("Purposes and data"), {"fields": ("purposes", "subject_categories", "fields")}),
     )
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from shipex_privacy.audit.history import audited_history
-from shipex_privacy.core.i18n import Shown, twin_fields
+from shipex_privacy.core.i18n import Shown, in_language, twin_fields
 from shipex_privacy.core.models import TranslatedName
 
 COUNTRY_CODE = RegexValidator(r"^[A-Z]{2}$", _("Use the two-letter ISO country code, e.g. UZ."))
@@ -84,7 +84,8 @@ def transfer_summary(obj) -> str:
     if not mechanism:
         return str(_("no transfer mechanism"))
     parts = [str(TransferMechanism(mechanism).label)]
-    if reference := getattr(obj, "transfer_reference", ""):
+    # Systems keep the seeded reference in uz/ru too; a recipient's is quoted as the officer typed it.
+    if reference := in_language(obj, "transfer_reference"):
         parts.append(reference)
     if day := getattr(obj, "transfer_date", None):
         parts.append(f"{day:%d.%m.%Y}")
@@ -127,6 +128,9 @@ class System(TransferAbroad):
     name_uz, name_ru = twin_fields(models.CharField, _("name (Uzbek)"), _("name (Russian)"), max_length=200)
     owner_uz, owner_ru = twin_fields(models.CharField, _("owner (Uzbek)"), _("owner (Russian)"), max_length=200)
     description_uz, description_ru = twin_fields(models.TextField, _("description (Uzbek)"), _("description (Russian)"))
+    transfer_reference_uz, transfer_reference_ru = twin_fields(
+        models.CharField, _("reference of the transfer mechanism (Uzbek)"),
+        _("reference of the transfer mechanism (Russian)"), max_length=300)
 
     objects = SystemQuerySet.as_manager()
     history = audited_history()
@@ -504,6 +508,7 @@ class ProcessingActivity(TranslatedName):
 
     code = models.SlugField(_("code"), max_length=50, unique=True)
     description = models.TextField(_("description"), blank=True)
+    description_uz, description_ru = twin_fields(models.TextField, _("description (Uzbek)"), _("description (Russian)"))
     purposes = models.ManyToManyField(Purpose, verbose_name=_("purposes"), related_name="activities")
     subject_categories = models.JSONField(
         _("categories of data subjects"), default=list,

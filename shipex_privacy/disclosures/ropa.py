@@ -275,7 +275,7 @@ def build_activities(as_of: datetime | None = None) -> list[ActivityRow]:
         categories = sorted({field.category for field in used}, key=category_order.index)
         rows.append(ActivityRow(
             activity=_name(activity),
-            description=activity.description,
+            description=in_language(activity, "description"),
             purposes="; ".join(f"{purpose.clause} {_name(purpose)}" for purpose in served) or "—",
             legal_basis="; ".join(f"{purpose.clause}: {Purpose.LegalBasis(purpose.legal_basis).label}"
                                   for purpose in served) or "—",

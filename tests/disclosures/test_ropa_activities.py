@@ -72,6 +72,16 @@ def test_each_activity_says_what_the_authority_asks_for(compliance_officer, seco
     assert len(rows) == ProcessingActivity.objects.count()
 
 
+def test_descriptions_are_in_the_readers_language_as_seeded():
+    account = ProcessingActivity.objects.get(code="account")
+    for language, expected in (("uz", account.description_uz), ("ru", account.description_ru),
+                               ("en", account.description)):
+        with translation.override(language):
+            rows = {row.activity: row for row in ropa.build_activities(None)}
+            assert rows[account.name].description == expected
+    assert account.description_uz.startswith("Ilovada yoki shipex.uz saytida")
+
+
 def test_the_ropa_as_of_a_date_before_a_change_shows_the_activity_as_it_was(officer_client, compliance_officer):
     marketing = ProcessingActivity.objects.get(code="marketing")
     before = timezone.now()
