@@ -364,3 +364,28 @@ def naive_erase(subject_ids: list[int]) -> int:
                         allow_erased=True)
             written += 1
     return written
+
+
+# --- the consent report's figures (consents/figures.py) ----------------------------------------------------
+
+def consent_figures(bench: Bench, size: int) -> Result:
+    """The consent report's counts read from the figures the ledger writes keep, against the one pass
+    over the whole ledger that the report made before (``consents_in_force_per_purpose``); the note says
+    whether both gave the same numbers."""
+    from shipex_privacy.consents.figures import in_force_counts
+    from shipex_privacy.consents.reports import consents_in_force_per_purpose, month_ends
+
+    purpose_ids = list(Purpose.objects.filter(requires_consent=True).values_list("pk", flat=True))
+    moments = month_ends(12)
+    found = {}
+
+    def ours():
+        found["ours"] = in_force_counts(purpose_ids, moments)
+
+    def baseline():
+        found["baseline"] = consents_in_force_per_purpose(purpose_ids, moments)
+
+    result = bench.compare("consent figures", size, ours, baseline, target=Target(200), warm=False,
+                           note="baseline: one pass over the ledger (the report before the figures)")
+    result.note += "; same numbers" if found["ours"] == found["baseline"] else "; NUMBERS DIFFER"
+    return result

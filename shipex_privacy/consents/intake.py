@@ -28,6 +28,7 @@ from shipex_privacy.audit.events import AuditEvent
 from shipex_privacy.catalogue.models import Purpose
 from shipex_privacy.subjects.models import DataSubject
 
+from . import figures
 from .models import Consent, ConsentEvent, CookieCategory, CookieConsentEvent, PolicyAcceptance, PolicyVersion
 from .services import (
     NO_CHANGE,
@@ -148,6 +149,10 @@ class _Ledger:
     consent: Consent
     events: list[ConsentEvent]
     changes: list[tuple[dict, AuditEvent, str]] = field(default_factory=list)  # state after each change
+    original: tuple = ()  # the ledger as read, before the batch's rows (for the report's figures)
+
+    def __post_init__(self):
+        self.original = tuple(self.events)
 
 
 STATE_COLUMNS = ("state", "granted_at", "expires_at", "withdrawn_at", "channel")
@@ -330,6 +335,9 @@ def _write(plan: _Plan) -> None:
                  event=AuditEvent.POLICY_ACCEPTED, validate=False)
     appended = [*plan.ledger_rows, *plan.cookie_rows]
     _written([key for _row, key in appended], append_many, rows=[row for row, _key in appended], validate=False)
+    # The report's figures follow the ledger rows in the same transaction (figures.py).
+    figures.record_changes([(ledger.consent, ledger.original, ledger.events) for ledger in plan.ledgers.values()
+                            if len(ledger.events) != len(ledger.original)])
 
 
 class _Refused(Exception):

@@ -3,7 +3,8 @@
 ``Consent`` keeps the current state beside the ledger for fast queries; the ledger
 (``ConsentEvent``, append-only and digested) is the evidence. So the state must always say what
 the ledger's latest event says: a consent turned back to granted behind the application's back,
-or a state with no event at all, is named by table and id and makes verify_audit fail.
+or a state with no event at all, is named by table and id and makes verify_audit fail. The consent
+report's figures (figures.py), derived from the ledger, are held to it the same way.
 """
 
 from django.db.models import OuterRef, Subquery
@@ -11,7 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.audit.tamper import Finding, register_record_check
 
-from .models import Consent, ConsentEvent
+from .figures import figures_drift
+from .models import Consent, ConsentEvent, ConsentFigure
 
 NO_EVENT = _("consent state without any event in the consent ledger")
 DISAGREES = _("consent state disagrees with the consent ledger's latest event (%(event)s): %(columns)s")
@@ -50,3 +52,16 @@ def consent_state_matches_ledger(using: str) -> list[Finding]:
             findings.append(Finding(table, consent.pk, str(DISAGREES % {
                 "event": consent.last_kind, "columns": ", ".join(wrong)})))
     return findings
+
+
+FIGURE_DRIFT = _("consent report figure of %(day)s disagrees with the consent ledger: %(stored)s stored, "
+                 "%(expected)s from the ledger")
+
+
+@register_record_check
+def consent_figures_match_ledger(using: str) -> list[Finding]:
+    """The consent report's figures (figures.py) are derived from the ledger: any drift is a finding,
+    named by the purpose's id and the day (the fix: rebuild them with ``figures.fill_from_ledger``)."""
+    return [Finding(ConsentFigure._meta.db_table, purpose_id, str(FIGURE_DRIFT % {
+        "day": f"{day:%d.%m.%Y}", "stored": stored, "expected": expected}))
+        for purpose_id, day, expected, stored in figures_drift(using)]

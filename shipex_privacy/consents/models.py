@@ -468,3 +468,43 @@ class CookieConsentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.get_category_display()}"
+
+
+class ConsentFigure(models.Model):
+    """The consent report's figure for one purpose and one closed local day: by how many the consents
+    to ShipEx itself (no recipient kind) in force changed that day (consents/figures.py).
+
+    Derived from the ledger and checked against it (``figures.figures_drift``, verify_audit), so it
+    has no history of its own: it is rebuilt from the ledger, never edited by staff.
+    """
+
+    purpose = models.ForeignKey(Purpose, verbose_name=_("purpose"), on_delete=models.PROTECT, related_name="+")
+    day = models.DateField(_("day"))
+    change = models.IntegerField(_("change in consents in force"))
+
+    class Meta:
+        verbose_name = _("consent figure")
+        verbose_name_plural = _("consent figures")
+        constraints = [models.UniqueConstraint(fields=["purpose", "day"], name="consent_figure_one_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.purpose_id} · {self.day:%d.%m.%Y} · {self.change:+d}"
+
+
+class ConsentFigureChange(models.Model):
+    """A change to the consent report's figures not folded into ``ConsentFigure`` yet: +n at the moment
+    a grant's interval starts, −n where it ends (consents/figures.py). Written with the ledger row
+    that causes it, in its transaction; folded into the day's figure once the day has passed."""
+
+    purpose = models.ForeignKey(Purpose, verbose_name=_("purpose"), on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("at"))
+    day = models.DateField(_("local day"))
+    change = models.IntegerField(_("change in consents in force"))
+
+    class Meta:
+        verbose_name = _("consent figure change")
+        verbose_name_plural = _("consent figure changes")
+        indexes = [models.Index(fields=["at", "purpose", "change"], name="consent_figure_change_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.purpose_id} · {self.at:%d.%m.%Y %H:%M} · {self.change:+d}"

@@ -21,6 +21,7 @@ from shipex_privacy.audit.services import record_save
 from shipex_privacy.catalogue.models import PersonalDataField, Purpose
 from shipex_privacy.subjects.models import DataSubject, normalise_account_id
 
+from . import figures
 from .models import (
     WRITTEN_OR_ELECTRONIC_CHANNELS,
     Channel,
@@ -358,6 +359,7 @@ def consent_grant(
     events = ledger_of(consent)
     if refusal := ledger_refusal(events, ConsentEvent.Kind.GRANT, occurred_at, purpose):
         raise refusal
+    before = list(events)
     event = consent_event(consent, ConsentEvent.Kind.GRANT, occurred_at, evidence, actor, **grant_values(
         subject=subject, policy_version=policy_version, expires_at=expires_at, document=document,
         covered_data=covered))
@@ -366,7 +368,7 @@ def consent_grant(
         record_save(instance=consent, actor=actor,
                     event=AuditEvent.CONSENT_GRANTED, reason=_("Consent granted via %(channel)s") % {
             "channel": evidence.channel})
-    return _save_event(event)
+    return _save_event(event, consent, before, events)
 
 
 @transaction.atomic
@@ -384,12 +386,13 @@ def consent_withdraw(
     if refusal := ledger_refusal(events, ConsentEvent.Kind.WITHDRAW, occurred_at, consent.purpose):
         raise refusal
     event = consent_event(consent, ConsentEvent.Kind.WITHDRAW, occurred_at, evidence, actor, note=note)
+    before = list(events)
     events.insert(ledger_place(events, occurred_at), event)
     if ledger_summarise(consent, events):
         record_save(instance=consent, actor=actor,
                     event=AuditEvent.CONSENT_WITHDRAWN, reason=note or _("Consent withdrawn via %(channel)s") % {
             "channel": evidence.channel})
-    return _save_event(event)
+    return _save_event(event, consent, before, events)
 
 
 LAPSE_ACTOR = SystemActor("lapse_consents")
@@ -436,10 +439,12 @@ def consents_lapse_due(*, now: datetime | None = None, batch_size: int = LAPSE_B
             lapsed += len(items) - len(result.refused)
 
 
-def _save_event(event: ConsentEvent) -> ConsentEvent:
+def _save_event(event: ConsentEvent, consent: Consent, before: list, after: list) -> ConsentEvent:
+    """Save the ledger row, and the report's figures' changes it causes (figures.py) with it."""
     event.consent = event.consent  # the consent may have got its id after the event was built
     event.full_clean()
     event.save()
+    figures.record_changes([(consent, before, after)])
     return event
 
 

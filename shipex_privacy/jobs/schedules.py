@@ -42,6 +42,11 @@ DEFAULT_SCHEDULES = [
     {"name": gettext_noop("Lapse consents whose term ended"), "task": "shipex_privacy.consents.tasks.lapse_consents",
      "crontab": {"minute": "2", "hour": "*"}, "expire_seconds": 3600,
      "description": "Records a lapse for each consent whose term ended (lapse_consents), hourly."},
+    {"name": gettext_noop("Fold the consent report's figures"),
+     "task": "shipex_privacy.consents.tasks.fold_consent_figures",
+     "crontab": {"minute": "7", "hour": "*"}, "expire_seconds": 3600,
+     "description": "Folds the consent report's changes of past days into daily figures (fold_consent_figures), "
+                    "hourly."},
     {"name": gettext_noop("Staff morning digest"), "task": "shipex_privacy.notifications.tasks.morning_digests",
      "crontab": {"minute": "0", "hour": "8"}, "expire_seconds": 4 * 3600,
      "description": "Mails each staff member their due and overdue work (send_digests), at 08:00."},

@@ -13,7 +13,8 @@ from django.db import connection
 
 from shipex_privacy.audit.models import AccessEvent, TrailEntry
 from shipex_privacy.benchmarks.scratch import Loader
-from shipex_privacy.consents.models import Consent, ConsentEvent
+from shipex_privacy.consents.figures import figures_drift
+from shipex_privacy.consents.models import Consent, ConsentEvent, ConsentFigure
 from shipex_privacy.core.names import name_search_key
 from shipex_privacy.disclosures.models import DisclosedSubject, Disclosure
 from shipex_privacy.rights_requests.models import SubjectRequest
@@ -21,7 +22,7 @@ from shipex_privacy.subjects.models import Address, DataSubject
 
 MEASURES = (
     "verify_audit", "search (9 terms)", "name search (4 terms)", "name search page", "subject list count",
-    "consent report", "requests dashboard", "RoPA page",
+    "consent report", "consent figures", "requests dashboard", "RoPA page",
     "request queue", "subjects by status", "subject change page", "subject change page queries", "apply_retention",
 )
 
@@ -44,6 +45,7 @@ def test_the_loader_writes_the_proportions_asked_for_and_grows_the_same_database
     assert Consent.objects.count() == 4000
     assert ConsentEvent.objects.filter(kind="grant").count() == 4000
     assert ConsentEvent.objects.filter(kind="withdraw").count() == Consent.objects.filter(state="withdrawn").count()
+    assert ConsentFigure.objects.exists() and figures_drift() == []  # the report's figures follow the ledger
     assert SubjectRequest.objects.count() == 100
     assert Disclosure.objects.filter(status="sent").count() == 6
     assert DisclosedSubject.objects.count() == 30

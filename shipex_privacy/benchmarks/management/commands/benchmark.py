@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from shipex_privacy.benchmarks import report
 from shipex_privacy.benchmarks.database import scratch_database
-from shipex_privacy.benchmarks.measures import Bench
+from shipex_privacy.benchmarks.measures import Bench, consent_figures
 from shipex_privacy.benchmarks.sample import write_audited_sample
 from shipex_privacy.benchmarks.scratch import Loader
 
@@ -87,5 +87,6 @@ class Command(BaseCommand):
             loader.grow(size)
             self.say(_("Measuring at %(size)s subjects …") % {"size": size})
             results += bench.pages(size)
+            results.append(consent_figures(bench, size))
             results.append(bench.retention(size, loader.expired_subject_ids[before:]))
         return results
