@@ -84,6 +84,22 @@ def make_partitions_ahead(months: int = MONTHS_AHEAD, using: str = "default") ->
     return found
 
 
+def make_month_partitions(months: list[datetime.date], using: str = "default") -> dict[str, str]:
+    """Past months' partitions, for whoever may make them (the owner role: the benchmark's scratch
+    database); {} for the app role, whose rows of those months then go to DEFAULT, and on SQLite."""
+    if not is_partitioned(using):
+        return {}
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT has_function_privilege('shipex_access_log_make_month(date)', 'EXECUTE')")
+        if not cursor.fetchone()[0]:
+            return {}
+        made = {}
+        for month in sorted(set(months)):
+            cursor.execute("SELECT shipex_access_log_make_month(%s)", [month])
+            made[f"{month:%Y-%m}"] = cursor.fetchone()[0]
+        return made
+
+
 # --- retirement --------------------------------------------------------------------------------------
 
 

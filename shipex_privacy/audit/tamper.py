@@ -205,13 +205,18 @@ def _digest(alias: str, model, row_id: int, values_by_column: dict[str, object])
     )
 
 
-def write_digest(*, model, row_id: int, using: str | None = None) -> RowDigest:
-    """Digest one row just written; call inside the transaction that wrote it."""
+def write_digest(*, model, row_id: int, using: str | None = None, partition: dict | None = None) -> RowDigest:
+    """Digest one row just written; call inside the transaction that wrote it.
+
+    ``partition`` ({field: value}) names the row's partition key, so that reading it back looks in
+    one partition of a partitioned table (the access log, docs/access-log.md), not in all of them.
+    """
     model = model._meta.concrete_model
     alias = using or router.db_for_write(model)
     row_id = _check_integer_pk(model, row_id)
     columns = _columns(model)
-    values = model._base_manager.using(alias).filter(pk=row_id).values_list(*(a for _c, a in columns)).get()
+    values = (model._base_manager.using(alias).filter(pk=row_id, **(partition or {}))
+              .values_list(*(a for _c, a in columns)).get())
     digest = _digest(alias, model, row_id, dict(zip((c for c, _a in columns), values, strict=True)))
     digest.save(using=alias)
     return digest
@@ -222,7 +227,9 @@ def digest_saved_row(sender, instance, created, using=None, **kwargs) -> None:
     if not created or sender._meta.apps is not global_apps:
         return  # an update (the guards refuse it anyway), or a migration's historical model
     if is_append_only(sender) and not is_evidence(sender):
-        write_digest(model=sender, row_id=instance.pk, using=using)
+        key = getattr(sender, "PARTITION_KEY", None)
+        write_digest(model=sender, row_id=instance.pk, using=using,
+                     partition={key: getattr(instance, key)} if key else None)
 
 
 def digest_m2m_history_rows(sender, created_rows, **kwargs) -> None:

@@ -9,6 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from shipex_privacy.audit import tamper
@@ -84,6 +85,23 @@ def test_a_read_lands_in_its_months_partition_and_a_month_nobody_made_in_default
     assert partition_of(now) == partition_name(this_month())
     assert partition_of(far) == "audit_accessevent_default"
     assert tamper.verify().findings == []  # both digested and verifying, wherever they are
+
+
+@postgresql
+def test_the_digest_reads_the_row_back_from_its_own_partition_only():
+    request = RequestFactory().get("/")
+    request.user = AnonymousUser()
+    with CaptureQueriesContext(connection) as queries:
+        event = access_record(request=request, action=AccessEvent.Action.SUBJECT_VIEW, subject_id=7)
+    read_back = [query["sql"] for query in queries.captured_queries
+                 if query["sql"].startswith("SELECT") and 'FROM "audit_accessevent"' in query["sql"]]
+    assert len(read_back) == 1
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + read_back[0])  # the query as it was sent, values inlined
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert partition_name(this_month()) in plan
+    assert "audit_accessevent_default" not in plan and "Append" not in plan
+    assert RowDigest.objects.filter(table__name="audit_accessevent", row_id=event.pk).exists()
 
 
 @postgresql
