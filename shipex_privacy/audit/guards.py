@@ -13,6 +13,7 @@ from .history import is_append_only
 
 TRIGGER_PREFIX = "shipex_append_only"
 PG_FUNCTION = "shipex_refuse_append_only_change"
+DIGEST_TABLE = "audit_rowdigest"
 
 
 def append_only_tables(connection: BaseDatabaseWrapper) -> list[str]:
@@ -34,11 +35,18 @@ def install_append_only_guards(connection: BaseDatabaseWrapper) -> list[str]:
                 f"""
                 CREATE OR REPLACE FUNCTION {PG_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN
+                    -- One exception: the digests of an access-log month being retired, deleted by the
+                    -- table's owner inside shipex_retire_access_log_month (audit/partitions.py).
+                    IF TG_OP = 'DELETE' AND TG_TABLE_NAME = '{DIGEST_TABLE}'
+                       AND coalesce(current_setting('shipex.retiring', true), '') <> ''
+                       AND current_user = (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = TG_RELID) THEN
+                        RETURN OLD;
+                    END IF;
                     RAISE EXCEPTION '% on % refused: ShipEx history and access logs are append-only',
                         TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
                 END
                 $$
-                """
+                """  # noqa: S608 — constants of this module, no input
             )
             for table in tables:
                 cursor.execute(

@@ -26,6 +26,9 @@ class AccessEvent(models.Model):
     """
 
     APPEND_ONLY = True
+    # Partitioned by month on ``at`` on PostgreSQL (docs/access-log.md): reading a row back by id
+    # names it too, so that one partition is searched, not all of them.
+    PARTITION_KEY = "at"
 
     class Action(models.TextChoices):
         SUBJECT_VIEW = "subject.view", _("Opened a data subject")
@@ -228,3 +231,47 @@ class Seal(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} digests {self.first_digest_id}–{self.last_digest_id}"
+
+
+class AccessLogRetirement(models.Model):
+    """The seal of one month of the access log retired as a whole (docs/access-log.md).
+
+    Written in the procedure that detaches and drops the month's partition and its digests, before
+    they go: which rows (the manifest lists each one with its digest), the chain value over their
+    digests, the rule and the reason, and who. ``verify_audit`` reports the rows it names as
+    retired, not removed; its MAC (keyed with AUDIT_SEAL_KEY) shows it was not forged or changed.
+    """
+
+    APPEND_ONLY = True
+    AUDIT_EVIDENCE = True
+
+    retired_at = models.DateTimeField(_("retired at"), default=timezone.now)
+    table = models.CharField(_("table"), max_length=63)
+    month = models.DateField(_("month"), help_text=_("The first day of the month retired (UTC)."))
+    partition = models.CharField(_("partition"), max_length=63)
+    row_count = models.PositiveBigIntegerField(_("rows"))
+    first_row_id = models.BigIntegerField(_("first row id"))
+    last_row_id = models.BigIntegerField(_("last row id"))
+    digests_chain = models.CharField(
+        _("chain over the digests"), max_length=64,
+        help_text=_("SHA-256 chained over each retired row's id and digest, in id order."))
+    manifest = models.BinaryField(_("manifest"), help_text=_("Compressed list of the retired rows and their digests."))
+    rule_code = models.CharField(_("retention rule"), max_length=50)
+    rule_period = models.CharField(_("retention period"), max_length=50)
+    reason = models.TextField(_("reason"))
+    user_id = models.IntegerField(_("staff member id"), null=True, blank=True)
+    username = models.CharField(_("staff member"), max_length=150, blank=True)
+    mac = models.CharField(_("MAC"), max_length=64)
+
+    class Meta:
+        ordering = ["month"]
+        verbose_name = _("access-log retirement")
+        verbose_name_plural = _("access-log retirements")
+        constraints = [
+            models.UniqueConstraint(fields=["table", "month"], name="audit_retirement_month_unique"),
+            models.CheckConstraint(condition=models.Q(last_row_id__gte=models.F("first_row_id")),
+                                   name="audit_retirement_range_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.table} {self.month:%Y-%m}: ids {self.first_row_id}–{self.last_row_id} ({self.row_count})"

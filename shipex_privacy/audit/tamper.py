@@ -20,6 +20,7 @@ tampered with. Verification reads the same values; on PostgreSQL it lets the dat
 dates and times into the very text the encoding takes (see _FORMATTED).
 """
 
+import dataclasses
 import datetime
 import functools
 import hashlib
@@ -41,7 +42,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .history import is_append_only
-from .models import AuditedTable, RowDigest, RowLayout, Seal
+from .models import AccessLogRetirement, AuditedTable, RowDigest, RowLayout, Seal
 
 ROW_DOMAIN = b"shipex-audit/row/v1"
 SEAL_DOMAIN = b"shipex-audit/seal/v1"
@@ -204,13 +205,18 @@ def _digest(alias: str, model, row_id: int, values_by_column: dict[str, object])
     )
 
 
-def write_digest(*, model, row_id: int, using: str | None = None) -> RowDigest:
-    """Digest one row just written; call inside the transaction that wrote it."""
+def write_digest(*, model, row_id: int, using: str | None = None, partition: dict | None = None) -> RowDigest:
+    """Digest one row just written; call inside the transaction that wrote it.
+
+    ``partition`` ({field: value}) names the row's partition key, so that reading it back looks in
+    one partition of a partitioned table (the access log, docs/access-log.md), not in all of them.
+    """
     model = model._meta.concrete_model
     alias = using or router.db_for_write(model)
     row_id = _check_integer_pk(model, row_id)
     columns = _columns(model)
-    values = model._base_manager.using(alias).filter(pk=row_id).values_list(*(a for _c, a in columns)).get()
+    values = (model._base_manager.using(alias).filter(pk=row_id, **(partition or {}))
+              .values_list(*(a for _c, a in columns)).get())
     digest = _digest(alias, model, row_id, dict(zip((c for c, _a in columns), values, strict=True)))
     digest.save(using=alias)
     return digest
@@ -221,7 +227,9 @@ def digest_saved_row(sender, instance, created, using=None, **kwargs) -> None:
     if not created or sender._meta.apps is not global_apps:
         return  # an update (the guards refuse it anyway), or a migration's historical model
     if is_append_only(sender) and not is_evidence(sender):
-        write_digest(model=sender, row_id=instance.pk, using=using)
+        key = getattr(sender, "PARTITION_KEY", None)
+        write_digest(model=sender, row_id=instance.pk, using=using,
+                     partition={key: getattr(instance, key)} if key else None)
 
 
 def digest_m2m_history_rows(sender, created_rows, **kwargs) -> None:
@@ -400,6 +408,7 @@ COLUMN_GONE = _("cannot be verified: column %(column)s no longer exists")
 SEAL_CHANGED = _("seal changed or forged: its MAC does not match")
 SEAL_CHAIN_BROKEN = _("seal chain broken: a seal before this one was removed or changed")
 SEAL_RANGE_GAP = _("seal chain broken: digests %(first)s–%(last)s are not covered by any seal")
+RETIREMENT_CHANGED = _("retirement seal changed or forged: its MAC does not match")
 
 
 @dataclass
@@ -410,6 +419,9 @@ class VerifyReport:
     unsealed_digests: int = 0
     late_digests: int = 0
     head_mac: str = ""
+    # Rows a retirement seal names (a month of the access log retired as a whole), and those seals.
+    retired_rows: int = 0
+    retired: list[str] = dataclasses.field(default_factory=list)
 
 
 # Sent with ``report=`` (a VerifyReport with findings) by whatever ran a verification that failed
@@ -441,7 +453,7 @@ def _model_for_table(table: str):
 
 
 def _verify_seals(alias: str, report: VerifyReport, sealed_missing: dict[tuple[str, int], Finding],
-                  progress: "Progress") -> None:
+                  progress: "Progress", retired=None) -> None:
     names = _table_names(alias)
     previous_mac, expected_first, last_id = "", None, 0
     while True:
@@ -465,13 +477,13 @@ def _verify_seals(alias: str, report: VerifyReport, sealed_missing: dict[tuple[s
             report.head_mac = seal.mac
             if seal.mac != expected:
                 continue  # a forged manifest names nothing reliable
-            _verify_sealed_digests(alias, seal, manifest, names, report, sealed_missing)
+            _verify_sealed_digests(alias, seal, manifest, names, report, sealed_missing, retired)
         progress(Seal._meta.db_table, report.seals_checked, False)
     progress(Seal._meta.db_table, report.seals_checked, True)
     report.unsealed_digests = RowDigest.objects.using(alias).filter(pk__gte=expected_first or 0).count()
 
 
-def _verify_sealed_digests(alias, seal, manifest, names, report, sealed_missing) -> None:
+def _verify_sealed_digests(alias, seal, manifest, names, report, sealed_missing, retired=None) -> None:
     with _one_snapshot(alias):
         digests = list(RowDigest.objects.using(alias).filter(pk__gte=seal.first_digest_id, pk__lte=seal.last_digest_id)
                        .order_by("pk").values_list("pk", "table_id", "row_id"))
@@ -485,6 +497,8 @@ def _verify_sealed_digests(alias, seal, manifest, names, report, sealed_missing)
             sealed_ids.add(digest_id)
             if current.get(digest_id) == (table, row_id):
                 continue
+            if retired is not None and digest_id not in current and retired.covers(table, digest_id, row_id):
+                continue  # retired with its month, as a retirement seal records (audit/partitions.py)
             model = _model_for_table(table)
             row_exists = model is not None and model._base_manager.using(alias).filter(pk=row_id).exists()
             problem = DIGEST_REMOVED if row_exists else REMOVED_WITH_DIGEST % {"seal": seal.pk}
@@ -945,8 +959,18 @@ def verify(*, using: str = "default", batch_size: int = 2000, snapshot_rows: int
     progress = progress or (lambda table, count, done: None)
     report = VerifyReport(findings=[])
     sealed_missing: dict[tuple[str, int], Finding] = {}
-    _verify_seals(using, report, sealed_missing, progress)
     tables = _existing_tables(using)
+    retired = None
+    if AccessLogRetirement._meta.db_table in tables:
+        from .partitions import RetiredRows
+
+        retired = RetiredRows(using)
+        report.findings.extend(Finding(AccessLogRetirement._meta.db_table, retirement.pk, str(RETIREMENT_CHANGED))
+                               for retirement in retired.forged)
+        report.retired = retired.described()
+    _verify_seals(using, report, sealed_missing, progress, retired)
+    if retired is not None:
+        report.retired_rows = retired.count
     for model in digested_models():
         if model._meta.db_table in tables:
             _verify_table(model, using, batch_size, report, sealed_missing, progress, snapshot_rows)

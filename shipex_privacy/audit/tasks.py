@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from shipex_privacy.jobs.runs import recorded_job
 
+from .partitions import MONTHS_AHEAD, make_partitions_ahead
 from .tamper import seal_next, verification_failed, verify
 
 logger = logging.getLogger(__name__)
@@ -46,3 +47,13 @@ def verify_audit() -> dict:
         raise AuditRecordAltered("; ".join(str(finding) for finding in report.findings[:20]))
     return {"rows": report.rows_checked, "seals": report.seals_checked,
             "not_sealed_yet": report.unsealed_digests, "head": report.head_mac}
+
+
+@shared_task
+@recorded_job("audit.partitions")
+def make_access_log_partitions() -> dict:
+    """Make the access log's partitions for this month and the next ones ahead (daily; PostgreSQL).
+
+    Idempotent; a month whose entries already went to the DEFAULT partition is reported, not made."""
+    found = make_partitions_ahead(MONTHS_AHEAD)
+    return {"created": found["created"], "existing": len(found["exists"]), "in_default": found["in_default"]}

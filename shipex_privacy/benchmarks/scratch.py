@@ -33,6 +33,7 @@ from django.db import connection, models
 from django.utils import timezone
 
 from shipex_privacy.audit.models import AccessEvent, TrailEntry
+from shipex_privacy.audit.partitions import make_month_partitions
 from shipex_privacy.catalogue.models import PersonalDataField, Purpose
 from shipex_privacy.consents.figures import fill_from_ledger
 from shipex_privacy.consents.models import Consent, ConsentEvent, PolicyVersion
@@ -335,7 +336,10 @@ class Loader:
         sql, now = self.sql, self.sql.moment(self.now)
         with_s, subjects = sql.series("s", 0, count - 1)
         with_k, per = sql.series("k", 1, 20)
-        # Within the last 90 days: a partitioned log (issue 15) has its recent months ready.
+        # Within the last 90 days, each in its month's partition on PostgreSQL (issue 15): the scratch
+        # database is the owner's, which may make past months (the app role's rows would go to DEFAULT).
+        make_month_partitions([(self.now - timedelta(days=days)).astimezone(UTC).date().replace(day=1)
+                               for days in range(0, 91, 15)])
         self.insert(AccessEvent, {
             "at": (sql.ago("(s.n * 20 + k.n) %% 7776000"), [now]),
             "user_id": ("1 + (s.n + k.n) %% 5", []), "username": pick("s.n + k.n", STAFF),

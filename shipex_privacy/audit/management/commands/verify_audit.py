@@ -57,6 +57,10 @@ class Command(BaseCommand):
         )
         if report.head_mac:
             self.stdout.write(f"Chain head: {report.head_mac}")
+        if report.retired:
+            self.stdout.write(f"{report.retired_rows} sealed rows retired by a retirement seal, not removed:")
+            for retired in report.retired:
+                self.stdout.write(f"  retired: {retired}")
         if problems:
             verification_failed.send(sender=Finding, report=report)  # e.g. the auditors' alert (notifications)
             raise CommandError(f"{problems} problem(s) found: the audit record was tampered with.")
