@@ -8,7 +8,7 @@ rule with this code keeps it as it is.
 from django.db import migrations
 from django.utils import timezone
 
-REASON = "Seeded the access log's retention rule (migration catalogue 0012, issue 15)"
+REASON = "Seeded the access log's retention rule (migration catalogue 0013, issue 15)"
 CODE = "access-log"  # audit/partitions.py RULE_CODE
 
 RULE = {
@@ -33,6 +33,6 @@ def seed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("catalogue", "0011_seeded_texts_in_uz_ru")]
+    dependencies = [("catalogue", "0012_activity_and_transfer_texts_in_uz_ru")]
 
     operations = [migrations.RunPython(seed, migrations.RunPython.noop)]

@@ -10,6 +10,6 @@ def create_default_schedules(apps, schema_editor):
 class Migration(migrations.Migration):
     """The daily job making the access log's partitions ahead joined the defaults (issue 15)."""
 
-    dependencies = [("jobs", "0004_verify_audit_schedule"), ("django_celery_beat", "0019_alter_periodictasks_options")]
+    dependencies = [("jobs", "0005_fold_consent_figures_schedule"), ("django_celery_beat", "0019_alter_periodictasks_options")]
 
     operations = [migrations.RunPython(create_default_schedules, migrations.RunPython.noop)]
