@@ -104,6 +104,9 @@ def partition(apps, schema_editor):
     AccessEvent = apps.get_model("audit", "AccessEvent")
     # DDL and the copy of the rows (values unchanged: their digests still verify); no tracked model.
     with connection.cursor() as cursor:
+        # No read is logged meanwhile into the table being copied (it would be dropped with it):
+        # writers wait for the migration's commit, then write to the partitioned table.
+        cursor.execute("LOCK TABLE audit_accessevent IN EXCLUSIVE MODE")
         cursor.execute("SELECT pg_get_serial_sequence('audit_accessevent', 'id')")
         (old_sequence,) = cursor.fetchone()
         cursor.execute(f"SELECT last_value, is_called FROM {old_sequence}")  # noqa: S608 — from the catalogue
@@ -131,6 +134,7 @@ def unpartition(apps, schema_editor):
         return
     AccessEvent = apps.get_model("audit", "AccessEvent")
     with connection.cursor() as cursor:
+        cursor.execute("LOCK TABLE audit_accessevent IN EXCLUSIVE MODE")
         cursor.execute("DROP FUNCTION IF EXISTS shipex_access_log_partitions_ahead(integer)")
         cursor.execute("DROP FUNCTION IF EXISTS shipex_access_log_make_month(date)")
         cursor.execute("SELECT last_value, is_called FROM audit_accessevent_id_seq")

@@ -62,6 +62,9 @@ def create_retire_function(apps, schema_editor):
 
 
 def drop_retire_function(apps, schema_editor):
+    if apps.get_model("audit", "AccessLogRetirement").objects.exists():
+        # Without its retirement seals, verify_audit would report every retired row as removed.
+        raise RuntimeError("Months of the access log were retired: their retirement seals cannot be dropped.")
     if schema_editor.connection.vendor == "postgresql":
         with schema_editor.connection.cursor() as cursor:
             cursor.execute("DROP FUNCTION IF EXISTS shipex_retire_access_log_month(bigint)")
