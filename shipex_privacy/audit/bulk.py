@@ -22,7 +22,9 @@ classmethod hook::
 
 answering for all instances at once (e.g. locking the subjects involved in one query, in id
 order so two batches never deadlock). A model with ``accepts_edits`` but no hook is checked one
-instance at a time: correct, but one query per instance.
+instance at a time: correct, but one query per instance. A model whose validation reads
+something the whole batch shares may add the classmethod ``validating_many()``, a context
+manager the batch is validated in (``DataSubject``: the catalogue read once per batch).
 
 Validation: every instance's ``full_clean()`` without its per-row uniqueness and constraint
 queries; uniqueness is checked for the whole batch in one query per unique set, and the
@@ -30,6 +32,7 @@ database holds the check constraints — should it refuse the batch, each instan
 in full to name the one refused.
 """
 
+import contextlib
 import datetime
 import ipaddress
 import time
@@ -229,15 +232,22 @@ def _refusals(groups: dict[type, list[tuple[int, models.Model]]], *, allow_erase
         batch_ids = {id(instance) for indexed in groups.values() for _index, instance in indexed}
         for model, indexed in groups.items():
             excluded = {}
-            for index, instance in indexed:
-                if index in errors:
-                    continue
-                excluded[index] = _batch_parents(instance, batch_ids)
-                _clean(instance, excluded[index], errors, index, full=False)
+            with _validating(model):
+                for index, instance in indexed:
+                    if index in errors:
+                        continue
+                    excluded[index] = _batch_parents(instance, batch_ids)
+                    _clean(instance, excluded[index], errors, index, full=False)
             unrefused = [(index, instance) for index, instance in indexed if index not in errors]
             errors.update(_unique_refusals(model, unrefused, excluded, using))
     if errors:
         raise BatchRefused(errors)
+
+
+def _validating(model):
+    """The model's ``validating_many()`` context (e.g. reading the catalogue once for the batch), if it has one."""
+    hook = getattr(model, "validating_many", None)
+    return hook() if hook is not None else contextlib.nullcontext()
 
 
 def _name_refused(groups, database_error: Exception) -> None:

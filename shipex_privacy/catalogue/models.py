@@ -1,5 +1,9 @@
 """The data catalogue: which personal data ShipEx holds, why, for how long and where (1.2–1.4.1)."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import RegexValidator
@@ -317,10 +321,38 @@ class PersonalDataFieldQuerySet(models.QuerySet):
         return self.filter(~Q(storage_country=HOME_COUNTRY) | ~Q(system__country=HOME_COUNTRY))
 
     def bound_to(self, model: type[models.Model]) -> dict[str, "PersonalDataField"]:
-        """The entries bound to fields of ``model``, keyed by field name."""
+        """The entries bound to fields of ``model``, keyed by field name (read once in ``catalogue_read_once``)."""
         prefix = f"{model._meta.app_label}.{model._meta.object_name}."
+        memo = _bound_memo.get()
+        key = (self.db, prefix)
+        if memo is not None and not self.query.has_filters() and key in memo:
+            return dict(memo[key])
         entries = self.filter(binding__startswith=prefix).prefetch_related("purposes")
-        return {entry.binding.removeprefix(prefix): entry for entry in entries}
+        found = {entry.binding.removeprefix(prefix): entry for entry in entries}
+        if memo is not None and not self.query.has_filters():
+            memo[key] = dict(found)
+        return found
+
+
+_bound_memo: ContextVar[dict | None] = ContextVar("catalogue_bound_memo", default=None)
+
+
+@contextmanager
+def catalogue_read_once() -> Iterator[None]:
+    """Within the block, ``PersonalDataField.objects.bound_to(model)`` reads the catalogue once per model.
+
+    For a batch that validates many records against the one catalogue (the bulk audited path's
+    ``validating_many`` hook): the block must not span a change of the catalogue. Nested blocks
+    share the outermost one's reads.
+    """
+    if _bound_memo.get() is not None:
+        yield
+        return
+    token = _bound_memo.set({})
+    try:
+        yield
+    finally:
+        _bound_memo.reset(token)
 
 
 class PersonalDataField(TranslatedName):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
@@ -114,6 +114,33 @@ def _text_ok(value, path: str, errors: _Errors) -> bool:
     return True
 
 
+# Field.clean of a plain field (no relation; Django's own clean, validate and run_validators) is a
+# function of the value alone: to_python, choices, blank and the validators, none of which sees the
+# instance. A batch sends the same regions, cities, kinds and languages thousands of times: each such
+# value is cleaned once and its stored form kept. Small and bounded (emptied when full: the unique names
+# and numbers pass through it, an import must keep flat memory); a refusal is never kept.
+_CLEANED: dict[tuple[str, str, str], object] = {}
+CLEANED_KEPT = 2_000
+
+
+def _pure_clean(model_field) -> bool:
+    kind = type(model_field)
+    return (not model_field.is_relation and kind.clean is models.Field.clean
+            and kind.validate is models.Field.validate and kind.run_validators is models.Field.run_validators)
+
+
+def _clean(model, name: str, model_field, value, instance):
+    if not (type(value) is str and _pure_clean(model_field)):
+        return model_field.clean(value, instance)
+    key = (model._meta.label, name, value)
+    if key not in _CLEANED:
+        cleaned = model_field.clean(value, instance)  # a refusal raises and is not kept
+        if len(_CLEANED) >= CLEANED_KEPT:
+            _CLEANED.clear()
+        _CLEANED[key] = cleaned
+    return _CLEANED[key]
+
+
 def _clean_value(model, name: str, value, path: str, errors: _Errors, *, instance):
     """The stored form of one field's value (normalised as the model stores it), or ``errors`` gets why not.
 
@@ -146,7 +173,7 @@ def _clean_value(model, name: str, value, path: str, errors: _Errors, *, instanc
     if value in (None, ""):
         return True, value  # whether it may be empty is the catalogue's rule, checked after
     try:
-        return True, model_field.clean(value, instance)
+        return True, _clean(model, name, model_field, value, instance)
     except ValidationError as error:
         errors.extend(path, error)
         return False, None

@@ -381,3 +381,20 @@ def test_rows_copied_in_are_digested_without_reading_them_back():
     table = AccessEvent._meta.db_table
     assert not [q["sql"] for q in queries if q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"]]
     assert tamper.verify().findings == []
+
+
+def test_a_batch_of_subjects_reads_the_catalogue_once_however_many_it_validates():
+    def catalogue_reads(count: int, first: int) -> int:
+        subjects = [subject(f"SX{first + n}") for n in range(count)]
+        with CaptureQueriesContext(connection) as queries:
+            record_save_many(instances=subjects, actor=SystemActor("test"), reason="Catalogue reads",
+                             event=AuditEvent.IMPORTED)
+        return sum('"catalogue_personaldatafield"' in query["sql"] for query in queries.captured_queries)
+
+    few, many = catalogue_reads(2, 4100001), catalogue_reads(8, 4200001)
+    assert few == many >= 1
+    # Outside a batch each validation reads the catalogue as it is now.
+    lone = subject("SX4300001", name="")
+    with pytest.raises(ValidationError) as refused:
+        lone.full_clean()
+    assert "full_name" in refused.value.message_dict

@@ -386,3 +386,26 @@ def test_retries_of_the_same_new_subject_at_once_create_it_once(catalogue):
         subject = DataSubject.objects.get(account_id=account_id)
         assert DataSubject.history.filter(id=subject.pk).count() == 1
         assert Address.history.filter(subject_id=subject.pk).count() == 1
+
+
+def test_a_value_cleaned_once_is_cleaned_alike_every_time_and_a_refused_one_stays_refused(rules):
+    # Field values are cleaned once per distinct value and kept (intake._CLEANED): what is kept must
+    # be the stored form, and a refusal must never be kept as if it were one.
+    for _ in range(2):
+        subject, addresses = subject_from_payload(payload(email="Aziza@Mail.UZ", preferred_language="ru"),
+                                                  subject=None, partial=False, rules=rules)
+        assert (subject.email, subject.preferred_language, subject.phone) == ("aziza@mail.uz", "ru",
+                                                                               "+998901234567")
+        assert addresses[0].postal_code == "100084"
+    for _ in range(2):
+        with pytest.raises(ValidationError) as refused:
+            subject_from_payload(payload(preferred_language="xx", email="not an e-mail"), subject=None,
+                                 partial=False, rules=rules)
+        assert {"preferred_language", "email"} <= set(codes(refused.value))
+    too_long = "x" * (Address._meta.get_field("city").max_length + 1)
+    for _ in range(2):
+        with pytest.raises(ValidationError) as refused:
+            subject_from_payload(payload(addresses=[{"kind": "home", "region": "Toshkent shahri",
+                                                     "city": too_long, "street": "Navoiy 1"}]),
+                                 subject=None, partial=False, rules=rules)
+        assert "addresses.0.city" in codes(refused.value)
