@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from shipex_privacy.catalogue.masking import is_masked, mask_value
-from shipex_privacy.core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin
+from shipex_privacy.core.admin import QuickRowsMixin, ReadOnlyAdmin, ReadOnlyAdminMixin
 from shipex_privacy.core.exports import CSV_BOM, csv_writer
 from shipex_privacy.core.masking import mask_text
 from shipex_privacy.core.paginator import CappedCountPaginator, EstimatedCountPaginator
@@ -119,7 +119,7 @@ class ChangeReasonForm(forms.ModelForm):
                                "make your change again.") % {"changes": changes})
 
 
-class HistoryAdmin(SimpleHistoryAdmin):
+class HistoryAdmin(QuickRowsMixin, SimpleHistoryAdmin):
     """The one base for every admin of a model with history: its history pages are read, never posted.
 
     History is evidence and never reverted (SIMPLE_HISTORY_REVERT_DISABLED), but simple-history's

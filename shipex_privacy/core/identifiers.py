@@ -28,6 +28,10 @@ TIN_RE = re.compile(r"[0-9]{9}")
 # read "90 SHIPEX1" as a keypad word) and no extension (E.164 would silently drop it).
 PHONE_CHARACTERS_RE = re.compile(r"[0-9\s().+-]+")
 SEPARATORS_RE = re.compile(r"[\s-]")
+# An Uzbek number as stored, in the one national pattern phonenumbers formats as "XX XXX XX XX"
+# (its UZ metadata: general (?:20|33|[5-9]\d)\d{7}, leading digits [235-9]). Lists show 50 of
+# them a page; formatting these directly gives phonenumbers' text at a tenth of its cost.
+UZ_E164_RE = re.compile(r"\+998(20|33|[5-9][0-9])([0-9]{3})([0-9]{2})([0-9]{2})")
 
 
 def ascii_digits(value: str) -> str:
@@ -55,6 +59,8 @@ def normalise_phone(value: str) -> str:
 
 def format_phone(e164: str) -> str:
     """Show a stored E.164 number the way people read it: ``+998 90 123 45 67``."""
+    if uzbek := UZ_E164_RE.fullmatch(e164):
+        return "+998 " + " ".join(uzbek.groups())
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:

@@ -208,6 +208,7 @@ class SubjectRequestAdmin(StepAdminMixin, AuditedAdmin):
                     "duplicate_of")
     list_filter = (QueueFilter, "status", "kind", "channel")
     list_select_related = ("subject", "duplicate_of")
+    list_per_page = 50  # a screen of work; the queue's order puts the most urgent first
     # The search is our own (get_search_results); search_fields only turns the box on.
     search_fields = ("=id",)
     search_help_text = _("Request number (42, #42, DSR #42), or the subject's account id, phone, e-mail or PINFL, "

@@ -195,3 +195,24 @@ def test_a_normalised_field_keeps_its_answers_but_never_a_refusal():
     for _ in range(2):
         with pytest.raises(ValidationError):
             field.to_python("90 SHIPEX1")
+
+
+def test_uzbek_numbers_are_shown_exactly_as_phonenumbers_formats_them():
+    """format_phone formats stored Uzbek numbers itself (lists show many a page): the same text as
+    phonenumbers' for every two leading digits, and phonenumbers' own answer for everything else."""
+    import phonenumbers
+
+    from shipex_privacy.core.identifiers import UZ_E164_RE, format_phone
+
+    numbers = [f"+998{lead:02d}{tail}" for lead in range(100) for tail in ("1234567", "0000000", "9876543")]
+    numbers += ["+99890123456", "+9989012345678", "+79161234567", "+998 90 123 45 67", "not a phone"]
+    fast = 0
+    for number in numbers:
+        try:
+            expected = phonenumbers.format_number(phonenumbers.parse(number, None),
+                                                  phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        except phonenumbers.NumberParseException:
+            expected = number
+        assert format_phone(number) == expected, number
+        fast += bool(UZ_E164_RE.fullmatch(number))
+    assert fast == 52 * 3  # 20, 33 and 50–99 take the direct way

@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -57,3 +59,29 @@ def test_the_queue_order_and_open_are_the_ones_its_index_serves():
     assert list(SubjectRequest._meta.ordering) == index.fields == ["due_at", "id"]
     (lookup, closed), = index.condition.children
     assert index.condition.negated and lookup == "status__in" and set(closed) == set(SubjectRequest.CLOSED)
+
+
+def test_the_queue_reads_the_same_number_of_queries_however_many_requests_it_lists(agent_client):
+    SubjectRequestFactory.create_batch(2)
+    with CaptureQueriesContext(connection) as few:
+        assert len(listed(agent_client.get(QUEUE))) == 2
+    SubjectRequestFactory.create_batch(12)
+    with CaptureQueriesContext(connection) as many:
+        assert len(listed(agent_client.get(QUEUE))) == 14
+    assert len(many) == len(few)
+
+
+def test_each_queued_request_links_to_its_page_and_can_be_selected(agent_client, requests):
+    later, sooner, _done = requests
+    body = agent_client.get(QUEUE).content.decode()
+    for obj in (later, sooner):
+        assert f'href="{reverse("admin:rights_requests_subjectrequest_change", args=[obj.pk])}"' in body
+        # The markup Django's own action checkbox renders, built without a template per row.
+        assert (f'<input type="checkbox" name="_selected_action" value="{obj.pk}" class="action-select" '
+                f'aria-label="Select this object for an action - {obj}">') in body
+
+
+def test_the_queue_lists_one_screen_of_work_a_page(agent_client):
+    SubjectRequestFactory.create_batch(51)
+    response = agent_client.get(QUEUE)
+    assert len(listed(response)) == 50 and response.context["cl"].multi_page

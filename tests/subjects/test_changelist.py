@@ -44,3 +44,16 @@ def test_a_status_under_the_cap_is_counted_exactly_without_a_note(agent_client, 
     assert set(response.context["cl"].result_list) == set(closed) and response.context["cl"].result_count == 2
     assert "subjects-count-capped" not in body and "subjects-count-estimated" not in body
     assert "2 data subjects" in body
+
+
+def test_the_list_by_status_keeps_its_filter_in_each_link_and_its_query_count_as_rows_grow(agent_client):
+    DataSubjectFactory.create_batch(2, status=DataSubject.Status.LOGGED_OUT)
+    with CaptureQueriesContext(connection) as few:
+        agent_client.get(SUBJECTS, {"status__exact": DataSubject.Status.LOGGED_OUT})
+    listed = DataSubjectFactory.create_batch(12, status=DataSubject.Status.LOGGED_OUT)
+    with CaptureQueriesContext(connection) as many:
+        body = agent_client.get(SUBJECTS, {"status__exact": DataSubject.Status.LOGGED_OUT}).content.decode()
+    assert len(many) == len(few)
+    for subject in listed:  # back to the same filtered list from each subject's page
+        change = reverse("admin:subjects_datasubject_change", args=[subject.pk])
+        assert f'href="{change}?_changelist_filters=status__exact%3Dlogged_out"' in body
