@@ -199,7 +199,7 @@ def test_consents_acceptances_and_sent_disclosures_are_in_the_package(support_ag
     sent = court_order(compliance_officer, subject, fields)
     disclosure_submit(disclosure=sent, actor=compliance_officer)
     disclosure_approve(disclosure=sent, approver=StaffFactory(username="malika", role=COMPLIANCE_OFFICER))
-    disclosure_send(disclosure=sent, actor=compliance_officer, payload_sha256="a" * 64, record_count=1)
+    disclosure_send(disclosure=sent, actor=compliance_officer)
     sent.refresh_from_db()
     draft = court_order(compliance_officer, subject, fields)  # never sent: the recipient has nothing yet
     request = access_request(support_agent, subject)

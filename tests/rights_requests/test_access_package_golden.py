@@ -114,7 +114,7 @@ def rich_subject(agent, officer):
     sent = court_order(officer, subject, fields)
     disclosure_submit(disclosure=sent, actor=officer)
     disclosure_approve(disclosure=sent, approver=StaffFactory(username="malika", role=COMPLIANCE_OFFICER))
-    disclosure_send(disclosure=sent, actor=officer, payload_sha256="a" * 64, record_count=1)
+    disclosure_send(disclosure=sent, actor=officer)
     return subject
 
 
