@@ -45,12 +45,34 @@ def seed(apps, schema_editor):
     for link in PersonalDataField.purposes.through.objects.filter(personaldatafield=field):
         HistoricalPurposes.objects.create(history=history, id=link.id, personaldatafield_id=field.id,
                                           purpose_id=link.purpose_id)
+    add_to_activity(apps, field, now)
+
+
+def add_to_activity(apps, field, now):
+    """The copy belongs to the processing activity of disclosures to couriers and partners (1.3.2.2),
+    with the activity's "~" history row carrying all its links, as a save through the admin would."""
+    Activity = apps.get_model("catalogue", "ProcessingActivity")
+    History = apps.get_model("catalogue", "HistoricalProcessingActivity")
+    activity = (Activity.objects.filter(code="delivery").first()
+                or Activity.objects.filter(purposes__clause="1.3.2.2").order_by("pk").first())
+    if activity is None:
+        return
+    activity.fields.add(field)
+    values = {f.attname: getattr(activity, f.attname) for f in activity._meta.concrete_fields}
+    history = History.objects.create(history_date=now, history_type="~", history_change_reason=REASON, **values)
+    for name in ("purposes", "fields"):
+        Historical = apps.get_model("catalogue", f"HistoricalProcessingActivity_{name}")
+        through = getattr(Activity, name).through
+        for link in through.objects.filter(processingactivity=activity):
+            Historical.objects.create(history=history, **{f.attname: getattr(link, f.attname)
+                                                          for f in through._meta.concrete_fields})
 
 
 class Migration(migrations.Migration):
     dependencies = [
         ("disclosures", "0004_disclosure_export"),
         ("catalogue", "0011_seeded_texts_in_uz_ru"),
+        ("catalogue", "0010_seed_processing_activities"),
         ("rights_requests", "0009_catalogue_access_package"),
     ]
 
