@@ -79,17 +79,20 @@ def _messages_in_english():
 
 @pytest.fixture(autouse=True)
 def _private_files_in_tmp(settings, tmp_path, monkeypatch):
-    """Access packages a test builds go to its own temporary directory, never the checkout."""
+    """Access packages and disclosure exports a test builds go to its own temporary directory, never the checkout."""
     from django.core.files.storage import storages
 
+    from shipex_privacy.disclosures.models import DisclosureExport
     from shipex_privacy.rights_requests.models import AccessPackage
 
-    settings.STORAGES = {**settings.STORAGES, "access_packages": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": tmp_path / "access-packages", "base_url": None},
+    settings.STORAGES = {**settings.STORAGES, **{
+        alias: {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": tmp_path / folder, "base_url": None}}
+        for alias, folder in (("access_packages", "access-packages"), ("disclosure_exports", "disclosure-exports"))
     }}
     # A FileField reads its storage callable once, when the model class is built.
     monkeypatch.setattr(AccessPackage._meta.get_field("file"), "storage", storages["access_packages"])
+    monkeypatch.setattr(DisclosureExport._meta.get_field("file"), "storage", storages["disclosure_exports"])
 
 
 @pytest.fixture

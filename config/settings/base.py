@@ -162,7 +162,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
-# Files that hold personal data (access packages) live outside anything a web server serves;
+# Files that hold personal data (access packages, disclosure exports) live outside anything a web server serves;
 # the admin hands them out one logged download at a time.
 PRIVATE_FILES_ROOT = Path(env("SHIPEX_PRIVATE_FILES_ROOT", default=str(BASE_DIR / "var" / "private")))
 STORAGES = {
@@ -171,6 +171,10 @@ STORAGES = {
     "access_packages": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": PRIVATE_FILES_ROOT / "access-packages", "base_url": None},
+    },
+    "disclosure_exports": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": PRIVATE_FILES_ROOT / "disclosure-exports", "base_url": None},
     },
 }
 

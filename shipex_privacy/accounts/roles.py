@@ -32,7 +32,7 @@ SUBJECT_MODELS = ("subjects.datasubject", "subjects.address", "subjects.serviceu
 SUBJECT_HISTORY = ("subjects.historicaldatasubject", "subjects.historicaladdress", "subjects.historicalserviceuse")
 DISCLOSURE_HISTORY = (
     "disclosures.historicalrecipient", "disclosures.historicaldisclosure", "disclosures.historicaldisclosedsubject",
-    "disclosures.historicalpublicchoice",
+    "disclosures.historicalpublicchoice", "disclosures.historicaldisclosureexport",
 )
 POLICY_MODELS = ("consents.policyversion",)
 REGISTER_MODELS = ("consents.cookie", "consents.counter")
@@ -105,6 +105,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _grant(("disclosures.recipient", "disclosures.publicchoice"), ALL)
     | _grant(("disclosures.disclosure",), ("view", "add", "change"))
     | {"disclosures.approve_disclosure"}
+    # Downloads the file a disclosure sent (each download logged); the send step builds it.
+    | _grant(("disclosures.disclosureexport",), VIEW)
     | _grant(("disclosures.disclosedsubject",), VIEW_CHANGE)
     | _grant(DISCLOSURE_HISTORY, VIEW)
     # Keeps the measures register and the incident register (1.7.1); an incident is never deleted,
@@ -158,7 +160,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         CATALOGUE_MODELS + SUBJECT_MODELS + CATALOGUE_HISTORY + SUBJECT_HISTORY + POLICY_MODELS + REGISTER_MODELS
         + ("consents.consent",) + CONSENT_RECORDS + CONSENT_HISTORY
         + ("disclosures.recipient", "disclosures.disclosure", "disclosures.disclosedsubject",
-           "disclosures.publicchoice") + DISCLOSURE_HISTORY + ("audit.accessevent", "audit.trailentry"),
+           "disclosures.publicchoice", "disclosures.disclosureexport") + DISCLOSURE_HISTORY
+        + ("audit.accessevent", "audit.trailentry"),
         VIEW,
     )
     | _grant(PROTECTION_MODELS + PROTECTION_HISTORY, VIEW)

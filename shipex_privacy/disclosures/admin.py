@@ -2,7 +2,7 @@ from datetime import datetime, time
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils import timezone, translation
@@ -18,8 +18,9 @@ from shipex_privacy.core.steps import StepAdminMixin
 from shipex_privacy.core.text import render_text
 
 from . import ropa, services
+from .export import plan_export, stored_file_matches
 from .forms import DisclosureForm, NotifiedForm, ReasonForm, RopaForm, SendForm
-from .models import DisclosedSubject, Disclosure, PublicChoice, Recipient
+from .models import DisclosedSubject, Disclosure, DisclosureExport, PublicChoice, Recipient
 
 
 @admin.register(Recipient)
@@ -98,6 +99,7 @@ class DisclosureAdmin(StepAdminMixin, AuditedAdmin):
     list_filter = (ApprovalFilter, "status", "ground", "recipient")
     list_select_related = ("recipient", "purpose")
     filter_horizontal = ("fields",)
+    EXPORT_PERMISSION = "disclosures.view_disclosureexport"
     show_full_result_count = False
     change_form_template = "admin/disclosures/disclosure/change_form.html"
     change_list_template = "admin/disclosures/disclosure/change_list.html"
@@ -108,10 +110,33 @@ class DisclosureAdmin(StepAdminMixin, AuditedAdmin):
                                                     "legal_document_date")}),
         (_("Ground check"), {"fields": ("ground_check",)}),
         (_("Workflow"), {"fields": ("status", "created_by_username", "approved_by_username", "approved_at",
-                                    "sent_at", "record_count", "payload_sha256", "corrects")}),
+                                    "sent_at", "record_count", "payload_sha256", "export_file", "corrects")}),
     )
+    # Sent disclosures keep their SHA-256 and count read-only, typed ones (before the export) included.
     readonly_fields = ("ground_check", "status", "created_by_username", "approved_by_username", "approved_at",
-                       "sent_at", "record_count", "payload_sha256", "corrects")
+                       "sent_at", "record_count", "payload_sha256", "export_file", "corrects")
+
+    @admin.display(description=_("export file"))
+    def export_file(self, disclosure):
+        export = DisclosureExport.objects.filter(disclosure_id=disclosure.pk).first() if disclosure.pk else None
+        if export is None:
+            if disclosure.is_sent:
+                return _("Sent before the back office built exports: the SHA-256 and count were typed.")
+            return _("Built when the disclosure is sent.")
+        if not export.file:
+            return format_html("{} <code>{}</code>", _("Erased at the end of its retention rule; SHA-256:"),
+                               export.sha256)
+        return format_html("{} · {} · <code>{}</code>", export.file.name.rsplit("/", 1)[-1],
+                           _("%(count)s records") % {"count": export.record_count}, export.sha256)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        export = DisclosureExport.objects.filter(disclosure_id=object_id).exclude(file="").first() \
+            if str(object_id).isdigit() else None
+        if export is not None and request.user.has_perm(self.EXPORT_PERMISSION):
+            extra_context["export_download_url"] = reverse("admin:disclosures_disclosure_export",
+                                                           args=[export.disclosure_id])
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("Checklist"))
     def ground_check(self, disclosure):
@@ -167,6 +192,7 @@ class DisclosureAdmin(StepAdminMixin, AuditedAdmin):
                 ("<int:pk>/send/", self.send_view, "disclosures_disclosure_send"),
                 ("<int:pk>/correct/", self.correct_view, "disclosures_disclosure_correct"),
             ),
+            path("<int:pk>/export/", view(self.export_view), name="disclosures_disclosure_export"),
             path("ropa/", view(self.ropa_view), name="disclosures_disclosure_ropa"),
             *super().get_urls(),
         ]
@@ -204,14 +230,68 @@ class DisclosureAdmin(StepAdminMixin, AuditedAdmin):
                              disclosure=d, actor=request.user, reason=data["reason"]))
 
     def send_view(self, request, pk):
+        disclosure = self.step_object(request, pk, "disclosures.change_disclosure")
+        preview = []
+        if disclosure.status == Disclosure.Status.APPROVED:
+            try:
+                preview = self.send_preview(disclosure)
+            except ValidationError as error:
+                preview = [(_("The export cannot be built"), error.messages)]
+        version = services.disclosure_version(disclosure)
         return self.step(
-            request, pk, title=_("Record as sent"), permission="disclosures.change_disclosure", form_class=SendForm,
-            done=_("Disclosure № %(id)s is recorded as sent and is now frozen."),
-            note=_("After this the disclosure can never be changed; a mistake is corrected by a new disclosure."),
+            request, pk, title=_("Build and send"), permission="disclosures.change_disclosure",
+            make_form=lambda d, data: SendForm(data, request.FILES if data is not None else None, disclosure=d,
+                                               initial={"version": version}),
+            done=_("Disclosure № %(id)s is built and recorded as sent, and is now frozen."),
+            note=_("The back office builds the file (CSV and JSON of exactly the approved fields of the approved "
+                   "subjects), computes its SHA-256 and keeps it in private storage. After this the disclosure "
+                   "can never be changed; a mistake is corrected by a new disclosure."),
+            preview=preview,
             run=lambda d, data: services.disclosure_send(
-                disclosure=d, actor=request.user, payload_sha256=data["payload_sha256"],
-                record_count=data["record_count"]),
+                disclosure=d, actor=request.user, based_on=data["version"], statistics=data.get("statistics")),
         )
+
+    @staticmethod
+    def send_preview(disclosure) -> list:
+        """What the send step will build: counts, fields, and the systems whose owners provide the rest."""
+        if disclosure.aggregate_only:
+            return [(_("Aggregate data only"), [_("No subject's records: the statistics file you attach is sent, "
+                                                  "and its SHA-256 is computed from it.")])]
+        plan = plan_export(disclosure)
+        return [
+            (_("Records"), [_("%(count)s subjects, one record each, in CSV and JSON") % {
+                "count": len(plan.subject_ids)}]),
+            (_("Fields in the file"), [f"{item.entry.code} — {item.entry.name}" for item in plan.bound]),
+            (_("Held in other systems (not in the file; for the system's owner to provide)"), [
+                _("%(system)s (owner: %(owner)s): %(fields)s") % {
+                    "system": about["name"], "owner": about["owner"], "fields": ", ".join(about["fields"])}
+                for about in plan.elsewhere]),
+        ]
+
+    def export_view(self, request, pk):
+        """Download the file a disclosure sent: checked against its SHA-256 first, every download logged."""
+        export = get_object_or_404(DisclosureExport.objects.select_related("disclosure"), disclosure_id=pk)
+        if not request.user.has_perm(self.EXPORT_PERMISSION):
+            raise PermissionDenied
+        back = reverse("admin:disclosures_disclosure_change", args=[pk])
+        if not export.file:
+            self.message_user(request, _("The file of this export was erased at the end of its retention rule; its "
+                                         "SHA-256 stays as proof."), messages.WARNING)
+            return redirect(back)
+        if not export.file.storage.exists(export.file.name):
+            self.message_user(request, _("The file of this export is missing from private storage."), messages.ERROR)
+            return redirect(back)
+        if not stored_file_matches(export):
+            self.message_user(request, _("The stored file of disclosure № %(id)s no longer matches the SHA-256 "
+                                         "recorded when it was sent; it was not served. Tell the security team.")
+                              % {"id": pk}, messages.ERROR)
+            return redirect(back)
+        access_record(request=request, action=AccessEvent.Action.EXPORT, obj=export.disclosure,
+                      detail=f"Disclosure № {pk} export · {export.record_count} subjects · sha256 {export.sha256}")
+        name = export.file.name.rsplit("/", 1)[-1]
+        suffix = name.rsplit(".", 1)[-1] if "." in name else "bin"
+        return FileResponse(export.file.open("rb"), as_attachment=True,
+                            filename=f"shipex-disclosure-{pk}.{suffix}")
 
     def correct_view(self, request, pk):
         return self.step(request, pk, title=_("Correct with a new disclosure"),

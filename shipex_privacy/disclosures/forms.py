@@ -45,12 +45,17 @@ class DisclosureForm(ChangeReasonForm):
 
 
 class SendForm(forms.Form):
-    payload_sha256 = forms.RegexField(
-        label=_("SHA-256 of what was sent"), regex=r"^[0-9a-fA-F]{64}$",
-        error_messages={"invalid": _("Paste the 64 hexadecimal digits of the file's SHA-256.")},
-        widget=forms.TextInput(attrs={"size": 70, "spellcheck": "false", "autocomplete": "off"}),
-    )
-    record_count = forms.IntegerField(label=_("Records sent"), min_value=0)
+    """The send step: the back office builds the file; the page carries the version its preview showed.
+    An aggregate-only disclosure (1.4.3.5) attaches the statistics file that is sent instead."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, disclosure: Disclosure, **kwargs):
+        super().__init__(*args, **kwargs)
+        if disclosure.aggregate_only:
+            self.fields["statistics"] = forms.FileField(
+                label=_("Statistics file sent"),
+                help_text=_("The depersonalised statistics exactly as they are sent; its SHA-256 is computed here."))
 
 
 class ReasonForm(forms.Form):

@@ -411,6 +411,51 @@ class DisclosedSubject(models.Model):
         return f"{self.subject} · {self.disclosure}"
 
 
+def disclosure_export_storage():
+    from django.core.files.storage import storages
+
+    return storages["disclosure_exports"]
+
+
+class DisclosureExport(models.Model):
+    """The file the back office built and sent for a disclosure: CSV and JSON of exactly the approved
+    fields of the approved subjects, zipped (``disclosures/export.py``).
+
+    The file is the subjects' data: it lives in private storage, is downloaded only through the
+    admin (each download is logged and checked against ``sha256``) and goes at the end of its
+    catalogue retention rule. The disclosure itself, frozen when sent, keeps the SHA-256, the count
+    and the manifest, so what left ShipEx stays proven after the file is gone.
+    """
+
+    PERSONAL_DATA_FIELDS = ("file",)
+    NON_PERSONAL_FIELDS = ("id", "disclosure", "sha256", "size", "record_count", "built_at", "built_by_id",
+                           "built_by_username")
+
+    disclosure = models.OneToOneField(Disclosure, verbose_name=_("disclosure"), on_delete=models.PROTECT,
+                                      related_name="export")
+    file = models.FileField(_("file"), storage=disclosure_export_storage, upload_to="%Y/%m/", max_length=300,
+                            blank=True, help_text=_("Empty once its retention rule has ended; the SHA-256, the count "
+                                                    "and the manifest stay with the disclosure."))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    size = models.PositiveBigIntegerField(_("size in bytes"))
+    record_count = models.PositiveIntegerField(_("records included"), default=0)
+    built_at = models.DateTimeField(_("built at"), default=timezone.now)
+    built_by_id = models.IntegerField(_("built by (id)"), null=True, blank=True)
+    built_by_username = models.CharField(_("built by"), max_length=150, blank=True)
+
+    history = audited_history()
+
+    class Meta:
+        verbose_name = _("disclosure export")
+        verbose_name_plural = _("disclosure exports")
+        constraints = [
+            models.CheckConstraint(condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="disclosure_export_sha256_hex"),
+        ]
+
+    def __str__(self) -> str:
+        return f"№ {self.disclosure_id} · {self.sha256[:12]}"
+
+
 def notify_by(sent_at: datetime) -> date:
     return timezone.localdate(sent_at) + timedelta(days=NOTIFY_WITHIN_DAYS)
 

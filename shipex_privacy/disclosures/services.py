@@ -94,18 +94,50 @@ def exemption_for(disclosure: Disclosure, all_public: bool) -> str:
     return ""
 
 
+def disclosure_version(disclosure: Disclosure) -> int:
+    """The disclosure's latest history row: what a send preview was built on."""
+    return disclosure.history.order_by("-history_id").values_list("history_id", flat=True).first() or 0
+
+
+def disclosure_send(*, disclosure: Disclosure, actor, based_on: int | None = None,
+                    sent_at: datetime | None = None, statistics=None) -> Disclosure:
+    """Build the export of an approved disclosure, keep it in private storage, and record it as sent:
+    from now on the disclosure is frozen. ``based_on`` is the version the officer's preview showed;
+    a disclosure changed since is refused. An aggregate-only disclosure (1.4.3.5) names no subjects:
+    its ``statistics`` file, attached by the officer, is kept and hashed instead. The file is moved
+    into place when the send commits; a refusal or a failure leaves no file behind (``package_files``)."""
+    staged = []
+    try:
+        return _send(disclosure=disclosure, actor=actor, based_on=based_on, sent_at=sent_at,
+                     statistics=statistics, staged=staged)
+    except BaseException:
+        for file in staged:
+            file.discard()
+        raise
+
+
 @transaction.atomic
-def disclosure_send(
-    *, disclosure: Disclosure, actor, payload_sha256: str, record_count: int, sent_at: datetime | None = None
-) -> Disclosure:
-    """Record that the approved data left ShipEx; from now on the disclosure is frozen."""
+def _send(*, disclosure: Disclosure, actor, based_on: int | None, sent_at: datetime | None, statistics,
+          staged: list) -> Disclosure:
+    from .export import build_export, plan_export, store_statistics
+
     disclosure = _locked(disclosure)
     _refuse_unless(disclosure, Disclosure.Status.APPROVED)
+    if based_on is not None and disclosure_version(disclosure) != based_on:
+        raise ValidationError(_("Disclosure № %(id)s changed after this page was opened; nothing was sent. "
+                                "Open the send step again to see what it holds now.") % {"id": disclosure.pk})
+    if disclosure.aggregate_only and statistics is None:
+        raise ValidationError(_("Disclosure № %(id)s is of aggregate data only: attach the statistics file that "
+                                "is sent; its SHA-256 is computed from it.") % {"id": disclosure.pk})
     sent_at = sent_at or timezone.now()
     findings = disclosure.check_ground(sent_at)
     failed = [finding for finding in findings if not finding.passed]
     if failed:  # something changed since approval (a consent withdrawn, a contract ended)
         raise ValidationError([f"{finding.clause}: {finding.message}" for finding in failed])
+    plan = plan_export(disclosure)
+    if not plan.subject_ids and not disclosure.aggregate_only:
+        raise ValidationError(_("Disclosure № %(id)s names no subjects; there is nothing to send.")
+                              % {"id": disclosure.pk})
     fields = list(disclosure.fields.order_by("code").values_list("pk", "code"))
     rows = list(disclosure.disclosed_subjects.select_related("subject").order_by("subject_id"))
     public = set(
@@ -113,17 +145,30 @@ def disclosure_send(
                                     made_public_on__lte=timezone.localdate(sent_at))
         .values_list("subject_id", "field_id")
     )
+    reason = _("Disclosure № %(id)s sent") % {"id": disclosure.pk}
     for row in rows:
         all_public = bool(fields) and all((row.subject_id, field_id) in public for field_id, _code in fields)
         row.exemption = exemption_for(disclosure, all_public)
         row.notify_by = None if row.exemption else notify_by(sent_at)
-        record_save(instance=row, actor=actor, event=AuditEvent.DISCLOSURE_SENT,
-                    reason=_("Disclosure № %(id)s sent") % {"id": disclosure.pk})
-    disclosure.payload_sha256 = payload_sha256.lower()
-    disclosure.record_count = record_count
+        record_save(instance=row, actor=actor, event=AuditEvent.DISCLOSURE_SENT, reason=reason)
+    if disclosure.aggregate_only:
+        export, file = store_statistics(disclosure=disclosure, upload=statistics, actor=actor, built_at=sent_at,
+                                        staged=staged)
+    else:
+        export, file = build_export(disclosure=disclosure, plan=plan, actor=actor, built_at=sent_at, staged=staged)
+    record_save(instance=export, actor=actor, event=AuditEvent.DISCLOSURE_SENT, reason=reason)
+    disclosure.payload_sha256 = export.sha256
+    disclosure.record_count = export.record_count
     disclosure.manifest = {
         "fields": [code for _pk, code in fields],
-        "subjects": [row.subject.account_id for row in rows],
+        # In the order of the export's records: record n is the n-th account id here.
+        "subjects": plan.account_ids,
+        "exported_fields": plan.codes,
+        # Held in other ShipEx systems: not in the file; each system's owner provides them.
+        "held_elsewhere": plan.elsewhere,
+        "file": {"name": export.file.name, "sha256": export.sha256, "size": export.size,
+                 "records": export.record_count,
+                 "members": ["statistics"] if disclosure.aggregate_only else ["data.csv", "data.json"]},
         "ground": disclosure.ground,
         "recipient": {"legal_name": disclosure.recipient.legal_name, "tin": disclosure.recipient.tin},
         "approved_by": disclosure.approved_by_username,
@@ -131,9 +176,10 @@ def disclosure_send(
         "ground_check": [{"clause": f.clause, "passed": f.passed, "message": str(f.message)} for f in findings],
     }
     disclosure.status, disclosure.sent_at = Disclosure.Status.SENT, sent_at
-    return record_save(instance=disclosure, actor=actor, event=AuditEvent.DISCLOSURE_SENT,
-                       reason=_("Sent to %(recipient)s") % {
-        "recipient": disclosure.recipient})
+    disclosure = record_save(instance=disclosure, actor=actor, event=AuditEvent.DISCLOSURE_SENT,
+                             reason=_("Sent to %(recipient)s") % {"recipient": disclosure.recipient})
+    file.place_on_commit()
+    return disclosure
 
 
 @transaction.atomic

@@ -6,6 +6,10 @@ process killed mid-build can still leave a temporary file, and a file can outliv
 ``sweep_package_files`` (run daily: ``manage.py sweep_package_files``) removes files no row names
 and temporary files older than a day. Files are created 0600 in folders of 0700: the subject's
 full data is for the back office's own account only.
+
+The same mechanism keeps other private files (a disclosure's export): ``stage_file`` takes the
+storage and the name, and ``register_private_files`` adds a model whose ``file`` rows the daily
+sweep checks its storage against.
 """
 
 import functools
@@ -27,14 +31,24 @@ STALE_AFTER = timedelta(days=1)
 SWEEP_BATCH = 500
 
 
-def _storage():
-    return AccessPackage._meta.get_field("file").storage
+# Models whose ``file`` field holds private files, each swept against its own storage.
+_private_file_models: list = [AccessPackage]
 
 
-def _folder(relative: str) -> Path:
+def register_private_files(model) -> None:
+    """Let the daily sweep remove files of ``model``'s storage that no row of it names (from ``ready()``)."""
+    if model not in _private_file_models:
+        _private_file_models.append(model)
+
+
+def _storage(model=AccessPackage):
+    return model._meta.get_field("file").storage
+
+
+def _folder(relative: str, storage=None) -> Path:
     """The folder for ``relative`` (a storage name), created, with it and its parents up to the
     storage's root all 0700 — also when an older version created them more open."""
-    folder = Path(_storage().location)
+    folder = Path((storage or _storage()).location)
     folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
     for part in ("", *Path(relative).parent.parts):
         folder = folder / part
@@ -68,10 +82,14 @@ class StagedFile:
 
 
 def stage(request_pk: int, built_at: datetime) -> StagedFile:
-    # No personal data in the name (the account id is itself catalogued); the token keeps two
-    # builds of one request from ever choosing the same name.
-    name = f"{timezone.localtime(built_at):%Y/%m}/request-{request_pk}-{secrets.token_hex(8)}.zip"
-    final = _folder(name) / Path(name).name
+    return stage_file(_storage(), f"request-{request_pk}", built_at)
+
+
+def stage_file(storage, stem: str, built_at: datetime, suffix: str = ".zip") -> StagedFile:
+    """A new private file of ``storage`` named after ``stem`` (never personal data: the account id is
+    itself catalogued); the token keeps two builds of one record from ever choosing the same name."""
+    name = f"{timezone.localtime(built_at):%Y/%m}/{stem}-{secrets.token_hex(8)}{suffix}"
+    final = _folder(name, storage) / Path(name).name
     return StagedFile(name=name, temp=final.with_name(final.name + PART), final=final)
 
 
@@ -84,24 +102,34 @@ class Sweep:
 
 def sweep_package_files(*, dry_run: bool = False, now: datetime | None = None) -> Sweep:
     """Remove package files that no row names and temporary files older than a day (names in the
-    result, relative to the storage); ``dry_run`` only lists them. Rows are looked up in batches."""
-    root = Path(_storage().location)
+    result, relative to the storage); ``dry_run`` only lists them. Rows are looked up in batches.
+    Every registered model's storage is swept the same way (names of the others are prefixed with
+    their storage's folder name)."""
+    result = Sweep()
+    for model in _private_file_models:
+        _sweep(model, result, dry_run=dry_run, now=now, prefix="" if model is AccessPackage else None)
+    return result
+
+
+def _sweep(model, result: Sweep, *, dry_run: bool, now: datetime | None, prefix: str | None) -> None:
+    root = Path(_storage(model).location)
+    prefix = f"{root.name}/" if prefix is None else prefix
     cutoff = (now or timezone.now()).timestamp() - STALE_AFTER.total_seconds()
-    result, batch = Sweep(), []
+    batch = []
 
     def check(batch):
-        named = set(AccessPackage.objects.filter(file__in=[name for name, _path in batch])
+        named = set(model.objects.filter(file__in=[name for name, _path in batch])
                     .values_list("file", flat=True))
         for name, path in batch:
             if name in named:
                 result.kept += 1
             else:
-                result.orphans.append(name)
+                result.orphans.append(prefix + name)
                 if not dry_run:
                     path.unlink(missing_ok=True)
 
     if not root.is_dir():
-        return result
+        return
     for path in root.rglob("*"):
         if path.is_symlink() or not path.is_file():
             continue
@@ -109,7 +137,7 @@ def sweep_package_files(*, dry_run: bool = False, now: datetime | None = None) -
         if name.endswith(PART):
             # A build still running has a young temporary file; one a day old was left by a killed one.
             if path.stat().st_mtime < cutoff:
-                result.stale.append(name)
+                result.stale.append(prefix + name)
                 if not dry_run:
                     path.unlink(missing_ok=True)
             continue
@@ -119,4 +147,3 @@ def sweep_package_files(*, dry_run: bool = False, now: datetime | None = None) -
             batch = []
     if batch:
         check(batch)
-    return result

@@ -430,6 +430,8 @@ def test_a_sent_disclosure_removed_or_planted_is_named(sent_disclosure, complian
     rows = list(sent_disclosure.disclosed_subjects.values_list("id", flat=True))
     with_freeze_lifted(f"DELETE FROM {DISCLOSED_SUBJECT} WHERE disclosure_id = %s", [sent_disclosure.pk])
     with_freeze_lifted(f"DELETE FROM {DISCLOSURE}_fields WHERE disclosure_id = %s", [sent_disclosure.pk])
+    export = sent_disclosure.export.pk  # its file's row points to it; gone with it
+    with_freeze_lifted("DELETE FROM disclosures_disclosureexport WHERE id = %s", [export])
     with_freeze_lifted(f"DELETE FROM {DISCLOSURE} WHERE id = %s", [sent_disclosure.pk])
     planted = copy_row_frozen(sent_disclosure.pk)  # after the delete: a sent disclosure with no history
     found = {(f.table, f.row_id, f.problem.split(":")[0]) for f in tamper.verify().findings}

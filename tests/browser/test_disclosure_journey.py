@@ -13,6 +13,7 @@ flush; the services of catalogue 0004 play no part in a 1.4.3.3 disclosure.
 import hashlib
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -40,7 +41,6 @@ DISCLOSED_FIELDS = ("contact.phone", "identity.full_name")  # in the catalogue's
 PURPOSE = "1.3.2.2"
 CREATION_REASON = "Sud soʻrovi 2-1234/2026"
 # What officer B pastes from the file handed to the court: its SHA-256, as a checksum tool prints it.
-PAYLOAD_SHA256 = hashlib.sha256(b"shipex-sud-sorovi-2-1234-2026.xlsx").hexdigest()
 
 
 def disclosure_url(disclosure, step="change") -> str:
@@ -202,8 +202,11 @@ def test_court_disclosure_is_drafted_approved_sent_and_audited(page, open_page, 
 
     second.click(f'.object-tools a[href="{disclosure_url(disclosure, "send")}"]')
     second.wait_for_url(f"**{disclosure_url(disclosure, 'send')}")
-    second.fill("#id_payload_sha256", PAYLOAD_SHA256)
-    second.fill("#id_record_count", "3")
+    # Nothing to type: the step previews the file it builds (three subjects, the approved fields).
+    expect(second.locator("#id_payload_sha256, #id_record_count")).to_have_count(0)
+    expect(second.locator(".step-preview")).to_contain_text("3")
+    for field in disclosure.fields.all():
+        expect(second.locator(".step-preview")).to_contain_text(field.code)
     second.screenshot(path=artifacts / "disclosure-send-confirm.png", full_page=True)
     step_confirm(second).click()
     second.wait_for_url(f"**{disclosure_url(disclosure)}")
@@ -215,6 +218,10 @@ def test_court_disclosure_is_drafted_approved_sent_and_audited(page, open_page, 
     expect(second.locator('input[name="_save"], input[name="_continue"]')).to_have_count(0)
     expect(second.locator("textarea#id_change_reason, #id_subject_ids")).to_have_count(0)
     expect(second.locator(f'.object-tools a[href="{disclosure_url(disclosure, "correct")}"]')).to_have_count(1)
+    # The file it sent is downloaded from the page, and is the one its SHA-256 names.
+    with second.expect_download() as download:
+        second.click(f'.object-tools a[href="{disclosure_url(disclosure, "export")}"]')
+    downloaded = hashlib.sha256(Path(download.value.path()).read_bytes()).hexdigest()
     for step in ("submit", "approve", "return", "send"):
         expect(second.locator(f'a[href="{disclosure_url(disclosure, step)}"]')).to_have_count(0)
     # The subjects are listed with their notification: none is due, a court is a state body.
@@ -230,7 +237,8 @@ def test_court_disclosure_is_drafted_approved_sent_and_audited(page, open_page, 
     assert disclosure.status == Disclosure.Status.SENT
     assert (disclosure.approved_by_username, disclosure.approved_by_id) == ("malika", malika.pk)
     assert disclosure.sent_at is not None and disclosure.sent_at >= disclosure.approved_at
-    assert (disclosure.record_count, disclosure.payload_sha256) == (3, PAYLOAD_SHA256)
+    assert (disclosure.record_count, disclosure.payload_sha256) == (3, disclosure.export.sha256)
+    assert downloaded == disclosure.payload_sha256
     assert disclosure.manifest["subjects"] == sorted(subject.account_id for subject in subjects)
     assert set(DisclosedSubject.objects.filter(disclosure=disclosure).values_list("exemption", flat=True)) == {
         DisclosedSubject.Exemption.STATE_BODY

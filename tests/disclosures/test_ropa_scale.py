@@ -50,8 +50,8 @@ def court_orders(officer, approver, count, *, recipients, sent_days_ago=0, send=
         if send:
             disclosure_submit(disclosure=disclosure, actor=officer)
             disclosure_approve(disclosure=disclosure, approver=approver)
-            disclosure = disclosure_send(disclosure=disclosure, actor=officer, payload_sha256="a" * 64,
-                                         record_count=1, sent_at=timezone.now() - timedelta(days=sent_days_ago))
+            disclosure = disclosure_send(disclosure=disclosure, actor=officer,
+                                         sent_at=timezone.now() - timedelta(days=sent_days_ago))
         made.append(disclosure)
     return made
 

@@ -28,7 +28,6 @@ from tests.disclosures.factories import DisclosureFactory, RecipientFactory
 from tests.subjects.factories import DataSubjectFactory
 
 pytestmark = pytest.mark.django_db
-SHA = "a" * 64
 
 
 def court_order(officer, subjects, recipient=None):
@@ -52,9 +51,10 @@ def test_a_second_officer_approves_and_sends(compliance_officer, second_officer)
     disclosure = court_order(compliance_officer, subjects)
     disclosure_submit(disclosure=disclosure, actor=compliance_officer)
     disclosure_approve(disclosure=disclosure, approver=second_officer)
-    disclosure_send(disclosure=disclosure, actor=compliance_officer, payload_sha256=SHA.upper(), record_count=3)
+    disclosure_send(disclosure=disclosure, actor=compliance_officer)
     disclosure.refresh_from_db()
-    assert (disclosure.status, disclosure.approved_by_username, disclosure.payload_sha256) == ("sent", "malika", SHA)
+    assert (disclosure.status, disclosure.approved_by_username, disclosure.record_count) == ("sent", "malika", 3)
+    assert disclosure.payload_sha256 == disclosure.export.sha256
     assert disclosure.manifest["subjects"] == sorted(s.account_id for s in subjects)
     assert [h.history_change_reason for h in disclosure.history.order_by("history_date")][-3:] == [
         "Submitted for approval", "Approved", f"Sent to {disclosure.recipient}"]
@@ -94,7 +94,7 @@ def test_steps_out_of_order_are_refused(compliance_officer, second_officer):
     with pytest.raises(ValidationError, match="not possible now"):
         disclosure_approve(disclosure=disclosure, approver=second_officer)
     with pytest.raises(ValidationError, match="not possible now"):
-        disclosure_send(disclosure=disclosure, actor=compliance_officer, payload_sha256=SHA, record_count=1)
+        disclosure_send(disclosure=disclosure, actor=compliance_officer)
 
 
 def business_transfer(officer, subjects):
@@ -112,7 +112,7 @@ def sent(officer, approver, subjects, recipient=None, sent_at=None, notify=False
     disclosure = business_transfer(officer, subjects) if notify else court_order(officer, subjects, recipient)
     disclosure_submit(disclosure=disclosure, actor=officer)
     disclosure_approve(disclosure=disclosure, approver=approver)
-    return disclosure_send(disclosure=disclosure, actor=officer, payload_sha256=SHA, record_count=len(subjects),
+    return disclosure_send(disclosure=disclosure, actor=officer,
                            sent_at=sent_at)
 
 

@@ -1,6 +1,5 @@
 """Demo recipients, services used and disclosures in each state (development only)."""
 
-import hashlib
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -67,8 +66,7 @@ class Command(BaseCommand):
                                      recipient_request="Court ruling on a disputed parcel, case 2-1187/2026")
             services.disclosure_submit(disclosure=court_order, actor=officer)
             services.disclosure_approve(disclosure=court_order, approver=second)
-            services.disclosure_send(disclosure=court_order, actor=officer, record_count=3,
-                                     payload_sha256=hashlib.sha256(b"demo court export").hexdigest())
+            services.disclosure_send(disclosure=court_order, actor=officer)
 
             handover = self.draft(officer, courier, Disclosure.Ground.CONTRACT, "1.3.2.2", subjects[3:8],
                                   [fields["shipment.recipient_name"], fields["shipment.recipient_phone"],
@@ -85,9 +83,7 @@ class Command(BaseCommand):
                                      fields["shipment.delivery_address"]], service=cash)
             services.disclosure_submit(disclosure=collection, actor=officer)
             services.disclosure_approve(disclosure=collection, approver=second)
-            services.disclosure_send(disclosure=collection, actor=officer, record_count=len(cash_users),
-                                     sent_at=sent_at,
-                                     payload_sha256=hashlib.sha256(b"demo cash-on-delivery list").hexdigest())
+            services.disclosure_send(disclosure=collection, actor=officer, sent_at=sent_at)
             services.notification_mark_sent(disclosed=collection.disclosed_subjects.order_by("pk").first(),
                                             channel="sms", at=sent_at + timedelta(days=1), actor=officer)
 
