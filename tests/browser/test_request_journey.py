@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 
 from shipex_privacy.accounts.roles import SUPPORT_AGENT
 from shipex_privacy.audit.models import AccessEvent
+from shipex_privacy.catalogue.models import PersonalDataField
 from shipex_privacy.rights_requests.models import ErasureItem, SubjectRequest
 from shipex_privacy.rights_requests.services import request_receive
 from tests.accounts.factories import StaffFactory
@@ -136,6 +137,11 @@ def test_an_agent_answers_an_erasure_request_end_to_end(page, login, live_server
     preview = page.locator(".step-preview")
     expect(preview).to_be_visible()
     expect(preview.locator("h3")).to_have_count(4)
+    # ...in Uzbek, law and systems included: the seeded rules' and systems' Uzbek texts, not the English.
+    passport = PersonalDataField.objects.select_related("retention_rule").get(binding="subjects.DataSubject.passport")
+    assert passport.retention_rule.legal_reference_uz
+    expect(preview).to_contain_text(passport.retention_rule.legal_reference_uz)
+    expect(preview).not_to_contain_text(passport.retention_rule.legal_reference)
     subject.refresh_from_db()
     assert subject.phone and not request.erasure_items.exists()  # the preview changed nothing
     page.screenshot(path=artifacts / "erasure-preview.png", full_page=True)
