@@ -1,3 +1,5 @@
+import re
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin
@@ -6,7 +8,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.audit.admin import AuditedAdmin, ChangeReasonForm
@@ -166,9 +169,13 @@ class MustStayFilter(admin.SimpleListFilter):
 @admin.register(PersonalDataField)
 class PersonalDataFieldAdmin(RefuseDeletionInUseMixin, AuditedAdmin):
     # Short forms in the list (the filters and the form carry the full labels with their clauses).
+    # The code may wrap after its dots and underscores, the category is written under the name and
+    # the clause of how it is collected under the requirement:
+    # with ten columns of their own the list was 1,100-1,300 px wide beside the filters, wider than
+    # a 1366-px screen leaves it (issue 13).
     list_display = (
-        "code", "name", "category", "requirement_short", "collection_clause", "sensitivity", "identifies_alone",
-        "system", "retention_rule", "bound",
+        "code_wrapping", "name_and_category", "requirement_short", "sensitivity", "identifies_alone", "system",
+        "retention_rule", "bound",
     )
     list_filter = ("category", "requirement", "collection_method", "sensitivity", MustStayFilter, "system",
                    "masking")
@@ -182,18 +189,26 @@ class PersonalDataFieldAdmin(RefuseDeletionInUseMixin, AuditedAdmin):
         (_("Storage (1.4.1)"), {"fields": ("system", "storage_country", "binding", "masking")}),
     )
 
+    @admin.display(description=_("code"), ordering="code")
+    def code_wrapping(self, entry):
+        parts = re.split(r"(?<=[._])", entry.code)
+        return format_html_join(mark_safe("<wbr>"), "{}", ((part,) for part in parts))
+
+    @admin.display(description=_("name"), ordering="category")
+    def name_and_category(self, entry):
+        return format_html('{}<br><span class="quiet">{}</span>', entry.name, entry.get_category_display())
+
     @admin.display(description=_("requirement"), ordering="requirement")
     def requirement_short(self, entry):
-        return _("Mandatory") if entry.is_mandatory else _("Optional")
+        return format_html('{}<br><span class="quiet" title="{}">{}</span>',
+                           _("Mandatory") if entry.is_mandatory else _("Optional"),
+                           PersonalDataField._meta.get_field("collection_method").verbose_name,
+                           entry.collection_method)  # the clause number: 1.2.1.1, 1.2.1.2 or 1.2.1.3
 
     # A tick, not the dotted path: the path alone made the list wider than a 1366-px screen.
     @admin.display(description=_("bound to a field here"), boolean=True, ordering="binding")
     def bound(self, entry):
         return bool(entry.binding)
-
-    @admin.display(description=_("how it is collected"), ordering="collection_method")
-    def collection_clause(self, entry):
-        return entry.collection_method  # the clause number: 1.2.1.1, 1.2.1.2 or 1.2.1.3
 
 
 @admin.register(Service)

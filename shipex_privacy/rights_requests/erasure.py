@@ -266,17 +266,17 @@ def erasure_preview(request: SubjectRequest) -> list[tuple[str, list[str]]]:
     subject_id = request.subject_id
     entries = list(PersonalDataField.objects.select_related("retention_rule", "system").order_by("category", "code"))
     erased, kept, tasks = [], [], []
-    for entry in entries:
+    for entry in entries:  # systems and rules in the reader's language (their seeded uz/ru twins)
         route, held = _route(entry)
         rule = entry.retention_rule
         if route == TASK:
-            owner = entry.system.owner + (f" ({entry.system.owner_email})" if entry.system.owner_email else "")
+            owner = entry.system.shown.owner + (f" ({entry.system.owner_email})" if entry.system.owner_email else "")
             tasks.append(_("%(field)s: task for %(owner)s, owner of %(system)s") % {
-                "field": entry.name, "owner": owner, "system": entry.system.name})
+                "field": entry.name, "owner": owner, "system": entry.system.shown.name})
         elif route == ERASE:
             erased.append(entry.name)
         elif held is None or erasing.holding(held, entry, subject_id).exists():
-            under = rule.legal_reference if rule.is_statutory else rule.name
+            under = rule.shown.legal_reference if rule.is_statutory else rule.shown.name
             until = erasing.kept_until(held, rule, subject_id) if held else None
             kept.append(_("%(field)s: kept under %(under)s until %(date)s") % {
                 "field": entry.name, "under": under, "date": f"{until:%d.%m.%Y}"} if until else

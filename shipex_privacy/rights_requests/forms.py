@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from shipex_privacy.audit.admin import ChangeReasonForm
@@ -136,11 +136,16 @@ class CorrectionForms:
     def address_changes(self) -> dict[int, dict]:
         return address_changes(self.addresses)
 
-    def as_p(self):
-        parts = [self.subject.as_p(), self.addresses.management_form]
-        for number, form in enumerate(self.addresses.forms, start=1):
-            parts.append(format_html("<h3>{} {}</h3>{}", _("Address"), number, form.as_p()))
-        return format_html_join("", "{}", ((part,) for part in parts))
+    @property
+    def management_form(self):
+        return self.addresses.management_form
+
+    @property
+    def sections(self) -> list[tuple[str, forms.BaseForm]]:
+        """(heading, form) of each part, for the step page to lay out as the admin's fieldsets."""
+        addresses = enumerate(self.addresses.forms, start=1)
+        return [(capfirst(DataSubject._meta.verbose_name), self.subject),
+                *((format_lazy("{} {}", _("Address"), number), form) for number, form in addresses)]
 
 
 class ResponseTemplateForm(ChangeReasonForm):
