@@ -6,6 +6,7 @@ packages) call it the same way, with ``AccessEvent.Action.EXPORT`` or ``ACCESS_P
 
 import hashlib
 import hmac
+import os
 import threading
 from contextlib import suppress
 
@@ -110,8 +111,11 @@ _reserved_lock = threading.Lock()
 
 
 def _reservation_key(connection) -> tuple:
+    # The process id too: a process forked after it logged a read (a pre-forking server or worker)
+    # inherits the reservation, and two processes must never write one id (on the partitioned table
+    # the primary key is (id, at), so the database would not refuse the second).
     settings_dict = connection.settings_dict
-    return (connection.alias, settings_dict["HOST"], settings_dict["PORT"], settings_dict["NAME"])
+    return (os.getpid(), connection.alias, settings_dict["HOST"], settings_dict["PORT"], settings_dict["NAME"])
 
 
 def _insert_with_digest(event: AccessEvent, using: str) -> bool:

@@ -272,6 +272,23 @@ def test_a_read_is_logged_in_one_statement_once_warm(support_agent, django_asser
     assert AccessEvent.objects.get(pk=event.pk).ip == "192.0.2.8"
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's single-statement write")
+def test_a_forked_process_never_writes_the_id_its_parent_reserved(support_agent, monkeypatch):
+    import os
+
+    from shipex_privacy.audit import access
+
+    parent = _read(support_agent, ip="192.0.2.7")  # also reserves the parent's next id
+    reserved = set(access._reserved.values())
+    monkeypatch.setattr(os, "getpid", lambda: -1)  # the same memory, another process
+    child = _read(support_agent, ip="192.0.2.8")
+    assert child.pk not in reserved and child.pk != parent.pk
+    monkeypatch.undo()
+    again = _read(support_agent, ip="192.0.2.9")  # the parent goes on with its own reservation
+    assert again.pk in reserved
+    assert len({parent.pk, child.pk, again.pk}) == 3
+
+
 def test_every_logged_read_verifies_whatever_it_holds(support_agent):
     from shipex_privacy.audit import tamper
 
