@@ -128,7 +128,7 @@ class SubjectView(ClientView):
                 "size": MAX_BODY_BYTES // 1024})
         payload = request.data
         system = request.auth.client.system
-        reason = _clean_header(self.reason(_("1.5.1: profile updated in %(system)s") % {"system": system.name}))
+        reason = _clean_header(self.reason(_("1.5.1: profile updated in %(system)s") % {"system": system.shown.name}))
         if_match = _clean_header(request.headers.get("If-Match", "")).strip() or None  # an empty one is none
         try:
             subject, created = subject_put(account_id=normalised, payload=payload, partial=partial,

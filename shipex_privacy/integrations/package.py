@@ -29,7 +29,7 @@ def prepare_system_parts(writer) -> None:
 
 
 def system_parts_toc(writer) -> list[tuple[str, str]]:
-    return [(_anchor(task), task.system.name) for task in writer.state.get(PARTS, [])]
+    return [(_anchor(task), task.system.shown.name) for task in writer.state.get(PARTS, [])]
 
 
 def write_system_parts(writer) -> None:
@@ -39,9 +39,9 @@ def write_system_parts(writer) -> None:
     writer.json.begin("answered_by_systems")
     for task in tasks:
         system = task.system
-        writer.section(_anchor(task), system.name, _(
+        writer.section(_anchor(task), system.shown.name, _(
             "The data %(system)s holds about you, as that system gave it on %(date)s.") % {
-            "system": system.name, "date": writer.shown(task.answered_at)})
+            "system": system.shown.name, "date": writer.shown(task.answered_at)})
         writer.json.begin(system.code)
         writer.json.put({"code": system.code, "name": system.name, "owner": system.owner,
                          "country": system.country}, "system")

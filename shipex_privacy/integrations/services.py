@@ -195,7 +195,7 @@ def outbox_write(*, request, actor: Actor | None, systems=None) -> list[SystemTa
         task = record_save(instance=SystemTask(request=request, system=integration.system, kind=request.kind),
                            actor=actor, event=KIND_EVENT[request.kind], allow_erased=True,
                            reason=_("Request #%(id)s: sent to %(system)s") % {
-                               "id": request.pk, "system": integration.system.name})
+                               "id": request.pk, "system": integration.system.shown.name})
         OutboxMessage.objects.create(task=task, integration=integration, kind=f"request.{request.kind}",
                                      payload=_payload(task, request), idempotency_key=uuid.uuid4().hex)
         tasks.append(task)
@@ -340,7 +340,7 @@ def outbox_retry(*, message: OutboxMessage, actor: Actor) -> OutboxMessage:
     record_save(instance=message.task, actor=actor, event=KIND_EVENT.get(message.task.kind, AuditEvent.EDITED),
                 allow_erased=True, reason=_("Request #%(id)s: delivery to %(system)s retried now (attempt "
                                             "%(attempt)s)") % {
-        "id": message.task.request_id, "system": message.task.system.name, "attempt": message.attempts + 1})
+        "id": message.task.request_id, "system": message.task.system.shown.name, "attempt": message.attempts + 1})
     return message
 
 
@@ -426,7 +426,7 @@ def clean_answer(kind: str, outcome: str, data: dict) -> tuple[dict, str]:
 def _erasure_note(system: System, answer: dict) -> str:
     kept = "; ".join(f"{line['data']} ({line['law']}" + (f", {line['until']})" if line["until"] else ")")
                      for line in answer["kept"])
-    note = _("Erased in %(system)s: %(erased)s.") % {"system": system.name,
+    note = _("Erased in %(system)s: %(erased)s.") % {"system": system.shown.name,
                                                     "erased": ", ".join(answer["erased"]) or "—"}
     return (note + " " + _("Kept: %(kept)s.") % {"kept": kept} if kept else note)[:500]
 
@@ -477,7 +477,7 @@ def system_task_answer(*, task: SystemTask, client: ApiClient, outcome: str, dat
     task.answer, task.refusal_reason = answer, refusal
     record_save(instance=task, actor=actor, event=KIND_EVENT[task.kind], allow_erased=True, reason=(
         _("Request #%(id)s: done in %(system)s") if outcome == SystemTask.Status.DONE
-        else _("Request #%(id)s: refused by %(system)s")) % {"id": request.pk, "system": task.system.name})
+        else _("Request #%(id)s: refused by %(system)s")) % {"id": request.pk, "system": task.system.shown.name})
     if task.kind == "erasure" and outcome == SystemTask.Status.DONE:
         note = _erasure_note(task.system, answer)
         for item in request.open_tasks().filter(system=task.system).order_by("pk"):

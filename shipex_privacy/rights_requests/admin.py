@@ -622,7 +622,7 @@ class SubjectRequestAdmin(StepAdminMixin, AuditedAdmin):
     def task_view(self, request, pk, item_pk):
         item = get_object_or_404(ErasureItem.objects.select_related("field", "system"), pk=item_pk, request_id=pk)
         return self.step(request, pk, title=_("Mark the task done: %(code)s in %(system)s") % {
-                             "code": item.field.code, "system": item.system.name},
+                             "code": item.field.code, "system": item.system.shown.name},
                          form_class=TaskDoneForm, done=_("Task ticked off for request #%(id)s."),
                          run=lambda obj, data: erasure_task_done(item=item, actor=request.user, note=data["note"]))
 

@@ -179,7 +179,7 @@ def erasure_task_done(*, item: ErasureItem, actor, note: str = "") -> ErasureIte
     item.task_note = note.strip()
     record_save(instance=item, actor=actor,
                 event=AuditEvent.ERASURE_TASK_DONE, reason=_("Request #%(id)s: %(field)s erased in %(system)s") % {
-        "id": item.request_id, "field": item.field.name, "system": item.system.name}, allow_erased=True)
+        "id": item.request_id, "field": item.field.name, "system": item.system.shown.name}, allow_erased=True)
     if request.status == SubjectRequest.Status.WAITING_SYSTEMS and not request.open_tasks().exists():
         request.status = SubjectRequest.Status.IN_PROGRESS
         record_save(instance=request, actor=actor,

@@ -371,3 +371,14 @@ def test_postgresql_answers_the_consents_from_indexes(subject, policy):
             cursor.execute(f"EXPLAIN {query['sql']}")
             plan = "\n".join(row[0] for row in cursor.fetchall())
             assert "Seq Scan" not in plan, plan
+
+
+def test_the_default_reason_names_the_system_in_the_language_it_is_written_in(client):
+    system = SystemFactory(code="mobile-app-uz", name="ShipEx mobile app", name_uz="ShipEx mobil ilovasi",
+                           name_ru="Мобильное приложение ShipEx")
+    _client, secret = make_api_client(name="mobile-app-uz", system=system)
+    response = client.put(URL.format("SX1002345"), data=json.dumps(body()), content_type="application/json",
+                          HTTP_ACCEPT_LANGUAGE="uz", **bearer(secret))
+    assert response.status_code == 201, response.content
+    reason = DataSubject.objects.get(account_id="SX1002345").history.get().history_change_reason
+    assert "ShipEx mobil ilovasi" in reason and "mobile app" not in reason
