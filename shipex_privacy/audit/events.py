@@ -62,6 +62,8 @@ class AuditEvent(models.TextChoices):
     API_CLIENT_CHANGED = "api.client", _("API client created or changed")
     API_TOKEN_ISSUED = "api.token_issued", _("API token issued")
     API_TOKEN_ENDED = "api.token_ended", _("API token revoked or ended by rotation")
+    TASK_SENT = "integration.task_sent", _("Request sent to another ShipEx system")
+    TASK_ANSWERED = "integration.task_answered", _("Another ShipEx system answered its task")
 
     MAIL_CHOICES_CHANGED = "notifications.choices", _("Staff member changed which e-mails they get")
 

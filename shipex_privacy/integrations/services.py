@@ -138,13 +138,6 @@ def token_record_use(token: ApiToken, ip: str | None) -> None:
 # Systems of record: the outbox (written with the request change), its delivery, the answers.
 
 # A task's events in history, by the request kind it belongs to.
-KIND_EVENT = {
-    "access": AuditEvent.EDITED,
-    "correction": AuditEvent.REQUEST_CORRECTION,
-    "erasure": AuditEvent.ERASURE,
-    "consent_withdrawal": AuditEvent.REQUEST_WITHDRAWAL,
-    "stop": AuditEvent.REQUEST_STOP,
-}
 ANSWER_PATH = "/api/v1/tasks/{id}/answer"
 BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_LONGEST = timedelta(hours=6)
@@ -193,7 +186,7 @@ def outbox_write(*, request, actor: Actor | None, systems=None) -> list[SystemTa
         if SystemTask.objects.filter(request=request, system=integration.system).exists():
             continue
         task = record_save(instance=SystemTask(request=request, system=integration.system, kind=request.kind),
-                           actor=actor, event=KIND_EVENT[request.kind], allow_erased=True,
+                           actor=actor, event=AuditEvent.TASK_SENT, allow_erased=True,
                            reason=_("Request #%(id)s: sent to %(system)s") % {
                                "id": request.pk, "system": integration.system.shown.name})
         OutboxMessage.objects.create(task=task, integration=integration, kind=f"request.{request.kind}",
@@ -337,7 +330,7 @@ def outbox_retry(*, message: OutboxMessage, actor: Actor) -> OutboxMessage:
                               code="delivered")
     message.status, message.next_attempt_at = OutboxMessage.Status.PENDING, timezone.now()
     message.save(update_fields=["status", "next_attempt_at"])
-    record_save(instance=message.task, actor=actor, event=KIND_EVENT.get(message.task.kind, AuditEvent.EDITED),
+    record_save(instance=message.task, actor=actor, event=AuditEvent.TASK_SENT,
                 allow_erased=True, reason=_("Request #%(id)s: delivery to %(system)s retried now (attempt "
                                             "%(attempt)s)") % {
         "id": message.task.request_id, "system": message.task.system.shown.name, "attempt": message.attempts + 1})
@@ -475,7 +468,7 @@ def system_task_answer(*, task: SystemTask, client: ApiClient, outcome: str, dat
     actor = ApiActor(client.name)
     task.status, task.answered_at, task.answered_by = outcome, timezone.now(), actor.get_username()
     task.answer, task.refusal_reason = answer, refusal
-    record_save(instance=task, actor=actor, event=KIND_EVENT[task.kind], allow_erased=True, reason=(
+    record_save(instance=task, actor=actor, event=AuditEvent.TASK_ANSWERED, allow_erased=True, reason=(
         _("Request #%(id)s: done in %(system)s") if outcome == SystemTask.Status.DONE
         else _("Request #%(id)s: refused by %(system)s")) % {"id": request.pk, "system": task.system.shown.name})
     if task.kind == "erasure" and outcome == SystemTask.Status.DONE:

@@ -327,3 +327,18 @@ def test_a_webhook_is_https_or_local_http_in_a_demo(settings, url, local_allowed
 
 def test_attempts_are_kept_per_message():
     assert DeliveryAttempt._meta.get_field("message").remote_field.on_delete.__name__ == "PROTECT"
+
+
+def test_a_task_is_in_the_trail_as_sent_to_its_system_and_answered_by_it(client, support_agent, receiver):
+    from shipex_privacy.audit.events import AuditEvent
+    from shipex_privacy.audit.models import TrailEntry
+
+    system = task_systems()[0]
+    integrate(system, receiver, kinds=["access"])
+    task = SystemTask.objects.get(request=verified_request(support_agent, "access"))
+    _api_client, secret = make_api_client(system=system, scopes=["tasks:answer"])
+    part = [{"title": "Deliveries", "records": [{"parcel": "UZ-1001"}]}]
+    assert answer(client, task, secret, {"outcome": "done", "part": part}).status_code == 200
+
+    entries = TrailEntry.objects.filter(model="integrations.systemtask", object_id=str(task.pk)).order_by("pk")
+    assert [entry.event for entry in entries] == [AuditEvent.TASK_SENT, AuditEvent.TASK_ANSWERED]
