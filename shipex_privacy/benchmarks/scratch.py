@@ -278,7 +278,8 @@ class Loader:
             "status_changed_at": (f"(CASE WHEN {old} THEN {sql.ago(str(30 * 365 * 86400))} "
                                   f"WHEN {n} %% 100 >= 90 THEN {sql.ago(f'{n} %% 86400 * 3')} END)", [now, now]),
             "registered_at": (f"(CASE WHEN {old} THEN {sql.ago(str(31 * 365 * 86400))} "
-                              f"ELSE {sql.ago(f'{n} %% 94608000')} END)", [now, now]),  # within 3 years
+                              # spread over 3 years (n seconds alone put every subject in the last days)
+                              f"ELSE {sql.ago(f'({n} %% 94608) * 1000 + {n} %% 997')} END)", [now, now]),
         }, source=source, withs=[with_], label="subjects")
         accounts = [f"SX{FIRST_ACCOUNT + low}", f"SX{FIRST_ACCOUNT + high}"]
         first, last = self.id_range(DataSubject, account_id__gte=accounts[0], account_id__lte=accounts[1])

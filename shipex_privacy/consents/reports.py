@@ -47,25 +47,39 @@ def month_ends(months: int) -> list[datetime]:
 def consent_rates(months: int = 12) -> list[tuple[Purpose, list[RatePoint]]]:
     """For each purpose that needs consent: subjects with a consent in force / subjects registered.
 
-    Four queries whatever the number of consents, events or purposes; the consents in force are read
+    Five queries whatever the number of subjects, consents, events or purposes; the consents in force are read
     from the figures the ledger writes keep (figures.py), not from the ledger itself.
     """
     moments = month_ends(months)
     purposes = list(Purpose.objects.filter(requires_consent=True))
-    registered = DataSubject.objects.aggregate(
-        **{f"m{index}": Count("pk", filter=Q(registered_at__lte=moment)) for index, moment in enumerate(moments)}
-    )
+    registered = registered_by(moments)
     in_force = figures.in_force_counts([purpose.pk for purpose in purposes], moments)
     return [
         (
             purpose,
             [
-                RatePoint(moment, in_force.get(purpose.pk, [0] * len(moments))[index], registered[f"m{index}"])
+                RatePoint(moment, in_force.get(purpose.pk, [0] * len(moments))[index], registered[index])
                 for index, moment in enumerate(moments)
             ],
         )
         for purpose in purposes
     ]
+
+
+def registered_by(moments: list[datetime]) -> list[int]:
+    """How many subjects were registered at or before each of ``moments`` (oldest first), in two queries.
+
+    Most subjects registered before the first moment: they are one count over the registration index,
+    and only the later registrations are counted per moment. One aggregate with a filter per moment
+    read every subject's row instead, and grew with the table.
+    """
+    first, *later = moments
+    before = DataSubject.objects.filter(registered_at__lte=first).count()
+    if not later:
+        return [before]
+    since = DataSubject.objects.filter(registered_at__gt=first, registered_at__lte=max(later)).aggregate(
+        **{f"m{index}": Count("pk", filter=Q(registered_at__lte=moment)) for index, moment in enumerate(later)})
+    return [before, *(before + since[f"m{index}"] for index in range(len(later)))]
 
 
 def consents_in_force_per_purpose(purpose_ids: list[int], moments: list[datetime]) -> dict[int, list[int]]:

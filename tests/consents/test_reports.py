@@ -135,14 +135,25 @@ def test_a_late_withdrawal_changes_the_month_ends_it_lands_before(purposes, poli
     assert counts() == in_force_one_by_one([advertising], MONTH_ENDS)[advertising.pk]
 
 
-def test_the_report_takes_the_same_four_queries_however_many_consents(purposes, policy, support_agent,
+def test_the_report_takes_the_same_five_queries_however_many_consents(purposes, policy, support_agent,
                                                                        django_assert_num_queries):
     rng = random.Random(7)
     random_ledgers(rng, purposes, policy, support_agent, subjects=2)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         small = reports.consent_rates()
     random_ledgers(rng, purposes, policy, support_agent, subjects=12)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         large = reports.consent_rates()
     assert sum(point.granted for _purpose, points in large for point in points) > sum(
         point.granted for _purpose, points in small for point in points)
+
+
+def test_subjects_registered_by_each_moment_count_the_moment_itself_and_nothing_after():
+    tick = timedelta(microseconds=1)
+    for at in (MONTH_ENDS[0] - timedelta(days=400), MONTH_ENDS[0], MONTH_ENDS[0] + tick, MONTH_ENDS[5],
+               MONTH_ENDS[5] + tick, MONTH_ENDS[-2], MONTH_ENDS[-1] + timedelta(days=1)):
+        DataSubjectFactory(registered_at=at)
+    expected = [DataSubject.objects.filter(registered_at__lte=moment).count() for moment in MONTH_ENDS]
+    assert reports.registered_by(MONTH_ENDS) == expected
+    assert expected[0] == 2 and expected[-1] == 6
+    assert reports.registered_by(MONTH_ENDS[:1]) == expected[:1]
