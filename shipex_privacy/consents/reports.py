@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django.db import connection
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from shipex_privacy.catalogue.models import Purpose
-from shipex_privacy.subjects.models import DataSubject
+from shipex_privacy.subjects import registrations
 
 from . import figures
 from .models import Consent, ConsentEvent
@@ -52,7 +51,7 @@ def consent_rates(months: int = 12) -> list[tuple[Purpose, list[RatePoint]]]:
     """
     moments = month_ends(months)
     purposes = list(Purpose.objects.filter(requires_consent=True))
-    registered = registered_by(moments)
+    registered = registrations.registered_by(moments)
     in_force = figures.in_force_counts([purpose.pk for purpose in purposes], moments)
     return [
         (
@@ -64,22 +63,6 @@ def consent_rates(months: int = 12) -> list[tuple[Purpose, list[RatePoint]]]:
         )
         for purpose in purposes
     ]
-
-
-def registered_by(moments: list[datetime]) -> list[int]:
-    """How many subjects were registered at or before each of ``moments`` (oldest first), in two queries.
-
-    Most subjects registered before the first moment: they are one count over the registration index,
-    and only the later registrations are counted per moment. One aggregate with a filter per moment
-    read every subject's row instead, and grew with the table.
-    """
-    first, *later = moments
-    before = DataSubject.objects.filter(registered_at__lte=first).count()
-    if not later:
-        return [before]
-    since = DataSubject.objects.filter(registered_at__gt=first, registered_at__lte=max(later)).aggregate(
-        **{f"m{index}": Count("pk", filter=Q(registered_at__lte=moment)) for index, moment in enumerate(later)})
-    return [before, *(before + since[f"m{index}"] for index in range(len(later)))]
 
 
 def consents_in_force_per_purpose(purpose_ids: list[int], moments: list[datetime]) -> dict[int, list[int]]:

@@ -369,3 +369,20 @@ class ServiceUse(SubjectHeldMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} · {self.service}"
+
+
+class RegistrationHour(models.Model):
+    """How many subjects' ``registered_at`` falls in each UTC hour: kept by database triggers on
+    ``DataSubject`` (subjects/registrations.py), so every write path keeps it, and read by the consent
+    report instead of counting every subject for each month-end. A derived count, not a record: no history.
+    """
+
+    hour = models.DateTimeField(_("hour (UTC)"), primary_key=True)
+    registered = models.IntegerField(_("subjects registered"))
+
+    class Meta:
+        verbose_name = _("registrations in an hour")
+        verbose_name_plural = _("registrations per hour")
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H:00} UTC: {self.registered}"

@@ -146,14 +146,3 @@ def test_the_report_takes_the_same_five_queries_however_many_consents(purposes, 
         large = reports.consent_rates()
     assert sum(point.granted for _purpose, points in large for point in points) > sum(
         point.granted for _purpose, points in small for point in points)
-
-
-def test_subjects_registered_by_each_moment_count_the_moment_itself_and_nothing_after():
-    tick = timedelta(microseconds=1)
-    for at in (MONTH_ENDS[0] - timedelta(days=400), MONTH_ENDS[0], MONTH_ENDS[0] + tick, MONTH_ENDS[5],
-               MONTH_ENDS[5] + tick, MONTH_ENDS[-2], MONTH_ENDS[-1] + timedelta(days=1)):
-        DataSubjectFactory(registered_at=at)
-    expected = [DataSubject.objects.filter(registered_at__lte=moment).count() for moment in MONTH_ENDS]
-    assert reports.registered_by(MONTH_ENDS) == expected
-    assert expected[0] == 2 and expected[-1] == 6
-    assert reports.registered_by(MONTH_ENDS[:1]) == expected[:1]
