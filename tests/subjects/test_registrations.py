@@ -71,3 +71,18 @@ def test_the_report_reads_two_queries_for_the_subjects_however_many_there_are(dj
     with django_assert_num_queries(2):
         large = registrations.registered_by(MONTH_ENDS)
     assert large[-1] == small[-1] + 20
+
+
+def test_verify_audit_names_an_hour_whose_count_was_changed_behind_the_triggers():
+    from django.db.models import F
+
+    from shipex_privacy.audit import tamper
+
+    subject = DataSubjectFactory(registered_at=MONTH_ENDS[2] - timedelta(hours=5))
+    table = RegistrationHour._meta.db_table
+    assert not [finding for finding in tamper.verify().findings if finding.table == table]
+    hour = subject.registered_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    RegistrationHour.objects.filter(hour=hour).update(registered=F("registered") + 2)  # behind the triggers
+    drifted = [finding for finding in tamper.verify().findings if finding.table == table]
+    assert [finding.row_id for finding in drifted] == [int(hour.timestamp())]
+    assert "1 in the subjects' table" in drifted[0].problem and "3 counted" in drifted[0].problem
