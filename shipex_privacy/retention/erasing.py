@@ -389,11 +389,13 @@ def apply_plans(plans: list[Plan], *, actor, reason: str, event: AuditEvent, clo
     if saves:
         record_save_many(instances=saves, actor=actor, reason=reason, event=event, allow_erased=True)
     deletes = [plan.instance for plan in plans if plan.delete_row]
-    in_bulk = [instance for instance in deletes if can_delete_many(type(instance))]
+    # Asked once per model, not per record: the answer walks the model's signals and managers.
+    in_bulk_models = {model for model in {type(instance) for instance in deletes} if can_delete_many(model)}
+    in_bulk = [instance for instance in deletes if type(instance) in in_bulk_models]
     if in_bulk:
         record_delete_many(instances=in_bulk, actor=actor, reason=reason, event=event, allow_erased=True)
     for instance in deletes:
-        if not can_delete_many(type(instance)):  # rows elsewhere point to it: delete() collects them
+        if type(instance) not in in_bulk_models:  # rows elsewhere point to it: delete() collects them
             record_delete(instance=instance, actor=actor, reason=reason, event=event, allow_erased=True)
 
 
