@@ -276,7 +276,8 @@ class Bench:
         run = retention_apply(dry_run=False, started_by="benchmark", batch_size=500)
         seconds = time.perf_counter() - started
         done = sum(count.deleted + count.anonymised for count in run.counts.all())
-        note = f"{done} records in {seconds:.1f} s, one run; naive: {naive} records one audited save each"
+        note = (f"{done} records of {len(expired_subject_ids) - len(naive_ids)} expired subjects in {seconds:.1f} s, "
+                f"one run; naive: {naive} records one audited save each")
         if run.error:
             note += f"; run errors: {run.error[:120]}"
         return Result("apply_retention", size, done / seconds if seconds else 0.0, naive_rate, "records/s",

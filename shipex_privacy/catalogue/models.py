@@ -355,6 +355,15 @@ def catalogue_read_once() -> Iterator[None]:
         _bound_memo.reset(token)
 
 
+def field_of_binding(binding: str) -> models.Field:
+    """The model field a binding (``app_label.Model.field``) names; LookupError when it names none."""
+    app_label, model_name, field_name = [*binding.split("."), "", ""][:3]
+    try:
+        return apps.get_model(app_label, model_name)._meta.get_field(field_name)
+    except (LookupError, ValueError, FieldDoesNotExist) as exc:
+        raise LookupError(binding) from exc
+
+
 class PersonalDataField(TranslatedName):
     """One kind of personal data ShipEx holds: the spine of the catalogue."""
 
@@ -468,11 +477,7 @@ class PersonalDataField(TranslatedName):
 
     def bound_model_field(self) -> models.Field:
         """The model field this entry is bound to; LookupError when the binding names none."""
-        app_label, model_name, field_name = [*self.binding.split("."), "", ""][:3]
-        try:
-            return apps.get_model(app_label, model_name)._meta.get_field(field_name)
-        except (LookupError, ValueError, FieldDoesNotExist) as exc:
-            raise LookupError(self.binding) from exc
+        return field_of_binding(self.binding)
 
     def clean(self) -> None:
         if self.must_stay_in_uzbekistan:

@@ -39,7 +39,7 @@ from django.utils import timezone
 from shipex_privacy.audit.bulk import can_delete_many, record_delete_many, record_save_many
 from shipex_privacy.audit.events import AuditEvent
 from shipex_privacy.audit.services import record_delete, record_save
-from shipex_privacy.catalogue.models import PersonalDataField, RetentionRule
+from shipex_privacy.catalogue.models import PersonalDataField, RetentionRule, field_of_binding
 
 ClockStart = RetentionRule.ClockStart
 
@@ -293,15 +293,21 @@ class Plan:
 
 
 def _field_of(entry: PersonalDataField, model: type[models.Model]) -> models.Field:
-    model_field = entry.bound_model_field()
+    model_field = _bound_field(entry.binding)
     if model_field.model is not model:
         raise ValueError(f"{entry.code} is bound to {entry.binding}, not to {model._meta.label}.")
     return model_field
 
 
-def _personal_fields(model: type[models.Model]) -> list[models.Field]:
+# A binding names the same field for the life of the process, and a run plans thousands of records
+# against the same few entries. (A binding that names nothing raises, and is not cached.)
+_bound_field = functools.cache(field_of_binding)
+
+
+@functools.cache
+def _personal_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
     names = getattr(model, "PERSONAL_DATA_FIELDS", ())
-    return [model._meta.get_field(name) for name in names]
+    return tuple(model._meta.get_field(name) for name in names)
 
 
 def plan_erasure(instance: models.Model, entries: list[PersonalDataField]) -> Plan:
@@ -389,11 +395,13 @@ def apply_plans(plans: list[Plan], *, actor, reason: str, event: AuditEvent, clo
     if saves:
         record_save_many(instances=saves, actor=actor, reason=reason, event=event, allow_erased=True)
     deletes = [plan.instance for plan in plans if plan.delete_row]
-    in_bulk = [instance for instance in deletes if can_delete_many(type(instance))]
+    # Asked once per model, not per record: the answer walks the model's signals and managers.
+    in_bulk_models = {model for model in {type(instance) for instance in deletes} if can_delete_many(model)}
+    in_bulk = [instance for instance in deletes if type(instance) in in_bulk_models]
     if in_bulk:
         record_delete_many(instances=in_bulk, actor=actor, reason=reason, event=event, allow_erased=True)
     for instance in deletes:
-        if not can_delete_many(type(instance)):  # rows elsewhere point to it: delete() collects them
+        if type(instance) not in in_bulk_models:  # rows elsewhere point to it: delete() collects them
             record_delete(instance=instance, actor=actor, reason=reason, event=event, allow_erased=True)
 
 

@@ -57,7 +57,7 @@ def test_the_loader_writes_the_proportions_asked_for_and_grows_the_same_database
     assert subject.name_key == name_search_key(subject.full_name)  # as the model's field would set it
     assert subject in DataSubject.objects.search(subject.full_name.upper(), by_name=True)
     assert set(bulk.values_list("status", flat=True)) == {"active", "logged_out", "closed"}
-    assert len(loader.expired_subject_ids) == 10 + 10  # 1 per 100 subjects of each step
+    assert len(loader.expired_subject_ids) == 25 + 25  # 1 per 40 subjects of each step
 
 
 def scratch_exists(name: str) -> bool:

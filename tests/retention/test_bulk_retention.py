@@ -182,3 +182,52 @@ def test_a_batch_refused_by_one_record_is_done_record_by_record(monkeypatch, nam
     assert f"subjects.DataSubject #{failing.pk} (name-1y): RuntimeError: lock timeout" in run.error
     # One history row for each subject erased: the rolled-back batch left none behind.
     assert DataSubject.history.filter(history_change_reason__startswith=f"Retention run #{run.pk}:").count() == 2
+
+
+def statements(queries, *needles: str) -> list[str]:
+    return [query["sql"] for query in queries if all(needle in query["sql"] for needle in needles)]
+
+
+def test_a_batch_of_subjects_reads_and_locks_them_once():
+    ClosedSubjectFactory.create_batch(3)  # no other records: the subject work alone has a batch
+
+    with CaptureQueriesContext(connection) as queries:
+        run = retention_apply(dry_run=False, started_by="scheduler", batch_size=100)
+
+    assert run.counts.get(rule__code="account-3y", model="subjects.DataSubject").anonymised == 3
+    # The records are the subjects: their lock (in id order) is the records' lock, not a second read.
+    by_id = 'FROM "subjects_datasubject" WHERE "subjects_datasubject"."id" IN'
+    assert len(statements(queries.captured_queries, by_id)) == 1
+
+
+def test_a_batch_asks_once_per_model_whether_its_deletes_go_in_bulk(monkeypatch):
+    from shipex_privacy.retention import erasing
+
+    for _ in range(3):
+        closed_with_records()  # two addresses and a service use each: deleted whole
+    asked = []
+    real = erasing.can_delete_many
+
+    def can_delete_many(model):
+        asked.append(model._meta.label)
+        return real(model)
+
+    monkeypatch.setattr(erasing, "can_delete_many", can_delete_many)
+
+    run = retention_apply(dry_run=False, started_by="scheduler", batch_size=100)
+
+    assert run.counts.get(rule__code="account-3y", model="subjects.Address").deleted == 6
+    assert sorted(asked) == ["subjects.Address", "subjects.ServiceUse"]  # one batch of each, not once per record
+
+
+def test_the_run_writes_its_counts_history_in_one_statement():
+    ClosedSubjectFactory()
+
+    with CaptureQueriesContext(connection) as queries:
+        run = retention_apply(dry_run=False, started_by="scheduler")
+
+    assert run.counts.count() > 5  # a count per rule and model of the catalogue
+    table = '"retention_historicalretentionruncount"'
+    writes = [query["sql"] for query in queries.captured_queries
+              if query["sql"].startswith((f"INSERT INTO {table}", f"COPY {table}"))]
+    assert len(writes) == 1  # not one per count
