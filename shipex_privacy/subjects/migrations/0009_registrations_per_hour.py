@@ -16,7 +16,7 @@ def uninstall(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('subjects', '0007_name_key_index'),
+        ('subjects', '0008_subject_closed_clock_index'),
     ]
 
     operations = [
