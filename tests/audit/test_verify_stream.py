@@ -8,6 +8,7 @@ import zoneinfo
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from shipex_privacy.audit import tamper
@@ -128,6 +129,37 @@ def test_rows_are_read_a_fetch_at_a_time_never_a_whole_table(monkeypatch):
     assert max(count for sql, _size, count in spy.fetches if 'FROM "audit_rowdigest"' in sql) <= FETCH
     # One statement per snapshot of rows (60 rows in 25s: three), not one per row or per fetch.
     assert len([sql for sql in spy.statements if f'FROM "{ACCESS_LOG}"' in sql]) == 3
+
+
+
+@pytest.mark.django_db
+def test_a_table_holding_rows_costs_two_statements_its_rows_and_its_digests():
+    """Its layouts are read with every table's, and it shares a snapshot with the tables around it."""
+    assert not AccessEvent.objects.exists()
+    with CaptureQueriesContext(connection) as without_reads:
+        tamper.verify()
+    read_events(3)
+    with CaptureQueriesContext(connection) as with_reads:
+        assert tamper.verify().findings == []
+    assert len(with_reads) == len(without_reads) + 2
+
+
+@pytest.mark.django_db
+def test_small_tables_are_read_in_one_snapshot_and_large_ones_a_snapshot_of_rows_at_a_time(monkeypatch):
+    read_events(60)
+    opened, real = [], tamper._one_snapshot
+
+    def spy(alias):
+        opened.append(alias)
+        return real(alias)
+
+    monkeypatch.setattr(tamper, "_one_snapshot", spy)
+    report = tamper.verify()
+    assert report.rows_checked > 60  # the access log and the history the migrations wrote, many tables
+    assert len(opened) == 2  # every table's rows in one, and the records checked against their history
+    opened.clear()
+    report = tamper.verify(batch_size=FETCH, snapshot_rows=SNAPSHOT)
+    assert len(opened) <= report.rows_checked // SNAPSHOT + 2
 
 
 # --- the same bytes as row_mac, whichever way a value reaches the verifier -------------------------
