@@ -189,6 +189,30 @@ def test_the_bulk_macs_are_row_mac_byte_for_byte():
                        values=[row[positions[column]] for column in some]) for row in rows]
 
 
+
+def test_the_bulk_macs_are_row_mac_byte_for_byte_whichever_way_a_column_is_framed():
+    """Columns that repeat a few values, columns of str or int alone, and columns of values that are
+    equal but encode differently (1, True and 1.0) all give row_mac's bytes."""
+    count = 40
+    values = {
+        "a_repeated_text": ["Toshkent" if n % 3 else None for n in range(count)],
+        "b_distinct_text": [f"ʻOʻzbekiston {n}" for n in range(count)],
+        "c_distinct_int": [10**n - 7 for n in range(count)],
+        "d_repeated_int": [n % 2 for n in range(count)],
+        "e_repeated_bool": [bool(n % 2) if n % 5 else None for n in range(count)],
+        "f_one_and_true": [1 if n % 2 else True for n in range(count)],
+        "g_one_and_one_point_zero": [1 if n % 2 else 1.0 for n in range(count)],
+        "h_empty_and_none": ["" if n % 2 else None for n in range(count)],
+        "i_anything": [VALUES[n % len(VALUES)] for n in range(count)],
+    }
+    columns = sorted(values)
+    positions = {column: index for index, column in enumerate(columns, start=1)}
+    rows = [(row_id, *(values[column][n] for column in columns)) for n, row_id in enumerate(range(1, count + 1))]
+    for fetch in (rows, rows[:1], rows[:3]):
+        assert tamper._layout_macs("audit_trailentry", columns, positions, {})(fetch) == [
+            tamper.row_mac(table="audit_trailentry", row_id=row[0], columns=columns, values=row[1:]) for row in fetch]
+
+
 EDGE_TIMES = [
     datetime.datetime(2026, 12, 2, 3, 0, tzinfo=datetime.UTC),  # no fraction: isoformat leaves it out
     datetime.datetime(2026, 12, 2, 3, 0, 0, 1, tzinfo=datetime.UTC),
