@@ -29,8 +29,9 @@ import itertools
 import json
 import zlib
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 
 from django.apps import apps as global_apps
 from django.conf import settings
@@ -508,13 +509,48 @@ def _verify_sealed_digests(alias, seal, manifest, names, report, sealed_missing,
     report.late_digests += len(set(current) - sealed_ids)
 
 
-# Rows are checked a key range at a time, each range in one snapshot (so that no transaction stays
-# open for the whole of a large table). Inside a range, the rows and their digests are two streams
-# in key order, read through server-side cursors ``batch_size`` rows per fetch and walked side by
-# side like a merge join: memory holds a fetch of each, never a table. The MACs of a fetch are
-# computed together, column by column, with everything that is the same for every row (the key,
-# the table's and columns' framed names) prepared once per layout.
+# Rows are checked a key range at a time, ``snapshot_rows`` rows to a snapshot (so that no
+# transaction stays open for the whole of a large table, while the many small tables share one).
+# Inside a range, the rows and their digests are two streams in key order, read through
+# server-side cursors ``batch_size`` rows per fetch and walked side by side like a merge join:
+# memory holds a fetch of each, never a table. The MACs of a fetch are computed together, column
+# by column, with everything that is the same for every row (the key, the table's and columns'
+# framed names) prepared once per layout.
 SNAPSHOT_ROWS = 100_000
+
+
+class _Snapshots:
+    """Snapshots of ``rows_each`` rows, each open until that many rows were read in it, whatever
+    the tables: most audited tables hold a few rows, and a snapshot each cost them three statements."""
+
+    def __init__(self, alias: str, rows_each: int):
+        self.alias, self.rows_each = alias, rows_each
+        self._open: ExitStack | None = None
+        self._left = 0
+
+    def rows_left(self) -> int:
+        """How many rows the current snapshot may still read; opens one if none is open."""
+        if self._open is None:
+            self._open = ExitStack()
+            self._open.enter_context(_one_snapshot(self.alias))
+            self._left = self.rows_each
+        return self._left
+
+    def spent(self, rows: int) -> None:
+        self._left -= rows
+        if self._left <= 0:
+            self.close()
+
+    def close(self, *exc_info) -> None:
+        if self._open is not None:
+            stack, self._open = self._open, None
+            stack.__exit__(*(exc_info or (None, None, None)))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close(*exc_info)
 
 
 class _Frames(dict):
@@ -556,12 +592,21 @@ def _hmac_pads(key: bytes):
     return hashlib.sha256(bytes(b ^ 0x36 for b in key)), hashlib.sha256(bytes(b ^ 0x5C for b in key))
 
 
+# Value kinds whose equal values always encode the same (not so 1.0 and 1, or two equal Decimals):
+# a column of one of them may be framed once per distinct value.
+_FRAMED_ONCE_KINDS = ({str, type(None)}, {int, type(None)}, {bool, type(None)})
+
+
 def _layout_macs(table: str, layout: list[str], positions: dict[str, int],
                  formatted: dict[str, bytes]) -> Callable[[list], list[bytes]]:
     """``macs(rows)``: ``row_mac`` of each row ``(pk, *values)`` over the layout's columns, for many rows.
 
     ``formatted`` names the columns the database gave as text already encoded, with their kind
-    byte (see _FORMATTED).
+    byte (see _FORMATTED). A fetch's values are framed column by column, in C wherever the column
+    allows it (``map`` over the column, no Python step per value): a column that repeats a few
+    values (a username, a change reason, a status) frames each once and looks the rest up; a
+    column of str or int alone is encoded and measured in bulk; only other columns take the
+    value-by-value way. All three give the bytes ``row_mac`` frames.
     """
     inner, outer = _hmac_pads(_key(b"row"))
     pk_frames = _Frames(ROW_DOMAIN + _framed_name(table))
@@ -570,21 +615,44 @@ def _layout_macs(table: str, layout: list[str], positions: dict[str, int],
               _Frames(_framed_name(column)), _framed_name(column) + _framed(b"n")) for column in layout]
     other = _encode_not_str
 
+    def one_by_one(values, str_frames: _Frames, frames: _Frames, none: bytes) -> list[bytes]:
+        return [
+            str_frames[len(encoded := value.encode())] + encoded if type(value) is str
+            else none if value is None
+            else frames[len(encoded := b"i%d" % value)] + encoded if type(value) is int
+            else frames[len(encoded := other(value))] + encoded
+            for value in values
+        ]
+
+    def column_parts(values, str_frames: _Frames, frames: _Frames, none: bytes) -> list[list[bytes]]:
+        """One column's frames, as lists of parts that joined row by row give each value's frame."""
+        kinds = set(map(type, values))
+        if any(kinds <= once for once in _FRAMED_ONCE_KINDS):
+            distinct = list(set(values))
+            if len(distinct) * 2 <= len(values):
+                frame_of = dict(zip(distinct, one_by_one(distinct, str_frames, frames, none), strict=True))
+                return [list(map(frame_of.__getitem__, values))]
+            if kinds == {str}:
+                encoded = list(map(str.encode, values))
+                return [list(map(str_frames.__getitem__, map(len, encoded))), encoded]
+            if kinds == {int}:
+                encoded = list(map(b"i%d".__mod__, values))
+                return [list(map(frames.__getitem__, map(len, encoded))), encoded]
+        return [one_by_one(values, str_frames, frames, none)]
+
     def macs(rows: list) -> list[bytes]:
         columns = list(zip(*rows, strict=True))
-        framed = [[pk_frames[len(pk := str(value).encode())] + pk for value in columns[0]]]
+        if set(map(type, columns[0])) == {int}:
+            keys = list(map(b"%d".__mod__, columns[0]))
+        else:
+            keys = [str(value).encode() for value in columns[0]]
+        parts = [list(map(pk_frames.__getitem__, map(len, keys))), keys]
         for position, str_frames, frames, none in picks:
-            framed.append([
-                str_frames[len(encoded := value.encode())] + encoded if type(value) is str
-                else none if value is None
-                else frames[len(encoded := b"i%d" % value)] + encoded if type(value) is int
-                else frames[len(encoded := other(value))] + encoded
-                for value in columns[position]
-            ])
+            parts += column_parts(columns[position], str_frames, frames, none)
         new_inner, new_outer, found = inner.copy, outer.copy, []
-        for parts in zip(*framed, strict=True):
+        for message in map(b"".join, zip(*parts, strict=True)):
             hashed = new_inner()
-            hashed.update(b"".join(parts))
+            hashed.update(message)
             mac = new_outer()
             mac.update(hashed.digest())
             found.append(mac.digest())
@@ -602,10 +670,21 @@ class _LayoutCheck:
 _NO_LAYOUT = _LayoutCheck([], None)  # a digest whose layout is not there
 
 
-def _layout_checks(alias: str, table: str, table_id: int | None, positions: dict[str, int],
+def _layouts_by_table(alias: str, table_id=None) -> dict[int, list[tuple[int, str]]]:
+    """{table id: [(layout id, columns)…]}, of every table (one query) or of ``table_id``."""
+    layouts = RowLayout.objects.using(alias).order_by("pk")
+    if table_id is not None:
+        layouts = layouts.filter(table_id=table_id)
+    found: dict[int, list[tuple[int, str]]] = {}
+    for table, pk, columns in layouts.values_list("table_id", "pk", "columns"):
+        found.setdefault(table, []).append((pk, columns))
+    return found
+
+
+def _layout_checks(table: str, layouts: list[tuple[int, str]], positions: dict[str, int],
                    formatted: dict[str, bytes]) -> dict[int, _LayoutCheck]:
     checks = {}
-    for pk, text in RowLayout.objects.using(alias).filter(table_id=table_id).values_list("pk", "columns"):
+    for pk, text in layouts:
         columns = text.split(",")
         gone = [column for column in columns if column not in positions]
         checks[pk] = _LayoutCheck(gone, None if gone else _layout_macs(table, columns, positions, formatted))
@@ -668,6 +747,16 @@ def _fetches(queryset, batch_size: int):
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(batch_size):
             yield list(compiler.apply_converters(rows, converters)) if converters else rows
+            if len(rows) < batch_size:
+                break  # the last fetch: asking again would only cost another round trip
+
+
+# A row is (pk, *values), a digest (row id, layout id, MAC): read a fetch's in C, not row by row.
+_key_of, _layout_of, _mac_of = itemgetter(0), itemgetter(1), itemgetter(2)
+
+
+def _no_fetches():
+    yield from ()
 
 
 class _DigestStream:
@@ -693,9 +782,6 @@ class _DigestStream:
         return self.buffer[self.at]
 
 
-_LOOK_UP = object()
-
-
 def _tables_holding_rows(alias: str, tables: list[str]) -> set[str]:
     """Which of ``tables`` hold at least one row: one statement, whatever their number."""
     if not tables:
@@ -711,7 +797,7 @@ def _tables_holding_rows(alias: str, tables: list[str]) -> set[str]:
 
 def _verify_table(model, alias: str, batch_size: int, report: VerifyReport,
                   sealed_missing: dict[tuple[str, int], Finding], progress: "Progress",
-                  snapshot_rows: int = SNAPSHOT_ROWS, table_id=_LOOK_UP) -> None:
+                  snapshots: _Snapshots, table_id: int | None, layouts: list[tuple[int, str]]) -> None:
     table = model._meta.db_table
     formatted = _formatted_columns(model, connections[alias])
     # Rows are read as (pk, *values): the values as the ORM gives them, or formatted by the database.
@@ -724,29 +810,26 @@ def _verify_table(model, alias: str, batch_size: int, report: VerifyReport,
         else:
             select.append(attname)
     positions = {column: index for index, (column, _attname) in enumerate(_columns(model), start=1)}
-    if table_id is _LOOK_UP:
-        table_id = AuditedTable.objects.using(alias).filter(name=table).values_list("pk", flat=True).first()
     checker = _TableCheck(table, alias, table_id, positions, {column: kind for column, (_a, kind, _e) in
-                                                             formatted.items()}, report.findings, sealed_missing)
+                                                             formatted.items()}, report.findings, sealed_missing,
+                          layouts)
+    rows = model._base_manager.using(alias).order_by("pk").annotate(**annotations)
+    digests = RowDigest.objects.using(alias).filter(table_id=table_id).order_by("row_id")
     last = None
     while True:
-        with _one_snapshot(alias):
-            rows = model._base_manager.using(alias).order_by("pk")
-            digests = RowDigest.objects.using(alias).filter(table_id=table_id).order_by("row_id")
-            if last is not None:
-                rows, digests = rows.filter(pk__gt=last), digests.filter(row_id__gt=last)
-            # A range ends at its snapshot_rows-th row; the last one is open, so that digests past
-            # the last row (rows removed from the end) are met too.
-            upper = rows.values_list("pk", flat=True)[snapshot_rows - 1:snapshot_rows].first()
-            if upper is not None:
-                rows, digests = rows.filter(pk__lte=upper), digests.filter(row_id__lte=upper)
-            # A table never digested has no digest to read: each of its rows is one nobody recorded.
-            checker.check(_fetches(rows.annotate(**annotations).values_list(*select), batch_size),
-                          _DigestStream(iter(()) if table_id is None else
-                                        _fetches(digests.values_list("row_id", "layout_id", "mac"), batch_size)))
-        if upper is None:
+        # A range is what is left of the snapshot's rows; its end is its last row, so that the
+        # digests past it are left for the next range (or, at the table's end, met as removed).
+        limit = snapshots.rows_left()
+        in_range, its_digests = (rows, digests) if last is None else (rows.filter(pk__gt=last),
+                                                                     digests.filter(row_id__gt=last))
+        # A table never digested has no digest to read: each of its rows is one nobody recorded.
+        with closing(_fetches(in_range.values_list(*select)[:limit], batch_size)) as row_fetches, \
+                closing(_no_fetches() if table_id is None else
+                        _fetches(its_digests.values_list("row_id", "layout_id", "mac"), batch_size)) as digest_fetches:
+            read, last = checker.check(row_fetches, _DigestStream(digest_fetches), to_the_end=limit)
+        snapshots.spent(read)
+        if read < limit:
             break
-        last = upper
         progress(table, checker.rows_seen, False)
     report.rows_checked += checker.rows_seen
     progress(table, checker.rows_seen, True)
@@ -755,29 +838,37 @@ def _verify_table(model, alias: str, batch_size: int, report: VerifyReport,
 class _TableCheck:
     """One table's rows against its digests: the findings of a merge of the two streams."""
 
-    def __init__(self, table, alias, table_id, positions, formatted, findings, sealed_missing):
+    def __init__(self, table, alias, table_id, positions, formatted, findings, sealed_missing, layouts):
         self.table, self.alias, self.table_id, self.positions = table, alias, table_id, positions
         self.formatted, self.findings, self.sealed_missing = formatted, findings, sealed_missing
-        self.checks = self._load_checks()
+        self.checks = _layout_checks(table, layouts, positions, formatted)
         self.rows_seen = 0
 
     def _load_checks(self) -> dict[int, _LayoutCheck]:
         if self.table_id is None:
             return {}  # no digest, so no layout either
-        return _layout_checks(self.alias, self.table, self.table_id, self.positions, self.formatted)
+        layouts = _layouts_by_table(self.alias, self.table_id).get(self.table_id, [])
+        return _layout_checks(self.table, layouts, self.positions, self.formatted)
 
-    def check(self, row_fetches, digests: _DigestStream) -> None:
+    def check(self, row_fetches, digests: _DigestStream, to_the_end: int) -> tuple[int, int | None]:
+        """Check a range of rows; (rows read, last row id). Fewer than ``to_the_end`` rows read: the
+        table ends there, and each digest left over has lost its row."""
+        read, last = 0, None
         for rows in row_fetches:
-            self.rows_seen += len(rows)
+            read += len(rows)
+            last = rows[-1][0]
             ahead = digests.ahead(len(rows))
-            if [row[0] for row in rows] == [digest[0] for digest in ahead]:
+            if list(map(_key_of, rows)) == list(map(_key_of, ahead)):
                 digests.at += len(rows)  # the usual case: each row has its digest, and no other is between
                 self._compare(rows, ahead)
             else:
                 self._compare(*self._merge(rows, digests))
-        while (digest := digests.peek()) is not None:
-            self._removed(digest)
-            digests.at += 1
+        self.rows_seen += read
+        if read < to_the_end:
+            while (digest := digests.peek()) is not None:
+                self._removed(digest)
+                digests.at += 1
+        return read, last
 
     def _removed(self, digest) -> None:
         self.findings.append(Finding(self.table, digest[0], str(REMOVED)))
@@ -803,12 +894,13 @@ class _TableCheck:
 
     def _compare(self, rows: list, digests: list) -> None:
         """Each row's MAC, computed over its digest's layout, against the digest's."""
+        layout_ids = list(map(_layout_of, digests))
         by_layout: dict[int, list[int]] = {}
-        if digests and all(digest[1] == digests[0][1] for digest in digests):
-            by_layout[digests[0][1]] = range(len(rows))
+        if len(set(layout_ids)) == 1:
+            by_layout[layout_ids[0]] = range(len(rows))  # the usual case: one layout for the whole fetch
         else:
-            for index, digest in enumerate(digests):
-                by_layout.setdefault(digest[1], []).append(index)
+            for index, layout_id in enumerate(layout_ids):
+                by_layout.setdefault(layout_id, []).append(index)
         for layout_id, indexes in by_layout.items():
             check = self.checks.get(layout_id)
             if check is None:
@@ -818,11 +910,15 @@ class _TableCheck:
                 problem = str(COLUMN_GONE % {"column": ", ".join(check.gone)})
                 self.findings.extend(Finding(self.table, rows[index][0], problem) for index in indexes)
                 continue
-            group = rows if len(indexes) == len(rows) else [rows[index] for index in indexes]
-            macs = check.macs(group) if check.macs else [b""] * len(group)
-            for index, mac in zip(indexes, macs, strict=True):
-                if not check.macs or not hmac.compare_digest(mac, digests[index][2]):
-                    self.findings.append(Finding(self.table, rows[index][0], str(CHANGED)))
+            if check.macs is None:
+                self.findings.extend(Finding(self.table, rows[index][0], str(CHANGED)) for index in indexes)
+                continue
+            whole = len(indexes) == len(rows)
+            group, stored = (rows, digests) if whole else ([rows[i] for i in indexes], [digests[i] for i in indexes])
+            matches = list(map(hmac.compare_digest, check.macs(group), map(_mac_of, stored)))
+            if not all(matches):
+                self.findings.extend(Finding(self.table, rows[index][0], str(CHANGED))
+                                     for index, match in zip(indexes, matches, strict=True) if not match)
 
 
 # --- records that must agree with their history, or with a ledger ----------------------------
@@ -996,14 +1092,17 @@ def verify(*, using: str = "default", batch_size: int = 2000, snapshot_rows: int
     # Many audited tables are small or empty: their ids in one query, and the empty ones never
     # digested (no row, no digest: nothing to compare) passed over without reading them.
     table_ids = dict(AuditedTable.objects.using(using).values_list("name", "pk"))
+    layouts = _layouts_by_table(using)
     holding = _tables_holding_rows(using, [model._meta.db_table for model in present])
-    for model in present:
-        table = model._meta.db_table
-        if table not in holding and table not in table_ids:
-            progress(table, 0, True)
-            continue
-        _verify_table(model, using, batch_size, report, sealed_missing, progress, snapshot_rows,
-                      table_id=table_ids.get(table))
+    with _Snapshots(using, snapshot_rows) as snapshots:
+        for model in present:
+            table = model._meta.db_table
+            if table not in holding and table not in table_ids:
+                progress(table, 0, True)
+                continue
+            table_id = table_ids.get(table)
+            _verify_table(model, using, batch_size, report, sealed_missing, progress, snapshots,
+                          table_id=table_id, layouts=layouts.get(table_id, []))
     report.findings.extend(record_findings(using))
     # Sealed rows whose row and digest are both gone were never met in the tables.
     report.findings.extend(sealed_missing.values())

@@ -242,8 +242,9 @@ class Bench:
 
     # --- the jobs -------------------------------------------------------------------------------------
 
-    def verify_audit(self, size: int) -> Result:
-        """verify_audit's rows/s over the digested rows, against a plain ORM read of the same rows."""
+    def verify_audit(self, size: int, *, sample: int) -> Result:
+        """verify_audit's rows/s over the digested rows of ``sample`` subjects, against a plain ORM read of
+        the same rows."""
         self.progress("  verify_audit …")
         rows = {}
 
@@ -257,7 +258,7 @@ class Bench:
 
         ours_ms, baseline_ms, _runs = interleaved(ours, baseline, repeat=self.repeat, budget=self.budget,
                                                   warm=False)
-        note = f"{rows['ours']} digested rows (written through the audited path)"
+        note = f"{rows['ours']} digested rows ({sample} subjects written through the audited path)"
         if rows["findings"]:
             note += f"; {rows['findings']} findings"
         return Result("verify_audit", size, rows["ours"] / ours_ms * 1000, rows["baseline"] / baseline_ms * 1000,

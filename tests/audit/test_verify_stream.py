@@ -8,6 +8,7 @@ import zoneinfo
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from shipex_privacy.audit import tamper
@@ -130,6 +131,37 @@ def test_rows_are_read_a_fetch_at_a_time_never_a_whole_table(monkeypatch):
     assert len([sql for sql in spy.statements if f'FROM "{ACCESS_LOG}"' in sql]) == 3
 
 
+
+@pytest.mark.django_db
+def test_a_table_holding_rows_costs_two_statements_its_rows_and_its_digests():
+    """Its layouts are read with every table's, and it shares a snapshot with the tables around it."""
+    assert not AccessEvent.objects.exists()
+    with CaptureQueriesContext(connection) as without_reads:
+        tamper.verify()
+    read_events(3)
+    with CaptureQueriesContext(connection) as with_reads:
+        assert tamper.verify().findings == []
+    assert len(with_reads) == len(without_reads) + 2
+
+
+@pytest.mark.django_db
+def test_small_tables_are_read_in_one_snapshot_and_large_ones_a_snapshot_of_rows_at_a_time(monkeypatch):
+    read_events(60)
+    opened, real = [], tamper._one_snapshot
+
+    def spy(alias):
+        opened.append(alias)
+        return real(alias)
+
+    monkeypatch.setattr(tamper, "_one_snapshot", spy)
+    report = tamper.verify()
+    assert report.rows_checked > 60  # the access log and the history the migrations wrote, many tables
+    assert len(opened) == 2  # every table's rows in one, and the records checked against their history
+    opened.clear()
+    report = tamper.verify(batch_size=FETCH, snapshot_rows=SNAPSHOT)
+    assert len(opened) <= report.rows_checked // SNAPSHOT + 2
+
+
 # --- the same bytes as row_mac, whichever way a value reaches the verifier -------------------------
 
 TASHKENT = zoneinfo.ZoneInfo("Asia/Tashkent")
@@ -155,6 +187,30 @@ def test_the_bulk_macs_are_row_mac_byte_for_byte():
     assert tamper._layout_macs("audit_accessevent", some, positions, {})(rows) == [
         tamper.row_mac(table="audit_accessevent", row_id=row[0], columns=some,
                        values=[row[positions[column]] for column in some]) for row in rows]
+
+
+
+def test_the_bulk_macs_are_row_mac_byte_for_byte_whichever_way_a_column_is_framed():
+    """Columns that repeat a few values, columns of str or int alone, and columns of values that are
+    equal but encode differently (1, True and 1.0) all give row_mac's bytes."""
+    count = 40
+    values = {
+        "a_repeated_text": ["Toshkent" if n % 3 else None for n in range(count)],
+        "b_distinct_text": [f"ʻOʻzbekiston {n}" for n in range(count)],
+        "c_distinct_int": [10**n - 7 for n in range(count)],
+        "d_repeated_int": [n % 2 for n in range(count)],
+        "e_repeated_bool": [bool(n % 2) if n % 5 else None for n in range(count)],
+        "f_one_and_true": [1 if n % 2 else True for n in range(count)],
+        "g_one_and_one_point_zero": [1 if n % 2 else 1.0 for n in range(count)],
+        "h_empty_and_none": ["" if n % 2 else None for n in range(count)],
+        "i_anything": [VALUES[n % len(VALUES)] for n in range(count)],
+    }
+    columns = sorted(values)
+    positions = {column: index for index, column in enumerate(columns, start=1)}
+    rows = [(row_id, *(values[column][n] for column in columns)) for n, row_id in enumerate(range(1, count + 1))]
+    for fetch in (rows, rows[:1], rows[:3]):
+        assert tamper._layout_macs("audit_trailentry", columns, positions, {})(fetch) == [
+            tamper.row_mac(table="audit_trailentry", row_id=row[0], columns=columns, values=row[1:]) for row in fetch]
 
 
 EDGE_TIMES = [
