@@ -1,7 +1,7 @@
 """What a subject allows now, in one statement: the read behind GET /api/v1/subjects/{id}/consents.
 
 ShipEx's apps ask before they process (1.3.2.5 advertising, cookies 1.6), so the answer must take a
-few milliseconds at millions of subjects (issue 11). Through the ORM it took four queries, and
+few milliseconds at millions of subjects (issue 11). Through the ORM it took three queries, and
 building and compiling the subject's six correlated subqueries on every call cost more than running
 them. Here it is one statement, written once per database vendor: the subject, its latest cookie
 choice per category, its latest policy acceptance, the policy version in force and the consents in
