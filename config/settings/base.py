@@ -36,6 +36,11 @@ def database_from_url(url: str) -> dict:
 
 
 DATABASES = {"default": database_from_url(env("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))}
+# Persistent connections (seconds; 0 closes the connection after every request). A new PostgreSQL
+# connection per request costs more than the API's consents read itself (issue 11); the health
+# check replaces a connection the server has dropped instead of failing the request.
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=60))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 
 def owner_credentials(url: str, app_database: dict) -> dict | None:

@@ -7,7 +7,6 @@ admin's page of the subject carries.
 """
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,9 +16,9 @@ from rest_framework.response import Response
 
 from shipex_privacy.audit.access import access_record
 from shipex_privacy.audit.models import AccessEvent
-from shipex_privacy.consents.models import Consent, CookieCategory, CookieConsentEvent, PolicyAcceptance, PolicyVersion
+from shipex_privacy.consents.in_force import subject_consents_now
 from shipex_privacy.integrations.models import Scope
-from shipex_privacy.subjects.intake import ERASED_STATUSES, subject_as_payload, subject_put, subject_version
+from shipex_privacy.subjects.intake import subject_as_payload, subject_put, subject_version
 from shipex_privacy.subjects.models import DataSubject, normalise_account_id
 
 from .base import ClientView
@@ -147,36 +146,6 @@ class SubjectView(ClientView):
                         headers={"ETag": f'"{version}"'})
 
 
-def _latest_cookie_choice(category: str, now):
-    return Subquery(CookieConsentEvent.objects.filter(subject=OuterRef("pk"), category=category,
-                                                      occurred_at__lte=now)
-                    .order_by("-occurred_at", "-id").values("kind")[:1])
-
-
-def consents_subject(account_id: str, now, policy_in_force: PolicyVersion | None) -> DataSubject | None:
-    """The subject with its cookie choices and policy acceptance read in the same query (indexed lookups).
-
-    An account id that erasure replaced (``ERASED-<pk>``) still finds its erased subject, through
-    the subject's history, so the app learns that nothing is in force rather than "unknown".
-    """
-    acceptance = PolicyAcceptance.objects.filter(subject=OuterRef("pk")).order_by("-accepted_at", "-id")
-    annotations = {
-        f"cookie_{category}": _latest_cookie_choice(category, now)
-        for category in CookieCategory.values if category != CookieCategory.STRICTLY_NECESSARY
-    }
-    annotations["accepted_version"] = Subquery(acceptance.values("version__version")[:1])
-    annotations["accepted_at"] = Subquery(acceptance.values("accepted_at")[:1])
-    if policy_in_force is not None:
-        annotations["accepted_in_force"] = Exists(PolicyAcceptance.objects.filter(
-            subject=OuterRef("pk"), version=policy_in_force))
-    subjects = DataSubject.objects.only("id", "account_id", "status").annotate(**annotations)
-    subject = subjects.filter(account_id=account_id).first()
-    if subject is None:
-        erased = DataSubject.history.filter(account_id=account_id).values("id")
-        subject = subjects.filter(pk__in=erased, status__in=ERASED_STATUSES).first()
-    return subject
-
-
 class SubjectConsentsView(ClientView):
     required_scopes = {"GET": Scope.CONSENTS_READ}
 
@@ -202,34 +171,27 @@ class SubjectConsentsView(ClientView):
         except ValidationError:
             normalised = None
         now = timezone.now()
-        policy = PolicyVersion.objects.only("id", "version").in_force()  # not the texts
-        subject = consents_subject(normalised, now, policy) if normalised else None
-        if subject is None:
+        found = subject_consents_now(normalised, now) if normalised else None
+        if found is None:
             raise exceptions.NotFound(_("No subject has the account id %(id)s.") % {"id": str(account_id)[:40]})
-        erased = subject.status in ERASED_STATUSES
-        consents = [] if erased else [
-            {"purpose": clause, "recipient_kind": recipient_kind or None, "granted_at": granted_at,
-             "expires_at": expires_at}
-            for clause, recipient_kind, granted_at, expires_at in Consent.objects.in_force(now)
-            .filter(subject_id=subject.pk).order_by("purpose__clause", "recipient_kind")
-            .values_list("purpose__clause", "recipient_kind", "granted_at", "expires_at")
-        ]
-        cookies = {category: category == CookieCategory.STRICTLY_NECESSARY or (
-            not erased and getattr(subject, f"cookie_{category}") == CookieConsentEvent.Kind.GRANT)
-            for category in CookieCategory.values}
         body = {
-            "account_id": subject.account_id,
-            "status": subject.status,
+            "account_id": found.account_id,
+            "status": found.status,
             "checked_at": now,
-            "consents": consents,
-            "cookies": cookies,
+            "consents": [
+                {"purpose": consent.purpose, "recipient_kind": consent.recipient_kind or None,
+                 "granted_at": consent.granted_at, "expires_at": consent.expires_at}
+                for consent in found.consents
+            ],
+            "cookies": found.cookies,
             "policy": {
-                "accepted_version": subject.accepted_version,
-                "accepted_at": subject.accepted_at,
-                "version_in_force": policy.version if policy else None,
-                "accepted_version_in_force": bool(getattr(subject, "accepted_in_force", False)),
+                "accepted_version": found.accepted_version,
+                "accepted_at": found.accepted_at,
+                "version_in_force": found.version_in_force,
+                "accepted_version_in_force": found.accepted_version_in_force,
             },
         }
-        access_record(request=request, action=AccessEvent.Action.CONSENTS_READ, obj=subject,
-                      subject_id=subject.pk, detail=_("API: consents in force"))
+        access_record(request=request, action=AccessEvent.Action.CONSENTS_READ,
+                      obj=DataSubject(pk=found.subject_id), subject_id=found.subject_id,
+                      detail=_("API: consents in force"))
         return Response(SubjectConsentsSerializer(body).data)

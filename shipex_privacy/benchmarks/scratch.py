@@ -200,8 +200,12 @@ class Loader:
 
     # --- one step -------------------------------------------------------------------------------------
 
-    def grow(self, to: int) -> Counts:
-        """Add bulk subjects (and everything that comes with them) until there are ``to``."""
+    def grow(self, to: int, *, consents_only: bool = False) -> Counts:
+        """Add bulk subjects (and everything that comes with them) until there are ``to``.
+
+        ``consents_only``: the subjects and their consents (with ledger and figures), nothing else —
+        what a read of a subject's consents touches (benchmark_intake), a fraction of the full load.
+        """
         if to <= self.subjects:
             return self.counts
         low, high = self.subjects + 1, to
@@ -210,12 +214,14 @@ class Loader:
         self.setup()
         with self.indexes_set_aside():
             first_subject, last_subject = self.load_subjects(low, high)
-            self.load_addresses(first_subject, last_subject)
-            self.load_subject_history(first_subject, last_subject)
-            self.load_access_events(first_subject, step)
+            if not consents_only:
+                self.load_addresses(first_subject, last_subject)
+                self.load_subject_history(first_subject, last_subject)
+                self.load_access_events(first_subject, step)
             self.load_consents(first_subject, step)
-            self.load_requests(first_subject, step)
-            self.load_disclosures(first_subject, step)
+            if not consents_only:
+                self.load_requests(first_subject, step)
+                self.load_disclosures(first_subject, step)
         self.subjects = to
         self.analyze()
         return self.counts

@@ -60,6 +60,17 @@ def test_the_loader_writes_the_proportions_asked_for_and_grows_the_same_database
     assert len(loader.expired_subject_ids) == 25 + 25  # 1 per 40 subjects of each step
 
 
+@pytest.mark.django_db
+def test_the_loader_can_write_subjects_with_their_consents_only():
+    before = {model: model._base_manager.count() for model in (Address, AccessEvent, SubjectRequest)}
+    Loader().grow(500, consents_only=True)
+    assert DataSubject.objects.filter(account_id__startswith="SX1").count() == 500
+    assert Consent.objects.count() == 1000
+    assert ConsentEvent.objects.filter(kind="grant").count() == 1000
+    assert figures_drift() == []
+    assert {model: model._base_manager.count() for model in before} == before  # nothing else
+
+
 def scratch_exists(name: str) -> bool:
     if connection.vendor == "sqlite":
         return Path(name).exists()
@@ -90,8 +101,10 @@ def test_a_tiny_intake_run_measures_every_path_and_drops_its_database(django_db_
         out, err = io.StringIO(), io.StringIO()
         options = ["--allow-sqlite"] if connection.vendor == "sqlite" else []
         call_command("benchmark_intake", "--subjects", "40", "--one-by-one", "5", "--events", "40", "--reads", "5",
-                     "--import-lines", "40", "--batch-size", "20", *options, stdout=out, stderr=err)
+                     "--import-lines", "40", "--batch-size", "20", "--read-subjects", "300", *options,
+                     stdout=out, stderr=err)
         said = out.getvalue()
-        for path in ("subjects one at a time", "subjects through the batch path", "import 40 lines"):
+        for path in ("subjects one at a time", "subjects through the batch path", "import 40 lines",
+                     "GET …/consents at 300 subjects"):  # filled to the size asked for before the reads
             assert path in said, f"{path!r} missing from:\n{said}"
         assert not scratch_exists(scratch)

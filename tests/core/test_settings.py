@@ -39,6 +39,20 @@ def test_unreachable_database_gives_one_clear_line():
     assert result.stderr.startswith("Database error (postgresql, DATABASE_URL)")
 
 
+def database_setting(name: str, **env: str) -> str:
+    result = run("-c", f"from django.conf import settings; print(settings.DATABASES['default'][{name!r}])",
+                 DJANGO_SETTINGS_MODULE="config.settings.local", **env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_database_connections_persist_between_requests_unless_told_otherwise():
+    # A new PostgreSQL connection per request costs more than the API's consents read itself.
+    assert database_setting("CONN_MAX_AGE") == "60"
+    assert database_setting("CONN_HEALTH_CHECKS") == "True"
+    assert database_setting("CONN_MAX_AGE", DJANGO_CONN_MAX_AGE="0") == "0"
+
+
 PRODUCTION = {
     "DJANGO_SETTINGS_MODULE": "config.settings.production",
     "DJANGO_ALLOWED_HOSTS": "privacy.shipex.uz",

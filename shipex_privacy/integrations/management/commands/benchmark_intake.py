@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from shipex_privacy.audit.events import ApiActor, AuditEvent, SystemActor
 from shipex_privacy.audit.services import record_save
 from shipex_privacy.benchmarks.database import scratch_database
+from shipex_privacy.benchmarks.scratch import Loader
 from shipex_privacy.catalogue.models import Purpose, System
 from shipex_privacy.consents.models import Channel, Consent, PolicyVersion
 from shipex_privacy.consents.services import Evidence, consent_grant, policy_publish
@@ -80,6 +81,10 @@ class Command(BaseCommand):
         parser.add_argument("--events", type=int, default=20_000,
                             help=_("Consent events sent through the batch path (default 20000)."))
         parser.add_argument("--reads", type=int, default=1000, help=_("Consents reads timed (default 1000)."))
+        parser.add_argument("--read-subjects", type=int, default=0,
+                            help=_("Before the consents reads, fill the database with set-based SQL to this many "
+                                   "subjects, two consents each (the closing note: 1000000; default 0: read "
+                                   "among the subjects the run wrote)."))
         parser.add_argument("--import-lines", type=int, default=20_000,
                             help=_("Lines of the NDJSON file imported under tracemalloc (default 20000)."))
         parser.add_argument("--batch-size", type=int, default=1000)
@@ -91,6 +96,8 @@ class Command(BaseCommand):
         for name in ("subjects", "one_by_one", "events", "reads", "import_lines", "batch_size"):
             if options[name] < 1:
                 raise CommandError(_("--%(option)s must be at least 1.") % {"option": name.replace("_", "-")})
+        if options["read_subjects"] < 0:
+            raise CommandError(_("--read-subjects must not be negative."))
         with scratch_database(command="benchmark_intake", allow_sqlite=options["allow_sqlite"],
                               keep=options["keep"], say=self.stderr.write):
             self.run(**options)
@@ -101,7 +108,7 @@ class Command(BaseCommand):
         self.stdout.write(text)
         self.stdout.flush()
 
-    def run(self, *, subjects, one_by_one, events, reads, import_lines, batch_size, **options):
+    def run(self, *, subjects, one_by_one, events, reads, import_lines, batch_size, read_subjects, **options):
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
         settings.DEBUG = False  # DEBUG keeps every query in memory and slows each one: not production
         self.batch_size = batch_size
@@ -112,6 +119,7 @@ class Command(BaseCommand):
         results["memory"] = self.measure_import_memory(import_lines)
         results["subjects"] = self.measure_subjects(subjects, one_by_one)
         results["events"] = self.measure_events(events, one_by_one)
+        self.fill_for_reads(read_subjects)
         results["reads"] = self.measure_reads(reads)
         self.summary(results)
 
@@ -262,11 +270,20 @@ class Command(BaseCommand):
 
     # --- the consents read ---------------------------------------------------------------------------------
 
+    def fill_for_reads(self, to: int) -> None:
+        """Subjects with two consents each (the benchmark loader's set-based SQL) until there are ``to``."""
+        missing = to - DataSubject.objects.count()
+        if missing <= 0:
+            return
+        started = time.perf_counter()
+        Loader(progress=self.stderr.write).grow(missing, consents_only=True)
+        self.say(f"filled to {to} subjects with consents (set-based SQL) in {time.perf_counter() - started:.0f} s")
+
     def measure_reads(self, reads: int) -> dict:
         self.api_client()
-        total = DataSubject.objects.count()
-        ids = list(DataSubject.objects.filter(account_id__startswith="SX9").values_list("account_id", flat=True)
-                   .order_by("?")[:reads])
+        total, consents = DataSubject.objects.count(), Consent.objects.count()
+        # Among all subjects, the loader's too: a read at 1M subjects is a read of any of them.
+        ids = list(DataSubject.objects.values_list("account_id", flat=True).order_by("?")[:reads])
         http = Client()
         headers = {"HTTP_AUTHORIZATION": f"Bearer {self.secret}"}
         http.get(f"/api/v1/subjects/{ids[0]}/consents", **headers)  # warm: the first request loads URLconf etc.
@@ -283,9 +300,11 @@ class Command(BaseCommand):
             list(Consent.objects.filter(subject__account_id=aid).values("purpose_id", "recipient_kind", "state",
                                                                         "expires_at"))
             plain.append((time.perf_counter() - started) * 1000)
-        result = {"subjects": total, "api_ms": statistics.median(api), "api_p95_ms": percentile(api, 95),
-                  "round_trip_ms": statistics.median(round_trip), "plain_ms": statistics.median(plain)}
-        self.say(f"GET …/consents at {total} subjects: server time median {result['api_ms']:.2f} ms (p95 "
+        result = {"subjects": total, "consents": consents, "api_ms": statistics.median(api),
+                  "api_p95_ms": percentile(api, 95), "round_trip_ms": statistics.median(round_trip),
+                  "plain_ms": statistics.median(plain)}
+        self.say(f"GET …/consents at {total} subjects ({consents} consents): server time median "
+                 f"{result['api_ms']:.2f} ms (p95 "
                  f"{result['api_p95_ms']:.2f}; token check, access log, view, every middleware); with the test "
                  f"client's own work {result['round_trip_ms']:.2f} ms; one plain Django query: "
                  f"{result['plain_ms']:.2f} ms")
