@@ -41,11 +41,14 @@ def possible_ids_only(view):
     except (TypeError, ValueError):
         return view
     model = model_admin.model
-    keys = {"object_id": model._meta.pk}
+    keys = {}
+    if "object_id" in signature.parameters:
+        keys["object_id"] = model._meta.pk
     history = getattr(model._meta, "simple_history_manager_attribute", None)
-    if history:
+    if history and "version_id" in signature.parameters:
+        # Only for the views that take one: Django wraps each admin view here on every request, and
+        # reading ``Model.history`` builds a manager class each time.
         keys["version_id"] = getattr(model, history).model._meta.pk
-    keys = {name: key for name, key in keys.items() if name in signature.parameters}
     if not keys:
         return view
 
