@@ -37,18 +37,24 @@ def test_a_page_without_the_sidebar_does_not_build_its_app_list(client, support_
     assert [app["app_label"] for app in response.context["available_apps"]] == [app["app_label"] for app in index]
 
 
-def test_the_sidebar_shows_the_apps_of_the_permissions_held_now(client, support_agent, builds, monkeypatch):
-    monkeypatch.setattr(admin.site, "enable_nav_sidebar", True)
-    client.force_login(support_agent)
-    changelist = reverse("admin:subjects_datasubject_changelist")
-    sidebar_link = f'href="{reverse("admin:app_list", args=["rights_requests"])}"'
-    response = client.get(changelist)
-    assert 'id="nav-sidebar"' in response.content.decode() and builds
-    assert sidebar_link in response.content.decode()
+def test_the_sidebar_shows_the_apps_of_the_permissions_held_now(client, support_agent, builds):
+    # Set and put back by hand: monkeypatch on the lazy admin.site deletes the attribute on undo,
+    # which turns the sidebar on (Django's default) for the tests after this one.
+    was = admin.site.enable_nav_sidebar
+    admin.site.enable_nav_sidebar = True
+    try:
+        client.force_login(support_agent)
+        changelist = reverse("admin:subjects_datasubject_changelist")
+        sidebar_link = f'href="{reverse("admin:app_list", args=["rights_requests"])}"'
+        response = client.get(changelist)
+        assert 'id="nav-sidebar"' in response.content.decode() and builds
+        assert sidebar_link in response.content.decode()
 
-    Group.objects.get(name=SUPPORT_AGENT).permissions.remove(
-        *Group.objects.get(name=SUPPORT_AGENT).permissions.filter(content_type__app_label="rights_requests"))
-    assert sidebar_link not in client.get(changelist).content.decode()
+        Group.objects.get(name=SUPPORT_AGENT).permissions.remove(
+            *Group.objects.get(name=SUPPORT_AGENT).permissions.filter(content_type__app_label="rights_requests"))
+        assert sidebar_link not in client.get(changelist).content.decode()
+    finally:
+        admin.site.enable_nav_sidebar = was
 
 
 def test_a_list_page_builds_no_history_manager(client, support_agent, monkeypatch):
