@@ -18,6 +18,7 @@ from django.contrib.admin.options import BaseModelAdmin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.utils.functional import SimpleLazyObject
 
 
 def two_factor_required() -> bool:
@@ -40,11 +41,14 @@ def possible_ids_only(view):
     except (TypeError, ValueError):
         return view
     model = model_admin.model
-    keys = {"object_id": model._meta.pk}
+    keys = {}
+    if "object_id" in signature.parameters:
+        keys["object_id"] = model._meta.pk
     history = getattr(model._meta, "simple_history_manager_attribute", None)
-    if history:
+    if history and "version_id" in signature.parameters:
+        # Only for the views that take one: Django wraps each admin view here on every request, and
+        # reading ``Model.history`` builds a manager class each time.
         keys["version_id"] = getattr(model, history).model._meta.pk
-    keys = {name: key for name, key in keys.items() if name in signature.parameters}
     if not keys:
         return view
 
@@ -98,7 +102,20 @@ class ShipExAdminSite(admin.AdminSite):
         return super().index(request, {"home_sections": home_sections(request.user), **(extra_context or {})})
 
     def each_context(self, request) -> dict:
-        return {**super().each_context(request), "two_factor_required": two_factor_required()}
+        # Django builds the app list of the sidebar (each registered admin's permissions and URLs) for
+        # every admin page; the sidebar is off (config/urls.py), so the list is built, for this request
+        # as before, only if a template reads it.
+        request._app_list_on_demand = True
+        try:
+            context = super().each_context(request)
+        finally:
+            del request._app_list_on_demand
+        return {**context, "two_factor_required": two_factor_required()}
+
+    def get_app_list(self, request, app_label=None):
+        if getattr(request, "_app_list_on_demand", False):
+            return SimpleLazyObject(lambda: super(ShipExAdminSite, self).get_app_list(request, app_label))
+        return super().get_app_list(request, app_label)
 
 
 class ShipExAdminConfig(AdminConfig):

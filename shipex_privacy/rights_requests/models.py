@@ -272,7 +272,13 @@ class SubjectRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"DSR #{self.pk} · {self.get_kind_display()}"
+        # The kind's label as get_kind_display() says it, read from the enum: Django's method hashes every
+        # (lazily translated) label of the choices on each call, and the queue names each of its rows twice.
+        try:
+            kind = self.Kind(self.kind).label
+        except ValueError:
+            kind = self.kind
+        return f"DSR #{self.pk} · {kind}"
 
     @property
     def is_open(self) -> bool:

@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -60,6 +62,16 @@ def test_bulk_assign_offers_only_staff_who_may_work_requests(agent_client, suppo
     offered = offered[:offered.index("</select>")]
     assert ">bekzod<" in offered and f">{support_agent.username}<" in offered
     assert "auditor_aziz" not in offered and "former_agent" not in offered
+
+
+def test_the_staff_offered_for_assignment_are_read_in_one_plain_query(agent_client, support_agent):
+    # Django reads a choice field's rows through a server-side cursor on PostgreSQL (declare, fetch,
+    # close); the queue offers a few staff on every page.
+    SubjectRequestFactory()
+    with CaptureQueriesContext(connection) as queries:
+        page = agent_client.get(CHANGELIST).content.decode()
+    assert f">{support_agent.username}<" in page[page.index('name="assignee"'):]
+    assert not [query["sql"] for query in queries if "DECLARE" in query["sql"].upper()]
 
 
 def test_an_agent_records_a_request_and_its_deadline_is_set(agent_client):

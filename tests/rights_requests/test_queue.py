@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from shipex_privacy.rights_requests.models import SubjectRequest
 from tests.rights_requests.factories import SubjectRequestFactory
@@ -85,3 +85,13 @@ def test_the_queue_lists_one_screen_of_work_a_page(agent_client):
     SubjectRequestFactory.create_batch(51)
     response = agent_client.get(QUEUE)
     assert len(listed(response)) == 50 and response.context["cl"].multi_page
+
+
+@pytest.mark.parametrize("language", ["uz", "ru", "en"])
+def test_a_request_is_named_by_its_kind_as_the_staff_members_language_says_it(language):
+    # The name comes from the kind's enum, not get_kind_display() (which hashes every label per call).
+    with translation.override(language):
+        for kind in SubjectRequest.Kind:
+            request = SubjectRequest(pk=42, kind=kind)
+            assert str(request) == f"DSR #42 · {request.get_kind_display()}"
+        assert str(SubjectRequest(pk=42, kind="retired_kind")) == "DSR #42 · retired_kind"
