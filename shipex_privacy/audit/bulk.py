@@ -46,6 +46,7 @@ from django.db.models import Q
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from psycopg.types.json import Jsonb
 from simple_history.models import HistoricalRecords
 from simple_history.signals import post_create_historical_record, pre_create_historical_record
 
@@ -332,6 +333,19 @@ def _insert_append_only(model, rows: list[models.Model], using: str) -> None:
 _SAME_ON_READ = (str, int, bool, type(None), datetime.datetime, datetime.date, bytes)
 
 
+def _plain_json(value) -> bool:
+    """Whether a JSON value reads back from jsonb as it went in: text, integers, booleans, null, in lists and
+    objects with text keys. (Not floats: jsonb keeps numbers as numeric, and 1e5 comes back as 100000.)"""
+    kind = type(value)
+    if kind in (str, int, bool) or value is None:
+        return True
+    if kind is list:
+        return all(_plain_json(item) for item in value)
+    if kind is dict:
+        return all(type(key) is str and _plain_json(item) for key, item in value.items())
+    return False
+
+
 def _digests_of_copied(model, copied: list[tuple], using: str) -> list[tuple[int, int, int, bytes]] | None:
     """``tamper.digest_rows`` for rows just copied in, from the copied values; None if one may read back otherwise."""
     fields = model._meta.concrete_fields
@@ -352,6 +366,8 @@ def _digests_of_copied(model, copied: list[tuple], using: str) -> list[tuple[int
                 value = str.__str__(value)
             elif kind is ipaddress.IPv4Address:
                 value = str(value)
+            elif kind is Jsonb and _plain_json(value.obj):  # a JSONField's value, as the ORM reads it back
+                value = value.obj
             else:
                 return None
             row.append(value)
@@ -359,8 +375,8 @@ def _digests_of_copied(model, copied: list[tuple], using: str) -> list[tuple[int
     table = model._meta.db_table
     table_id = tamper._table_id(using, table)
     layout_id = tamper._layout_id(using, table_id, ",".join(names))
-    return [(table_id, row_id, layout_id, tamper.row_mac(table=table, row_id=row_id, columns=names, values=row))
-            for row_id, row in rows]
+    macs = tamper.row_macs(table=table, columns=names, rows=rows)
+    return [(table_id, row_id, layout_id, mac) for (row_id, _row), mac in zip(rows, macs, strict=True)]
 
 
 def _update(model, instances: list[models.Model], using: str) -> None:
@@ -386,7 +402,9 @@ def _update(model, instances: list[models.Model], using: str) -> None:
 
 _PLAIN_TYPES = {models.CharField: str, models.TextField: str, models.IntegerField: int,
                 models.BigIntegerField: int, models.PositiveIntegerField: int, models.SmallIntegerField: int,
-                models.BooleanField: bool, models.ForeignKey: int, models.BinaryField: bytes}
+                models.BooleanField: bool, models.ForeignKey: int, models.BinaryField: bytes,
+                models.AutoField: int, models.BigAutoField: int, models.SmallAutoField: int,
+                models.PositiveSmallIntegerField: int, models.PositiveBigIntegerField: int}
 _sequences: dict[tuple[str, str], str] = {}
 
 

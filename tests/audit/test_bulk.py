@@ -398,3 +398,13 @@ def test_a_batch_of_subjects_reads_the_catalogue_once_however_many_it_validates(
     with pytest.raises(ValidationError) as refused:
         lone.full_clean()
     assert "full_name" in refused.value.message_dict
+
+
+def test_the_bulk_digest_of_many_rows_is_the_one_row_digest_of_each():
+    values = [["Dilnoza", None, 7, True, False, WHEN, WHEN.date(), b"\x00\xff", ["contact.phone"], "", "ўзбек"],
+              ["", 0, -1, False, True, datetime.datetime(2026, 1, 1, 5, tzinfo=datetime.timezone(
+                  datetime.timedelta(hours=5))), datetime.date(2000, 1, 1), b"", {"b": 1, "a": [None]}, "x", "y"]]
+    columns = [f"c{n:02}" for n in range(len(values[0]))]
+    rows = [(10 + index, row) for index, row in enumerate(values)]
+    assert tamper.row_macs(table="t", columns=columns, rows=rows) == [
+        tamper.row_mac(table="t", row_id=row_id, columns=columns, values=row) for row_id, row in rows]
