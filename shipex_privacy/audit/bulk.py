@@ -46,6 +46,7 @@ from django.db.models import Q
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from psycopg.types.json import Jsonb
 from simple_history.models import HistoricalRecords
 from simple_history.signals import post_create_historical_record, pre_create_historical_record
 
@@ -312,6 +313,51 @@ def _insert_append_only(model, rows: list[models.Model], using: str) -> None:
     ids = [row.pk for row in rows]
     if any(pk is None for pk in ids):
         raise ImproperlyConfigured(f"{model._meta.label}: bulk_create returned no ids; rows cannot be digested.")
+    _write_digests(model, copied, ids, using)
+
+
+def _insert_append_only_values(model, rows: list[dict], using: str) -> None:
+    """:func:`_insert_append_only` for rows given as ``{attname: value}`` of every field but the pk.
+
+    No model instance per row: building one costs more than copying the row in, and the bulk path
+    writes one trail entry per history row and nothing reads them afterwards. SQLite takes the
+    instance path (bulk_create).
+    """
+    if not rows:
+        return
+    if not _postgres(using):
+        _insert_append_only(model, [model(**row) for row in rows], using)
+        return
+    connection = connections[using]
+    fields = model._meta.concrete_fields
+    pk = model._meta.pk
+    prepared = [(field.attname, _value_prep(field, connection)) for field in fields if field is not pk]
+    ids = _next_ids(model, len(rows), using)
+    at = fields.index(pk)
+    copied = []
+    for pk_value, row in zip(ids, rows, strict=True):
+        values = [prep(row[attname]) for attname, prep in prepared]
+        values.insert(at, pk_value)
+        copied.append(tuple(values))
+    _copy(model, fields, copied, using)
+    _write_digests(model, copied, ids, using)
+
+
+def _value_prep(field, connection):
+    """A value as the field saves it, from the value alone (no instance: a field whose save needs one is refused)."""
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False) or field.is_relation:
+        raise ImproperlyConfigured(f"{field.model._meta.label}.{field.name}: its value needs the instance.")
+    plain = _PLAIN_TYPES.get(type(field))
+    if type(field) is models.DateTimeField:
+        return lambda value: value if value is None or (type(value) is datetime.datetime and value.tzinfo) \
+            else field.get_db_prep_save(value, connection)
+    if plain is not None:
+        return lambda value: value if value is None or type(value) is plain else field.get_db_prep_save(value,
+                                                                                                       connection)
+    return lambda value: field.get_db_prep_save(value, connection)
+
+
+def _write_digests(model, copied: list[tuple] | None, ids: list[int], using: str) -> None:
     digests = _digests_of_copied(model, copied, using) if copied is not None else None
     if digests is None:
         digests = tamper.digest_rows(model=model, row_ids=ids, using=using)
@@ -330,6 +376,19 @@ def _insert_append_only(model, rows: list[models.Model], using: str) -> None:
 # uses anyway; choices as their text). An IPv4 address comes back as its text; an IPv6 one in
 # PostgreSQL's own spelling, which Python's may not match (IPv4-mapped), so such a batch is read back.
 _SAME_ON_READ = (str, int, bool, type(None), datetime.datetime, datetime.date, bytes)
+
+
+def _plain_json(value) -> bool:
+    """Whether a JSON value reads back from jsonb as it went in: text, integers, booleans, null, in lists and
+    objects with text keys. (Not floats: jsonb keeps numbers as numeric, and 1e5 comes back as 100000.)"""
+    kind = type(value)
+    if kind in (str, int, bool) or value is None:
+        return True
+    if kind is list:
+        return all(_plain_json(item) for item in value)
+    if kind is dict:
+        return all(type(key) is str and _plain_json(item) for key, item in value.items())
+    return False
 
 
 def _digests_of_copied(model, copied: list[tuple], using: str) -> list[tuple[int, int, int, bytes]] | None:
@@ -352,6 +411,8 @@ def _digests_of_copied(model, copied: list[tuple], using: str) -> list[tuple[int
                 value = str.__str__(value)
             elif kind is ipaddress.IPv4Address:
                 value = str(value)
+            elif kind is Jsonb and _plain_json(value.obj):  # a JSONField's value, as the ORM reads it back
+                value = value.obj
             else:
                 return None
             row.append(value)
@@ -359,8 +420,8 @@ def _digests_of_copied(model, copied: list[tuple], using: str) -> list[tuple[int
     table = model._meta.db_table
     table_id = tamper._table_id(using, table)
     layout_id = tamper._layout_id(using, table_id, ",".join(names))
-    return [(table_id, row_id, layout_id, tamper.row_mac(table=table, row_id=row_id, columns=names, values=row))
-            for row_id, row in rows]
+    macs = tamper.row_macs(table=table, columns=names, rows=rows)
+    return [(table_id, row_id, layout_id, mac) for (row_id, _row), mac in zip(rows, macs, strict=True)]
 
 
 def _update(model, instances: list[models.Model], using: str) -> None:
@@ -386,7 +447,9 @@ def _update(model, instances: list[models.Model], using: str) -> None:
 
 _PLAIN_TYPES = {models.CharField: str, models.TextField: str, models.IntegerField: int,
                 models.BigIntegerField: int, models.PositiveIntegerField: int, models.SmallIntegerField: int,
-                models.BooleanField: bool, models.ForeignKey: int, models.BinaryField: bytes}
+                models.BooleanField: bool, models.ForeignKey: int, models.BinaryField: bytes,
+                models.AutoField: int, models.BigAutoField: int, models.SmallAutoField: int,
+                models.PositiveSmallIntegerField: int, models.PositiveBigIntegerField: int}
 _sequences: dict[tuple[str, str], str] = {}
 
 
@@ -570,8 +633,8 @@ def _write_tracked(groups, records, using) -> None:
             rows.append(row)
         _insert_append_only(history, rows, using)
     # In the order given, as the one-at-a-time path writes them.
-    entries = [trail.entry_for(history_rows[index], events[index]) for index in sorted(history_rows)]
-    _insert_append_only(TrailEntry, entries, using)
+    entries = [trail.entry_values(history_rows[index], events[index]) for index in sorted(history_rows)]
+    _insert_append_only_values(TrailEntry, entries, using)
 
 
 def _history_row(record: HistoricalRecords, history, instance, history_type: str, now, using):
@@ -663,8 +726,8 @@ def record_delete_many(*, instances: Sequence[models.Model], actor: Actor | None
             deleted += model._base_manager.using(using).filter(pk__in=pks[start:start + CHUNK])._raw_delete(using)
         if deleted != len(pks):
             raise model.DoesNotExist(f"{len(pks) - deleted} {model._meta.label} rows to delete are gone")
-    entries = [trail.entry_for(history_rows[index], events[index]) for index in sorted(history_rows)]
-    _insert_append_only(TrailEntry, entries, using)
+    entries = [trail.entry_values(history_rows[index], events[index]) for index in sorted(history_rows)]
+    _insert_append_only_values(TrailEntry, entries, using)
     for _model, indexed in groups.items():
         for _index, instance in indexed:
             instance.pk = None

@@ -30,14 +30,20 @@ def subject_of(history_row) -> int | None:
     return getattr(history_row, "subject_id", None)
 
 
-def entry_for(history_row, event: str = "") -> TrailEntry:
+def entry_values(history_row, event: str = "") -> dict:
+    """The trail entry of a history row, as field values (the bulk path copies them in without an instance)."""
     tracked = history_row.instance_type
-    return TrailEntry(
-        at=history_row.history_date, user_id=history_row.history_user_id, username=history_row.history_username,
-        action=history_row.history_type, model=tracked._meta.label_lower, object_id=str(history_row.id),
-        subject_id=subject_of(history_row), reason=history_row.history_change_reason or "", event=event,
-        ip=history_row.history_ip, history_table=history_row._meta.db_table, history_id=history_row.history_id,
-    )
+    return {
+        "at": history_row.history_date, "user_id": history_row.history_user_id,
+        "username": history_row.history_username, "action": history_row.history_type,
+        "model": tracked._meta.label_lower, "object_id": str(history_row.id), "subject_id": subject_of(history_row),
+        "reason": history_row.history_change_reason or "", "event": event, "ip": history_row.history_ip,
+        "history_table": history_row._meta.db_table, "history_id": history_row.history_id,
+    }
+
+
+def entry_for(history_row, event: str = "") -> TrailEntry:
+    return TrailEntry(**entry_values(history_row, event))
 
 
 def record_entry(sender, history_instance, **kwargs) -> None:

@@ -220,22 +220,25 @@ def ledger_in_force(events: list[ConsentEvent], at: datetime) -> bool:
 def ledger_refusal(events: list[ConsentEvent], kind: str, at: datetime, purpose: Purpose) -> ValidationError | None:
     """Why an event of ``kind`` at ``at`` cannot join the ledger ``events``, or None: see the rules above."""
     in_force = ledger_in_force(events, at)
-    when = f"{timezone.localtime(at):%d.%m.%Y %H:%M}"
+
+    def when() -> str:  # only for a refusal: a batch asks this of every event it applies
+        return f"{timezone.localtime(at):%d.%m.%Y %H:%M}"
+
     if kind == ConsentEvent.Kind.GRANT and in_force:
         return ValidationError(
             _("Consent to %(clause)s is already in force on %(date)s; withdraw it before granting it again.")
-            % {"clause": purpose.clause, "date": when}, code=NO_CHANGE)
+            % {"clause": purpose.clause, "date": when()}, code=NO_CHANGE)
     if kind == ConsentEvent.Kind.WITHDRAW and not in_force:
         return ValidationError(
             _("Consent to %(clause)s is not in force on %(date)s; there is nothing to withdraw.")
-            % {"clause": purpose.clause, "date": when}, code=NO_CHANGE)
+            % {"clause": purpose.clause, "date": when()}, code=NO_CHANGE)
     if kind == ConsentEvent.Kind.LAPSE:
         place = ledger_place(events, at)
         latest = events[place - 1] if place else None
         if latest is None or latest.kind != ConsentEvent.Kind.GRANT or latest.expires_at != at:
             return ValidationError(
                 _("No term of consent to %(clause)s ends on %(date)s; there is nothing to lapse.")
-                % {"clause": purpose.clause, "date": when}, code=NO_CHANGE)
+                % {"clause": purpose.clause, "date": when()}, code=NO_CHANGE)
     return None
 
 

@@ -398,3 +398,34 @@ def test_a_batch_of_subjects_reads_the_catalogue_once_however_many_it_validates(
     with pytest.raises(ValidationError) as refused:
         lone.full_clean()
     assert "full_name" in refused.value.message_dict
+
+
+def test_the_bulk_digest_of_many_rows_is_the_one_row_digest_of_each():
+    values = [["Dilnoza", None, 7, True, False, WHEN, WHEN.date(), b"\x00\xff", ["contact.phone"], "", "ўзбек"],
+              ["", 0, -1, False, True, datetime.datetime(2026, 1, 1, 5, tzinfo=datetime.timezone(
+                  datetime.timedelta(hours=5))), datetime.date(2000, 1, 1), b"", {"b": 1, "a": [None]}, "x", "y"]]
+    columns = [f"c{n:02}" for n in range(len(values[0]))]
+    rows = [(10 + index, row) for index, row in enumerate(values)]
+    assert tamper.row_macs(table="t", columns=columns, rows=rows) == [
+        tamper.row_mac(table="t", row_id=row_id, columns=columns, values=row) for row_id, row in rows]
+
+
+@pytest.mark.parametrize(("covered", "read_back"), [
+    (["contact.phone", "identity.pinfl"], False), ({"codes": ["contact.phone"], "n": 2}, False),
+    ([1.5, 100000.0], True),  # jsonb gives 100000.0 back as 100000: digested from what it reads back
+])
+def test_ledger_rows_with_json_are_digested_from_the_copied_value_where_jsonb_gives_it_back(covered, read_back):
+    owner = DataSubjectFactory()
+    consent = Consent(subject=owner, purpose=PurposeFactory(), state=Consent.State.GRANTED, channel=Channel.APP,
+                      granted_at=WHEN)
+    record_save_many(instances=[consent], actor=ApiActor("mobile-app"), reason="App", event=AuditEvent.CONSENT_GRANTED)
+    rows = [ConsentEvent(consent=consent, kind=ConsentEvent.Kind.GRANT, occurred_at=WHEN, channel=Channel.APP,
+                         policy_version=PolicyVersionFactory(), covered_data=covered)]
+    warm_up()
+    with CaptureQueriesContext(connection) as queries:
+        append_many(rows=rows)
+    table = ConsentEvent._meta.db_table
+    reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"]]
+    assert bool(reads) == (read_back or connection.vendor != "postgresql")  # SQLite reads every batch back
+    figures.record_changes([(consent, [], rows)])
+    assert tamper.verify().findings == []
