@@ -500,9 +500,6 @@ def check_version(subject: DataSubject, if_match: str) -> None:
                           code="stale_version")
 
 
-def default_reason(system_name: str) -> str:
-    return _("1.5.1: profile updated in %(system)s") % {"system": system_name}
-
 
 def _locked_subject(account_id: str) -> DataSubject | None:
     return (DataSubject.objects.select_for_update().filter(account_id=account_id)
