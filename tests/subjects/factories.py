@@ -9,6 +9,9 @@ from tests import uzbek_data
 from tests.history_factory import HistoryReasonFactory
 
 
+FIRST_ACCOUNT = 7_000_000_000
+
+
 class DataSubjectFactory(HistoryReasonFactory):
     """A ShipEx customer with realistic Uzbek data and a PINFL whose check digit is valid."""
 
@@ -18,7 +21,9 @@ class DataSubjectFactory(HistoryReasonFactory):
     class Params:
         person = factory.LazyFunction(uzbek_data.person)
 
-    account_id = factory.Sequence(lambda n: f"SX{1_000_000 + n}")
+    # Ten digits from FIRST_ACCOUNT: a range no test writes by hand, so the sequence never meets a test's
+    # own "SX1002345" (it did, once enough subjects had been made before it; test_factories guards it).
+    account_id = factory.Sequence(lambda n: f"SX{FIRST_ACCOUNT + n}")
     full_name = factory.LazyAttribute(lambda subject: subject.person["full_name"])
     preferred_language = factory.LazyAttribute(lambda subject: subject.person["language"])
     phone = factory.LazyFunction(uzbek_data.mobile_phone)
