@@ -8,7 +8,6 @@ from shipex_privacy.subjects.models import Address, DataSubject
 from tests import uzbek_data
 from tests.history_factory import HistoryReasonFactory
 
-
 FIRST_ACCOUNT = 7_000_000_000
 
 
